@@ -1,0 +1,79 @@
+"""Shared fixtures: a tiny random BERT twin tower for unit tests, and the real default model."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SENTENCES = [
+    "A man is playing a guitar.",
+    "A person plays the guitar.",
+    "The cat sits on the mat.",
+    "Stocks fell sharply on Monday.",
+    "",
+    "How do I learn Python quickly and well, starting from nothing at all?",
+    "Short.",
+]
+
+
+@pytest.fixture(scope="session")
+def default_tokenizer():
+    from transformers import AutoTokenizer
+
+    from textsiam.siamese import default_model_path
+
+    return AutoTokenizer.from_pretrained(default_model_path())
+
+
+def make_tiny_model(tokenizer, pooling: str = "mean", similarity: str = "cosine", seed: int = 0, **kwargs):
+    """A randomly initialised 2-layer BERT with the default tokenizer, wrapped as a twin tower."""
+    from transformers import BertConfig, BertModel
+
+    from textsiam.encoders import TransformerEncoder
+    from textsiam.siamese import SiameseModel
+
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    encoder = TransformerEncoder(BertModel(config), tokenizer, pooling=pooling, max_seq_length=64)
+    return SiameseModel(encoder, similarity=similarity, device="cpu", **kwargs)
+
+
+@pytest.fixture
+def tiny_model(default_tokenizer):
+    return make_tiny_model(default_tokenizer)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, default_tokenizer):
+    """A tiny model saved once per session (for CLI and loading tests)."""
+    path = tmp_path_factory.mktemp("models") / "tiny"
+    make_tiny_model(default_tokenizer).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    from textsiam import SiameseModel
+
+    return SiameseModel.from_pretrained(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    d = os.environ.get("TEXTSIAM_DATA")
+    if not d or not os.path.isdir(d):
+        pytest.skip("TEXTSIAM_DATA is not set to the shared data folder")
+    return d

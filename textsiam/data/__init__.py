@@ -1,0 +1,39 @@
+"""Sentence-pair datasets: benchmark loaders (STS-B, SICK, MRPC, Quora) and user-file loading.
+
+See :func:`load_pairs` for the benchmarks and their splits, :func:`load_pairs_from_file` for your
+own CSV/TSV/JSONL files, and :func:`all_sentences` for the unique training sentences.
+"""
+
+from __future__ import annotations
+
+from textsiam.data.loaders import (
+    DATA_ENV_VAR,
+    DATASETS,
+    MRPC_DEV_PAIRS,
+    QUORA_DEV_PAIRS,
+    SICK_E_CLASSES,
+    DataFormatError,
+    DataNotFoundError,
+    DatasetInfo,
+    all_sentences,
+    dataset_info,
+    load_pairs,
+    load_pairs_from_file,
+    task_type,
+)
+
+__all__ = [
+    "DATASETS",
+    "DATA_ENV_VAR",
+    "MRPC_DEV_PAIRS",
+    "QUORA_DEV_PAIRS",
+    "SICK_E_CLASSES",
+    "DataFormatError",
+    "DataNotFoundError",
+    "DatasetInfo",
+    "all_sentences",
+    "dataset_info",
+    "load_pairs",
+    "load_pairs_from_file",
+    "task_type",
+]

