@@ -86,3 +86,32 @@ def test_encode_non_utf8(tiny_model_dir, tmp_path, capsys):
 def test_score_needs_two_texts(tiny_model_dir, capsys):
     assert main(["score", "only one", "--model", str(tiny_model_dir)]) == 2
     assert "two texts" in capsys.readouterr().err
+
+
+def test_evaluate_cli(tiny_model_dir, data_dir, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "results.json"
+    args = [
+        "evaluate",
+        "--model",
+        str(tiny_model_dir),
+        "--datasets",
+        "stsb",
+        "mrpc",
+        "--data-dir",
+        data_dir,
+        "--n-resamples",
+        "50",
+        "--output",
+        str(out),
+        "-q",
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "| stsb | test |" in printed and "| mrpc | test |" in printed
+    saved = json.loads(out.read_text())
+    names = [r["dataset"] for r in saved["results"]]
+    assert names == ["stsb", "mrpc"]
+    assert saved["results"][1]["threshold_split"] == "dev"
+    assert main(args) == 2  # the output exists: refuse without --overwrite

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from textsiam.evaluation import bootstrap_ci, bootstrap_cis, paired_bootstrap, spearman
+
+
+def test_ci_contains_estimate_and_shrinks_with_more_data():
+    rng = np.random.default_rng(0)
+    small = bootstrap_ci(np.mean, rng.normal(size=50))
+    large = bootstrap_ci(np.mean, rng.normal(size=2000))
+    for r in (small, large):
+        assert r.low < r.estimate < r.high
+        assert r.n_resamples == 1000 and r.seed == 0 and r.confidence == 0.95
+    assert (large.high - large.low) < 0.5 * (small.high - small.low)
+    # ~ 2 * 1.96 / sqrt(n) for the mean of N(0, 1)
+    assert large.high - large.low == pytest.approx(2 * 1.96 / math.sqrt(2000), rel=0.15)
+
+
+def test_seeded_and_joint_resampling():
+    x = np.random.default_rng(1).normal(size=100)
+    assert bootstrap_ci(np.mean, x, seed=3) == bootstrap_ci(np.mean, x, seed=3)
+    assert bootstrap_ci(np.mean, x, seed=3) != bootstrap_ci(np.mean, x, seed=4)
+    both = bootstrap_cis({"a": np.mean, "b": np.mean}, x, n_resamples=200)
+    assert (both["a"].low, both["a"].high) == (both["b"].low, both["b"].high)
+    # rows of several arrays stay together: metric of (x, x) pairs is always exactly 0
+    diff = bootstrap_ci(lambda u, v: float(np.max(np.abs(u - v))), x, x.copy(), n_resamples=200)
+    assert diff.low == diff.high == 0.0
+
+
+def test_nan_resamples_are_dropped():
+    x = np.array([1.0, 1.0, 1.0, 2.0])
+    r = bootstrap_ci(lambda v: float("nan") if np.ptp(v) == 0 else float(np.mean(v)), x, n_resamples=300)
+    assert np.isfinite(r.low) and np.isfinite(r.high)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="equal length"):
+        bootstrap_ci(np.mean, np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="n_resamples"):
+        bootstrap_ci(np.mean, np.zeros(3), n_resamples=0)
+
+
+def _sts(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    gold = rng.uniform(0, 5, n)
+    return gold, gold + rng.normal(scale=3.0, size=n), gold + rng.normal(scale=0.5, size=n)
+
+
+def metric(g, s):
+    return spearman(s, g)
+
+
+def test_paired_bootstrap_detects_a_clearly_better_model():
+    gold, weak, strong = _sts()
+    res = paired_bootstrap(metric, gold, weak, strong)
+    assert res.difference == pytest.approx(res.value_b - res.value_a) and res.difference > 20
+    assert res.low > 0 and res.p_value < 0.01
+    rev = paired_bootstrap(metric, gold, strong, weak)
+    assert rev.difference == pytest.approx(-res.difference)
+    assert rev.high < 0 and rev.p_value == res.p_value
+
+
+def test_paired_bootstrap_identical_models():
+    gold, weak, _ = _sts()
+    res = paired_bootstrap(metric, gold, weak, weak.copy(), n_resamples=300)
+    assert res.difference == 0.0 and res.p_value == 1.0 and res.low == res.high == 0.0
+
+
+def test_paired_bootstrap_similar_models_not_significant():
+    rng = np.random.default_rng(5)
+    gold = rng.uniform(0, 5, 200)
+    a = gold + rng.normal(scale=1.0, size=200)
+    b = gold + rng.normal(scale=1.0, size=200)
+    res = paired_bootstrap(metric, gold, a, b, n_resamples=500)
+    assert res.p_value > 0.05 and res.low < 0 < res.high
+    # the p-value is 2 x the fraction of resampled differences on the other side of zero
+    assert 0 < res.p_value <= 1

@@ -1,0 +1,278 @@
+"""The :class:`EvaluationResults` record: rendering (markdown, JSON, pandas) and atomic saving."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import importlib.metadata
+import json
+import math
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Distribution name -> importable module, for :func:`package_versions`.
+_PACKAGES: dict[str, str] = {
+    "textsiam": "textsiam",
+    "torch": "torch",
+    "transformers": "transformers",
+    "datasets": "datasets",
+    "scikit-learn": "sklearn",
+    "scipy": "scipy",
+    "numpy": "numpy",
+}
+
+#: How the numbers were produced; stored with every result so a JSON file is self-describing.
+PROTOCOL: dict[str, str] = {
+    "units": "all metric values x100; thresholds in raw similarity units",
+    "sts": "Pearson/Spearman (scipy) of model similarity vs gold ratings, per similarity function",
+    "classification": (
+        "predict positive iff score >= threshold; thresholds chosen on the dev split only (best accuracy, "
+        "best F1; candidates = midpoints between distinct dev scores plus extremes) and applied unchanged "
+        "to the evaluated split; AP and ROC-AUC are threshold-free (scikit-learn)"
+    ),
+    "retrieval": (
+        "queries = questions in label-1 pairs; candidates = all unique questions of the split minus the "
+        "query; relevant = direct label-1 partners; ties ranked pessimistically"
+    ),
+    "confidence_intervals": (
+        "percentile bootstrap over pairs (queries for retrieval), numpy default_rng(seed); classification "
+        "metrics at the fixed dev thresholds"
+    ),
+}
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of textsiam and the numerical stack (``"not installed"`` when missing)."""
+    out: dict[str, str] = {}
+    for dist, module in _PACKAGES.items():
+        try:
+            out[dist] = importlib.metadata.version(dist)
+            continue
+        except importlib.metadata.PackageNotFoundError:
+            pass
+        try:
+            out[dist] = str(getattr(importlib.import_module(module), "__version__", "unknown"))
+        except ImportError:
+            out[dist] = "not installed"
+    return out
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays, tuples and paths to JSON types; NaN and inf become ``None``."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer, int)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    return obj
+
+
+def _fmt(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+@dataclass
+class EvaluationResults:
+    """Results of :func:`textsiam.evaluation.evaluate` for one model over several datasets.
+
+    Attributes:
+        results: one dict per dataset, as returned by :func:`textsiam.evaluation.evaluate_dataset`
+            (keys ``dataset``, ``split``, ``task``, ``primary_metric``, ``primary_value``, ``metrics``,
+            ``ci``, ``main_metrics``, ``wall_time_s``, ...).
+        model: the model's ``name_or_path`` (or class name).
+        split: the evaluated split.
+        seed: bootstrap seed.
+        n_resamples: bootstrap resamples.
+        confidence: CI coverage.
+        versions: package versions (see :func:`package_versions`).
+        created: UTC timestamp (ISO 8601).
+        wall_time_s: total wall time in seconds.
+        protocol: plain-language description of how every number was computed.
+    """
+
+    results: list[dict[str, Any]]
+    model: str | None = None
+    split: str | None = None
+    seed: int = 0
+    n_resamples: int = 1000
+    confidence: float = 0.95
+    versions: dict[str, str] = field(default_factory=package_versions)
+    created: str = field(default_factory=_utc_now)
+    wall_time_s: float | None = None
+    protocol: dict[str, str] = field(default_factory=lambda: dict(PROTOCOL))
+
+    # ------------------------------------------------------------------------------ access
+    def __getitem__(self, dataset: str) -> dict[str, Any]:
+        """The result dict of ``dataset`` (the first one if it was evaluated twice)."""
+        for res in self.results:
+            if res["dataset"] == dataset:
+                return res
+        raise KeyError(f"no results for dataset {dataset!r}; have {self.datasets}")
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def datasets(self) -> list[str]:
+        """Evaluated dataset names, in order."""
+        return [r["dataset"] for r in self.results]
+
+    @property
+    def primary(self) -> dict[str, float]:
+        """``{dataset: primary metric value}``."""
+        return {r["dataset"]: r["primary_value"] for r in self.results}
+
+    # ------------------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN/inf become ``None``)."""
+        return to_jsonable(
+            {
+                "model": self.model,
+                "split": self.split,
+                "seed": self.seed,
+                "n_resamples": self.n_resamples,
+                "confidence": self.confidence,
+                "created": self.created,
+                "wall_time_s": self.wall_time_s,
+                "versions": self.versions,
+                "protocol": self.protocol,
+                "results": self.results,
+            }
+        )
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Strict JSON text of :meth:`to_dict`."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvaluationResults:
+        """Inverse of :meth:`to_dict`."""
+        kwargs = {k: data[k] for k in ("model", "split", "seed", "n_resamples", "confidence") if k in data}
+        for key in ("versions", "created", "wall_time_s", "protocol"):
+            if key in data:
+                kwargs[key] = data[key]
+        return cls(results=list(data.get("results", [])), **kwargs)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> EvaluationResults:
+        """Read a file written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_json` to ``path`` atomically (temp file in the same folder, then ``os.replace``).
+
+        Returns:
+            The path written.
+        """
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = self.to_json() + "\n"
+        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, mode)  # mkstemp creates 0600; keep an existing file's mode, else 0644
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return target
+
+    # ------------------------------------------------------------------------------ tables
+    def rows(self, all_metrics: bool = True) -> list[dict[str, Any]]:
+        """One row per (dataset, metric): dataset, split, task, metric, value, ci_low, ci_high, primary."""
+        rows: list[dict[str, Any]] = []
+        for res in self.results:
+            metrics: dict[str, Any] = res.get("metrics", {})
+            keys = list(metrics) if all_metrics else [k for k in res.get("main_metrics", metrics) if k in metrics]
+            primary = res.get("primary_metric")
+            if all_metrics and primary in keys:  # primary first
+                keys.remove(primary)
+                keys.insert(0, primary)
+            for key in keys:
+                ci = res.get("ci", {}).get(key) or {}
+                rows.append(
+                    {
+                        "dataset": res.get("dataset"),
+                        "split": res.get("split"),
+                        "task": res.get("task"),
+                        "metric": key,
+                        "value": metrics[key],
+                        "ci_low": ci.get("low"),
+                        "ci_high": ci.get("high"),
+                        "primary": key == primary,
+                    }
+                )
+        return rows
+
+    def to_dataframe(self, all_metrics: bool = True) -> Any:
+        """A :class:`pandas.DataFrame` with the columns of :meth:`rows` (NaN where no CI)."""
+        import pandas as pd
+
+        columns = ["dataset", "split", "task", "metric", "value", "ci_low", "ci_high", "primary"]
+        df = pd.DataFrame(self.rows(all_metrics), columns=columns)
+        for col in ("value", "ci_low", "ci_high"):
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+        return df
+
+    def to_markdown(self, all_metrics: bool = False, header: bool = True, digits: int = 2) -> str:
+        """Markdown table ``| dataset | split | metric | value | 95% CI |``; the primary metric is bold.
+
+        Args:
+            all_metrics: every metric instead of the headline ones.
+            header: prefix a line naming the model, seed and resamples.
+            digits: decimals shown.
+        """
+        level = f"{100 * self.confidence:g}% CI"
+        lines: list[str] = []
+        if header:
+            lines.append(
+                f"**Model:** `{self.model}` · seed {self.seed} · {self.n_resamples} bootstrap resamples · "
+                f"textsiam {self.versions.get('textsiam', '?')} · all values ×100\n"
+            )
+        lines.append(f"| dataset | split | metric | value | {level} |")
+        lines.append("|---|---|---|---:|---:|")
+        for row in self.rows(all_metrics):
+            ci = "" if row["ci_low"] is None else f"[{_fmt(row['ci_low'], digits)}, {_fmt(row['ci_high'], digits)}]"
+            metric, value = row["metric"], _fmt(row["value"], digits)
+            if row["primary"]:
+                metric, value = f"**{metric}**", f"**{value}**"
+            lines.append(f"| {row['dataset']} | {row['split']} | {metric} | {value} | {ci} |")
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __repr__(self) -> str:
+        summary = ", ".join(f"{d}={_fmt(v, 2)}" for d, v in self.primary.items())
+        return f"EvaluationResults(model={self.model!r}, split={self.split!r}, primary: {summary})"
