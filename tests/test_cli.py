@@ -115,3 +115,44 @@ def test_evaluate_cli(tiny_model_dir, data_dir, tmp_path, capsys):
     assert names == ["stsb", "mrpc"]
     assert saved["results"][1]["threshold_split"] == "dev"
     assert main(args) == 2  # the output exists: refuse without --overwrite
+
+
+def test_evaluate_cli_on_a_small_file(tiny_model_dir, tmp_path, capsys):
+    """End to end on a hand-made STS-B-format file in a private data folder."""
+    import json
+
+    rows = [
+        ("A man is playing a guitar.", "A man plays the guitar.", 4.8),
+        ("A woman is slicing an onion.", "A woman cuts an onion.", 4.2),
+        ("A dog runs.", "The stock market fell.", 0.0),
+        ("Kids play football.", "Children are playing soccer.", 3.9),
+        ("The sky is blue.", "A cat sleeps on the sofa.", 0.4),
+        ("He drinks coffee.", "He is drinking tea.", 2.5),
+    ]
+    (tmp_path / "data" / "stsb").mkdir(parents=True)
+    lines = [f"main-captions\tMSRvid\t2012test\t{i:04d}\t{s}\t{a}\t{b}" for i, (a, b, s) in enumerate(rows)]
+    (tmp_path / "data" / "stsb" / "sts-test.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "r.json"
+    argv = [
+        "evaluate",
+        "--model",
+        str(tiny_model_dir),
+        "--datasets",
+        "stsb",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--n-resamples",
+        "20",
+        "--output",
+        str(out),
+        "-q",
+    ]
+    assert main(argv) == 0
+    record = json.loads(out.read_text())["results"][0]
+    assert record["n_pairs"] == 6 and record["split"] == "test"
+    model = SiameseModel.from_pretrained(tiny_model_dir, device="cpu")
+    from scipy.stats import spearmanr
+
+    expected = 100 * spearmanr(model.similarity([r[0] for r in rows], [r[1] for r in rows]), [r[2] for r in rows])[0]
+    assert record["metrics"]["cosine_spearman"] == pytest.approx(expected, abs=1e-6)
+    assert "cosine_spearman" in capsys.readouterr().out
