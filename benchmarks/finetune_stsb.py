@@ -1,0 +1,266 @@
+"""Fine-tuning on STS-B: textsiam vs sentence-transformers, side by side in one run.
+
+Both start from the same model (the embedded all-MiniLM-L6-v2), train on the same STS-B train pairs (scores
+scaled to [0, 1]) with the same loss (CoSENT or CosineSimilarityLoss), seed, epochs, batch size, learning
+rate, linear warm-up / decay, weight decay and gradient clipping, and both save a checkpoint per epoch.
+After every epoch both are scored on STS-B dev with the same textsiam dev metric (cosine Spearman); the
+epoch with the best dev score is kept. The kept models are then evaluated on STS-B test with
+``textsiam.evaluation`` (Spearman with a 95% bootstrap CI) and compared with a paired bootstrap
+(``compare``: difference = textsiam - sentence-transformers). Training wall time of each (including the
+per-epoch dev evaluation and checkpointing) and their ratio are recorded. textsiam trains first, then
+sentence-transformers; run it with nothing else heavy on the machine.
+
+    python benchmarks/finetune_stsb.py --loss cosent            # full recipe (tens of minutes on a CPU)
+    python benchmarks/finetune_stsb.py --loss cosine --epochs 1
+    python benchmarks/finetune_stsb.py --smoke                  # 64 pairs, 1 epoch, dev/test subsamples
+
+Writes benchmarks/results/finetune_stsb.{json,md} (``--smoke`` writes finetune_stsb_smoke.*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from _common import write_results  # noqa: E402
+
+CONFIGS = Path(__file__).resolve().parent / "configs"
+LOSS_CONFIG = {"cosent": "stsb.yaml", "cosine": "stsb_cosine.yaml"}
+logger = logging.getLogger("finetune_stsb")
+
+
+def train_textsiam(config: Any) -> tuple[Any, Any]:
+    from textsiam import SiameseModel
+    from textsiam.training import train
+
+    result = train(config, overwrite=True)
+    model = SiameseModel.from_pretrained(result.model_dir)
+    return result, model
+
+
+def train_peer(config: Any, train_pairs: Any, dev_metric: Any, out_dir: Path) -> dict[str, Any]:
+    """sentence-transformers with the same recipe; the epoch with the best dev metric is kept."""
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.sentence_transformer.losses import CoSENTLoss, CosineSimilarityLoss
+    from transformers import TrainerCallback
+
+    from textsiam.siamese import default_model_path
+    from textsiam.training.examples import transform_labels
+
+    model = SentenceTransformer(str(default_model_path()))
+    labels = transform_labels(train_pairs["label"], "scale", (0.0, 5.0)).tolist()
+    import datasets
+
+    data = datasets.Dataset.from_dict(
+        {"sentence1": list(train_pairs["text_a"]), "sentence2": list(train_pairs["text_b"]), "score": labels}
+    )
+    loss = CoSENTLoss(model) if config.loss == "cosent" else CosineSimilarityLoss(model)
+    history: list[dict[str, float]] = []
+    best: dict[str, Any] = {"value": float("-inf"), "state": None, "epoch": None}
+
+    class DevEachEpoch(TrainerCallback):
+        def on_epoch_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
+            value = float(dev_metric(model))
+            history.append({"step": state.global_step, "epoch": float(state.epoch or 0), "value": value})
+            logger.info(
+                "sentence-transformers epoch %.0f: dev %s = %.2f", state.epoch or 0, dev_metric.metric_name, value
+            )
+            if value > best["value"]:
+                best.update(value=value, epoch=state.epoch, state=copy.deepcopy(model.state_dict()))
+            return control
+
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(out_dir),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_ratio,  # transformers 5: a float < 1 is a ratio
+        lr_scheduler_type=config.lr_scheduler,
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        seed=config.seed,
+        data_seed=config.seed,
+        eval_strategy="no",
+        save_strategy="epoch",
+        save_total_limit=config.save_total_limit,
+        logging_steps=config.logging_steps,
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=data, loss=loss, callbacks=[DevEachEpoch()]
+    )
+    start = time.perf_counter()
+    output = trainer.train()
+    wall = time.perf_counter() - start
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
+    return {
+        "model": model,
+        "train_wall_time_s": round(wall, 3),
+        "global_step": trainer.state.global_step,
+        "train_loss": float(output.training_loss),
+        "dev_history": history,
+        "best_epoch": best["epoch"],
+        "best_dev": best["value"],
+    }
+
+
+def _fmt_ci(rec: dict[str, Any]) -> str:
+    ci = rec["ci"].get(rec["primary_metric"])
+    return f"[{ci['low']:.2f}, {ci['high']:.2f}]" if ci else ""
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--loss", choices=sorted(LOSS_CONFIG), default="cosent")
+    p.add_argument("--config", default=None, help="textsiam config (default: configs/stsb.yaml or stsb_cosine.yaml)")
+    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
+    p.add_argument("--epochs", type=float, default=None, help="override the config's epochs")
+    p.add_argument("--max-train-pairs", type=int, default=None, help="seeded subsample of the training pairs")
+    p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for CIs and the comparison")
+    p.add_argument("--smoke", action="store_true", help="64 train pairs, 1 epoch, 200 dev / 200 test pairs")
+    p.add_argument("--work-dir", default=None, help="where both runs write checkpoints (default: a temp dir)")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    import torch
+
+    from textsiam import SiameseModel
+    from textsiam.data import load_pairs
+    from textsiam.evaluation import DevMetric, compare, evaluate_dataset
+    from textsiam.evaluation.results import to_jsonable
+    from textsiam.training import TrainConfig
+    from textsiam.training.examples import subsample
+
+    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="finetune_stsb_"))
+    overrides = [f"output_dir={work / 'textsiam'}", "test_datasets=[]", f"n_resamples={args.n_resamples}"]
+    if args.data_dir:
+        overrides.append(f"data_dir={args.data_dir}")
+    if args.epochs is not None:
+        overrides.append(f"epochs={args.epochs}")
+    if args.max_train_pairs is not None:
+        overrides.append(f"max_train_pairs={args.max_train_pairs}")
+    eval_pairs = None
+    if args.smoke:
+        eval_pairs = 200
+        overrides += ["max_train_pairs=64", "epochs=1", f"max_dev_pairs={eval_pairs}", "logging_steps=1"]
+    config = TrainConfig.from_file(args.config or CONFIGS / LOSS_CONFIG[args.loss]).with_overrides(overrides)
+    config.validate()
+    data_dir = config.data_dir
+
+    train_pairs = subsample(load_pairs("stsb", "train", data_dir), config.max_train_pairs, config.seed)
+    dev_pairs = subsample(load_pairs("stsb", "dev", data_dir), config.max_dev_pairs, config.seed)
+    test_pairs = subsample(load_pairs("stsb", "test", data_dir), eval_pairs, config.seed)
+
+    logger.info("=== textsiam")
+    ts_result, ours = train_textsiam(config)
+    logger.info("=== sentence-transformers")
+    dev_metric = DevMetric("stsb", split="dev", pairs=dev_pairs, batch_size=config.eval_batch_size)
+    torch.manual_seed(config.seed)
+    peer = train_peer(config, train_pairs, dev_metric, work / "sentence-transformers")
+    peer_model = peer.pop("model")
+
+    boot = {"n_resamples": args.n_resamples, "seed": config.seed, "batch_size": config.eval_batch_size}
+    start_model = SiameseModel.from_pretrained(None)
+    tests = {
+        name: evaluate_dataset(model, "stsb", "test", data_dir, pairs=test_pairs, **boot)
+        for name, model in (("start model", start_model), ("textsiam", ours), ("sentence-transformers", peer_model))
+    }
+    devs = {
+        name: evaluate_dataset(model, "stsb", "dev", data_dir, pairs=dev_pairs, **boot)
+        for name, model in (("textsiam", ours), ("sentence-transformers", peer_model))
+    }
+    comparison = compare(
+        peer_model,
+        ours,
+        "stsb",
+        "test",
+        data_dir,
+        args.n_resamples,
+        config.seed,
+        pairs=test_pairs,
+        batch_size=config.eval_batch_size,
+    )
+    ratio = ts_result.train_wall_time_s / peer["train_wall_time_s"] if peer["train_wall_time_s"] else float("nan")
+    metric = dev_metric.metric_name
+    ts_history = [{"step": h["step"], "epoch": h["epoch"], "value": h[metric]} for h in ts_result.dev_history]
+    payload = {
+        "loss": config.loss,
+        "smoke": args.smoke,
+        "config": config.to_dict(),
+        "n_train_pairs": len(train_pairs),
+        "n_dev_pairs": len(dev_pairs),
+        "n_test_pairs": len(test_pairs),
+        "textsiam": {
+            "train_wall_time_s": ts_result.train_wall_time_s,
+            "global_step": ts_result.global_step,
+            "train_loss": ts_result.train_loss,
+            "dev_history": ts_history,
+            "best_checkpoint": ts_result.best_checkpoint,
+            "best_dev": ts_result.best_metric,
+            "dev": devs["textsiam"],
+            "test": tests["textsiam"],
+        },
+        "sentence_transformers": {**peer, "dev": devs["sentence-transformers"], "test": tests["sentence-transformers"]},
+        "start_model_test": tests["start model"],
+        "comparison_test": comparison,
+        "time_ratio_textsiam_over_st": ratio,
+    }
+    lines = [
+        f"STS-B fine-tuning, loss `{config.loss}`, {len(train_pairs)} train pairs, {config.epochs:g} epoch(s), "
+        f"batch {config.batch_size}, lr {config.learning_rate:g}, warm-up {config.warmup_ratio:g}, seed {config.seed}. "
+        f"Best epoch by dev {metric} ({len(dev_pairs)} pairs); test = {len(test_pairs)} pairs, "
+        f"{args.n_resamples} bootstrap resamples. All values ×100."
+        + (" **Smoke run: numbers are not meaningful.**" if args.smoke else ""),
+        "",
+        "| model | dev Spearman | test Spearman | 95% CI | train wall time (s) | steps |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| start model | – | {tests['start model']['primary_value']:.2f} | {_fmt_ci(tests['start model'])} | – | – |",
+    ]
+    for name, info in (("textsiam", payload["textsiam"]), ("sentence-transformers", payload["sentence_transformers"])):
+        lines.append(
+            f"| {name} | {devs[name]['primary_value']:.2f} | {tests[name]['primary_value']:.2f} | "
+            f"{_fmt_ci(tests[name])} | {info['train_wall_time_s']:.1f} | {info['global_step']} |"
+        )
+    lines += [
+        "",
+        f"Paired bootstrap on test (textsiam − sentence-transformers): {comparison['difference']:+.2f} "
+        f"[{comparison['ci']['low']:+.2f}, {comparison['ci']['high']:+.2f}], p = {comparison['p_value']:.3f}.",
+        f"Training time ratio textsiam / sentence-transformers: {ratio:.2f}x.",
+        "",
+        "Dev Spearman per epoch:",
+        "",
+        "| epoch | textsiam | sentence-transformers |",
+        "|---:|---:|---:|",
+    ]
+    for i in range(max(len(ts_history), len(peer["dev_history"]))):
+        a = ts_history[i] if i < len(ts_history) else None
+        b = peer["dev_history"][i] if i < len(peer["dev_history"]) else None
+        epoch = (a or b)["epoch"]  # type: ignore[index]
+        lines.append(f"| {epoch:.2f} | {a['value']:.2f} |" if a else f"| {epoch:.2f} | – |")
+        lines[-1] += f" {b['value']:.2f} |" if b else " – |"
+    name = "finetune_stsb_smoke" if args.smoke else "finetune_stsb"
+    json_path, md_path = write_results(name, to_jsonable(payload), "\n".join(lines))
+    print("\n".join(lines))
+    print(f"wrote {json_path} and {md_path}")
+
+
+if __name__ == "__main__":
+    main()

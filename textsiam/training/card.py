@@ -1,0 +1,149 @@
+"""The model card (``README.md``) written next to a trained model."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+from typing import Any
+
+from textsiam.evaluation import EvaluationResults
+from textsiam.io_utils import atomic_open
+
+__all__ = ["model_card", "write_model_card"]
+
+_HYPER_PARAMETERS = (
+    "loss",
+    "loss_kwargs",
+    "label_transform",
+    "binarize_threshold",
+    "pos_neg_ratio",
+    "hard_negatives",
+    "epochs",
+    "max_steps",
+    "batch_size",
+    "gradient_accumulation_steps",
+    "learning_rate",
+    "warmup_ratio",
+    "lr_scheduler",
+    "weight_decay",
+    "max_grad_norm",
+    "bf16",
+    "seed",
+    "no_duplicates_in_batch",
+    "fgm_epsilon",
+    "augment",
+    "augment_prob",
+    "eval_steps",
+    "early_stopping_patience",
+    "max_train_pairs",
+    "max_dev_pairs",
+    "pooling",
+    "similarity",
+    "max_seq_length",
+)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return "–" if value is None else str(value)
+
+
+def _results_table(results: EvaluationResults) -> str:
+    lines = ["| dataset | split | metric | value | 95% CI | pairs |", "|---|---|---|---:|---:|---:|"]
+    for res in results:
+        for key in [k for k in res.get("main_metrics", []) if k in res.get("metrics", {})] or [res["primary_metric"]]:
+            ci = res.get("ci", {}).get(key) or {}
+            ci_text = f"[{_fmt(ci.get('low'))}, {_fmt(ci.get('high'))}]" if ci else ""
+            metric = f"**{key}**" if key == res["primary_metric"] else key
+            lines.append(
+                f"| {res['dataset']} | {res['split']} | {metric} | {_fmt(res['metrics'][key])} | {ci_text} "
+                f"| {res.get('n_pairs', '')} |"
+            )
+    return "\n".join(lines)
+
+
+def model_card(info: dict[str, Any]) -> str:
+    """Markdown model card from a dict with ``config`` (a dict), ``base_model``, ``examples``, ``evaluation``
+    (:class:`EvaluationResults` or ``None``), ``train_wall_time_s``, ``global_step``, ``best_checkpoint``,
+    ``best_metric``, ``metric_name``, ``dev_history``, ``command``, ``config_file`` and ``versions``."""
+    cfg: dict[str, Any] = info["config"]
+    lines = [
+        "---",
+        "library_name: textsiam",
+        "tags: [sentence-similarity, siamese-network, sentence-embeddings, textsiam]",
+        f"base_model: {info['base_model']}",
+        "pipeline_tag: sentence-similarity",
+        "---",
+        "",
+        f"# {Path(cfg['output_dir']).name or 'textsiam model'}",
+        "",
+        f"A Siamese (twin-tower) sentence encoder fine-tuned with textsiam from `{info['base_model']}`.",
+        "",
+        "```python",
+        "from textsiam import SiameseModel",
+        "",
+        'model = SiameseModel.from_pretrained("path/to/this/folder")',
+        'model.similarity("A man is playing a guitar.", "Someone plays an instrument.")',
+        "```",
+        "",
+        "The folder is also a plain Hugging Face checkpoint (`transformers.AutoModel.from_pretrained`).",
+        "",
+        "## Training",
+        "",
+        f"- **Base model:** `{info['base_model']}`",
+        f"- **Training data:** `{cfg['train_dataset']}` split `{cfg['train_split']}`: {info['examples']}",
+        "- **Dev data (model selection):** "
+        + (f"`{cfg['dev_dataset']}` split `{cfg['dev_split']}`" if cfg.get("dev_dataset") else "none (last step kept)"),
+        f"- **Test data:** {', '.join(f'`{d}`' for d in cfg.get('test_datasets') or []) or 'none'}",
+        f"- **Loss:** `{cfg['loss']}`" + (f" with `{cfg['loss_kwargs']}`" if cfg.get("loss_kwargs") else ""),
+        f"- **Optimiser steps:** {info.get('global_step')}",
+        f"- **Training wall time:** {info.get('train_wall_time_s', 0.0):.1f} s",
+    ]
+    if info.get("metric_name") and info.get("best_metric") is not None:
+        lines.append(
+            f"- **Selected checkpoint:** `{Path(str(info.get('best_checkpoint') or '')).name or 'last'}` "
+            f"(dev {info['metric_name']} = {info['best_metric']:.2f})"
+        )
+    lines += ["", "### Hyper-parameters", "", "| name | value |", "|---|---|"]
+    lines += [f"| {key} | `{cfg.get(key)}` |" for key in _HYPER_PARAMETERS if key in cfg]
+    history = info.get("dev_history") or []
+    if history:
+        name = info.get("metric_name")
+        lines += ["", "### Dev metric during training", "", f"| step | epoch | {name} |", "|---:|---:|---:|"]
+        lines += [f"| {h['step']} | {h['epoch']:.2f} | {h.get(name, float('nan')):.2f} |" for h in history]
+    evaluation: EvaluationResults | None = info.get("evaluation")
+    if evaluation is not None and len(evaluation):
+        lines += [
+            "",
+            "## Evaluation",
+            "",
+            f"All values ×100; 95% bootstrap confidence intervals over pairs ({evaluation.n_resamples} resamples, "
+            f"seed {evaluation.seed}). Classification thresholds are chosen on each dataset's dev split.",
+            "",
+            _results_table(evaluation),
+        ]
+    lines += [
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        info["command"],
+        "```",
+        "",
+        f"The full resolved config is `{info.get('config_file', 'train_config.yaml')}` in the run folder.",
+    ]
+    versions = info.get("versions") or {}
+    if versions:
+        lines += ["", "Package versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."]
+    lines += ["", f"_Card written {_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}._", ""]
+    return "\n".join(lines)
+
+
+def write_model_card(directory: str | os.PathLike[str], info: dict[str, Any]) -> Path:
+    """Write :func:`model_card` to ``directory/README.md`` atomically; returns the path."""
+    path = Path(directory) / "README.md"
+    with atomic_open(path) as fh:
+        fh.write(model_card(info))
+    return path

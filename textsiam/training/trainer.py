@@ -1,0 +1,329 @@
+"""``transformers.Trainer`` for the twin tower: loss computation, duplicate-free batches, FGM, dev-metric selection.
+
+Everything generic (AdamW, warm-up and decay schedules, weight decay, gradient clipping and accumulation,
+bf16 autocast, checkpointing and ``resume_from_checkpoint``, logging, DDP under ``torchrun``) is the
+library's. This module adds only what is specific to Siamese training:
+
+* :class:`SiameseTrainingModel`: one ``nn.Module`` holding the :class:`~textsiam.SiameseModel` *and* the loss,
+  so parameters of a loss (SoftmaxLoss's classifier head) are optimised and checkpointed too. Its forward
+  runs the same tower on every side of the example and returns ``{"loss": ...}``.
+* :class:`SiameseTrainer`: a seeded :class:`~textsiam.training.sampler.SiameseBatchSampler` for the training
+  batches, FGM adversarial training, evaluation by a dev metric (``eval_<metric>``, higher is better) for
+  early stopping and best-model selection, and safetensors checkpoints of the wrapper's ``state_dict``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from transformers import Trainer
+
+from textsiam.losses import (
+    BatchAllTripletLoss,
+    BatchHardTripletLoss,
+    BatchSemiHardTripletLoss,
+    MSELoss,
+    MultipleNegativesRankingLoss,
+    TripletLoss,
+)
+from textsiam.siamese import SiameseModel
+from textsiam.training.collator import TEXT_COLUMNS
+from textsiam.training.sampler import SiameseBatchSampler
+
+logger = logging.getLogger(__name__)
+
+#: Name of the weights file in a checkpoint (the name ``transformers.Trainer`` looks for when resuming).
+CHECKPOINT_WEIGHTS = "model.safetensors"
+
+__all__ = ["SiameseTrainer", "SiameseTrainingModel", "loss_mode", "word_embeddings"]
+
+
+def loss_mode(loss: nn.Module) -> str:
+    """How a loss consumes a batch: ``pair``, ``triplet``, ``mnrl``, ``simcse``, ``single`` or ``teacher``.
+
+    * ``pair``: ``loss(emb_a, emb_b, labels)`` (CoSENT, cosine, contrastive, online contrastive, softmax).
+    * ``triplet``: ``loss(emb_a, emb_b, emb_c)``.
+    * ``mnrl``: ``loss(emb_a, emb_b, negatives=emb_c)`` (``emb_c`` only when the examples have a ``text_c``).
+    * ``simcse``: the same texts embedded twice in train mode (two dropout masks): ``loss(h, h_plus)``.
+    * ``single``: single sentences with class labels: ``loss(emb_a, labels)`` (batch-mining triplet losses).
+    * ``teacher``: ``loss(emb_a, labels=teacher_embeddings)`` (MSE distillation).
+    """
+    if getattr(loss, "single_sentence", False):
+        return "simcse"
+    if isinstance(loss, MultipleNegativesRankingLoss):
+        return "mnrl"
+    if isinstance(loss, TripletLoss):
+        return "triplet"
+    if isinstance(loss, (BatchAllTripletLoss, BatchHardTripletLoss, BatchSemiHardTripletLoss)):
+        return "single"
+    if isinstance(loss, MSELoss):
+        return "teacher"
+    return "pair"
+
+
+class SiameseTrainingModel(nn.Module):
+    """The twin tower and its loss as one module (what :class:`SiameseTrainer` optimises).
+
+    ``forward(features_a, features_b=None, features_c=None, labels=None) -> {"loss": scalar}``: every
+    ``features_*`` goes through the *same* ``model.embed``, so both (all three) sides share one parameter set.
+
+    Args:
+        model: the :class:`~textsiam.SiameseModel` to train.
+        loss: a loss from :mod:`textsiam.losses` (its parameters, if any, are trained too).
+    """
+
+    _keys_to_ignore_on_save = None  # read by transformers.Trainer when a checkpoint misses keys
+
+    def __init__(self, model: SiameseModel, loss: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.loss = loss
+        self.mode = loss_mode(loss)
+
+    def forward(
+        self,
+        features_a: dict[str, torch.Tensor],
+        features_b: dict[str, torch.Tensor] | None = None,
+        features_c: dict[str, torch.Tensor] | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        tower = self.model
+        mode = self.mode
+        if mode == "simcse":
+            if not self.training:
+                logger.warning("SimCSE needs dropout: the model is in eval mode, so both passes are identical")
+            loss = self.loss(tower.embed(features_a), tower.embed(features_a))  # two dropout masks
+        elif mode == "single":
+            loss = self.loss(tower.embed(features_a), labels)
+        elif mode == "teacher":
+            emb_b = tower.embed(features_b) if features_b is not None else None
+            loss = self.loss(tower.embed(features_a), emb_b, labels=labels)
+        elif mode == "triplet":
+            if features_b is None or features_c is None:
+                raise ValueError("triplet losses need text_a, text_b and text_c (anchor, positive, negative)")
+            loss = self.loss(tower.embed(features_a), tower.embed(features_b), tower.embed(features_c))
+        elif mode == "mnrl":
+            if features_b is None:
+                raise ValueError("MultipleNegativesRankingLoss needs (anchor, positive) pairs: text_a and text_b")
+            emb_a, emb_b = tower(features_a, features_b)
+            negatives = tower.embed(features_c) if features_c is not None else None
+            loss = self.loss(emb_a, emb_b, negatives=negatives)
+        else:
+            if features_b is None:
+                raise ValueError(f"{type(self.loss).__name__} needs pairs: text_a and text_b")
+            emb_a, emb_b = tower(features_a, features_b)
+            loss = self.loss(emb_a, emb_b, labels)
+        return {"loss": loss}
+
+
+def word_embeddings(model: SiameseModel) -> nn.Embedding:
+    """The word (token) embedding layer of a tower: FGM perturbs its weights."""
+    inner = getattr(model.encoder, "model", None)
+    if inner is not None and hasattr(inner, "get_input_embeddings"):
+        emb = inner.get_input_embeddings()
+        if isinstance(emb, nn.Embedding):
+            return emb
+    for module in model.modules():
+        if isinstance(module, nn.Embedding):
+            return module
+    raise ValueError(f"{type(model.encoder).__name__} has no nn.Embedding layer to perturb for FGM")
+
+
+def _unshared(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Detached, contiguous CPU tensors; tensors that share storage (tied weights) are cloned for safetensors."""
+    out: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for key, value in state_dict.items():
+        t = value.detach().cpu().contiguous()
+        ptr = t.untyped_storage().data_ptr()
+        if ptr in seen:
+            t = t.clone()
+        seen.add(t.untyped_storage().data_ptr())
+        out[key] = t
+    return out
+
+
+class _DevMetricPlaceholder(torch.utils.data.Dataset):
+    """Stands in for ``eval_dataset``: :meth:`SiameseTrainer.evaluate` scores the dev metric instead."""
+
+    def __len__(self) -> int:
+        return 0
+
+    def __getitem__(self, index: int) -> Any:
+        raise IndexError("SiameseTrainer evaluates with its dev_metric, not with an eval dataset")
+
+
+class SiameseTrainer(Trainer):
+    """:class:`transformers.Trainer` for a :class:`SiameseTrainingModel`.
+
+    Args:
+        model: the wrapper holding the twin tower and the loss.
+        args: ``TrainingArguments``; needs ``remove_unused_columns=False`` (the collator reads the text columns).
+            With a ``dev_metric``, set ``metric_for_best_model`` to ``dev_metric.metric_name`` and
+            ``greater_is_better=True`` for best-model selection / early stopping.
+        dev_metric: callable ``SiameseModel -> float`` (e.g. :func:`textsiam.evaluation.make_dev_metric`) with a
+            ``metric_name``; :meth:`evaluate` reports it as ``eval_<metric_name>``.
+        no_duplicates: keep duplicate texts out of a training batch.
+        fgm_epsilon: FGM step size on the word embeddings (0 = off).
+        **kwargs: the rest of ``transformers.Trainer``'s arguments (``train_dataset``, ``data_collator``,
+            ``callbacks``, ...).
+
+    Attributes:
+        dev_history: ``[{"step", "epoch", metric: value}, ...]``, one entry per dev evaluation.
+    """
+
+    def __init__(
+        self,
+        model: SiameseTrainingModel,
+        args: Any,
+        dev_metric: Any = None,
+        no_duplicates: bool = False,
+        fgm_epsilon: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(model, SiameseTrainingModel):
+            raise TypeError(f"model must be a SiameseTrainingModel, got {type(model).__name__}")
+        if getattr(args, "remove_unused_columns", False):
+            raise ValueError("SiameseTrainer needs TrainingArguments(remove_unused_columns=False)")
+        if fgm_epsilon < 0:
+            raise ValueError(f"fgm_epsilon must be >= 0, got {fgm_epsilon}")
+        if dev_metric is not None and kwargs.get("eval_dataset") is None:
+            kwargs["eval_dataset"] = _DevMetricPlaceholder()  # Trainer insists on one when eval_strategy != "no"
+        super().__init__(model=model, args=args, **kwargs)
+        self.dev_metric = dev_metric
+        self.no_duplicates = bool(no_duplicates)
+        self.fgm_epsilon = float(fgm_epsilon)
+        self.dev_history: list[dict[str, float]] = []
+        self.train_sampler: SiameseBatchSampler | None = None
+        self.loss_is_scaled_for_ga = False  # compute_loss returns a per-batch mean
+
+    # ------------------------------------------------------------------------------------------ data
+    def _example_texts(self, dataset: Any) -> list[tuple[str, ...]]:
+        columns = [c for c, _ in TEXT_COLUMNS if c in dataset.column_names]
+        return list(zip(*(dataset[c] for c in columns), strict=True))
+
+    def get_train_dataloader(self) -> DataLoader:
+        """Training batches from a :class:`SiameseBatchSampler` seeded by ``data_seed`` (or ``seed``)."""
+        if self.train_dataset is None:
+            raise ValueError("SiameseTrainer: training requires a train_dataset")
+        dataset = self.train_dataset
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        texts = self._example_texts(dataset) if self.no_duplicates else None
+        sampler = SiameseBatchSampler(
+            texts,
+            batch_size=self._train_batch_size,
+            seed=seed,
+            no_duplicates=self.no_duplicates,
+            drop_last=self.args.dataloader_drop_last,
+            num_examples=len(dataset),
+        )
+        if hasattr(self.data_collator, "set_epoch"):
+            sampler.add_epoch_listener(self.data_collator.set_epoch)
+        self.train_sampler = sampler
+        workers = self.args.dataloader_num_workers
+        loader = DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            collate_fn=self.data_collator,
+            num_workers=workers,
+            pin_memory=self.args.dataloader_pin_memory and torch.cuda.is_available(),
+            persistent_workers=self.args.dataloader_persistent_workers and workers > 0,
+        )
+        return self.accelerator.prepare(loader)
+
+    # ------------------------------------------------------------------------------------------ loss
+    def compute_loss(
+        self,
+        model: nn.Module,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, Any]:
+        """Run the twin tower and the loss (through the possibly DDP-wrapped ``model``)."""
+        outputs = model(**inputs)
+        loss = outputs["loss"]
+        return (loss, outputs) if return_outputs else loss
+
+    def training_step(self, model: nn.Module, inputs: dict[str, Any], num_items_in_batch: Any = None) -> torch.Tensor:
+        """The library's forward/backward step, then (with ``fgm_epsilon > 0``) an FGM adversarial step.
+
+        FGM (Miyato et al., 2017): after the normal backward pass, the word-embedding weights are moved by
+        ``eps * g / ||g||`` (``g`` their gradient), the loss of the same batch is back-propagated again
+        (gradients add up), and the weights are restored exactly. The returned (logged) loss is the clean one.
+        """
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if self.fgm_epsilon > 0:
+            self._fgm_step(model, inputs, num_items_in_batch)
+        return loss
+
+    def _fgm_step(self, model: nn.Module, inputs: dict[str, Any], num_items_in_batch: Any) -> None:
+        weight = word_embeddings(self.siamese_model).weight
+        grad = weight.grad
+        if grad is None:
+            return
+        norm = torch.linalg.vector_norm(grad.float())
+        if not torch.isfinite(norm) or norm.item() == 0.0:
+            return
+        backup = weight.data.clone()
+        weight.data.add_((self.fgm_epsilon / norm).to(weight.dtype) * grad)
+        try:
+            super().training_step(model, inputs, num_items_in_batch)
+        finally:
+            weight.data.copy_(backup)
+
+    @property
+    def siamese_model(self) -> SiameseModel:
+        """The :class:`~textsiam.SiameseModel` being trained (unwrapped)."""
+        return self.accelerator.unwrap_model(self.model).model
+
+    # ------------------------------------------------------------------------------------------ evaluation
+    def evaluate(
+        self,
+        eval_dataset: Any = None,
+        ignore_keys: list[str] | None = None,
+        metric_key_prefix: str = "eval",
+    ) -> dict[str, float]:
+        """Score the current model with the dev metric: ``{f"{prefix}_{metric_name}": value, ...}``."""
+        if self.dev_metric is None:
+            logger.warning("SiameseTrainer.evaluate: no dev_metric given; nothing to evaluate")
+            return {}
+        start = time.perf_counter()
+        value = float(self.dev_metric(self.siamese_model))
+        name = getattr(self.dev_metric, "metric_name", "dev_metric")
+        metrics = {
+            f"{metric_key_prefix}_{name}": value,
+            f"{metric_key_prefix}_runtime": round(time.perf_counter() - start, 4),
+        }
+        if not math.isfinite(value):
+            logger.warning("dev metric %s is %s at step %d", name, value, self.state.global_step)
+        self.dev_history.append({"step": self.state.global_step, "epoch": self.state.epoch or 0.0, name: value})
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
+        return metrics
+
+    # ------------------------------------------------------------------------------------------ saving
+    def _save(self, output_dir: str | None = None, state_dict: dict[str, torch.Tensor] | None = None) -> None:
+        """Checkpoint = the wrapper's ``state_dict`` as ``model.safetensors`` (+ the arguments as JSON)."""
+        output_dir = output_dir if output_dir is not None else self.args.output_dir
+        if not self.args.should_save:
+            return
+        os.makedirs(output_dir, exist_ok=True)
+        if state_dict is None:
+            state_dict = self.accelerator.unwrap_model(self.model).state_dict()
+        safetensors.torch.save_file(
+            _unshared(state_dict), os.path.join(output_dir, CHECKPOINT_WEIGHTS), metadata={"format": "pt"}
+        )
+        Path(output_dir, "training_args.json").write_text(
+            json.dumps(json.loads(self.args.to_json_string()), indent=2) + "\n", encoding="utf-8"
+        )
+        logger.info("saved checkpoint weights to %s", output_dir)
