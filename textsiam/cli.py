@@ -190,6 +190,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from textsiam.siamese import SiameseModel
+
+    out = Path(args.output)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
+        raise FileExistsError(f"{out} exists and is not empty; pass --overwrite to replace it")
+    if args.quiet:
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
+    quantize = None if args.quantize == "none" else args.quantize
+    try:
+        model = SiameseModel.from_pretrained(args.model, backend=args.format, quantize=quantize, device="cpu")
+    except ImportError as err:  # the optional onnx extra is missing: a clean one-line error
+        raise ValueError(str(err)) from err
+    path = model.save(out)
+    logger.info("exported %s (%s, quantize=%s) to %s", model.name_or_path, args.format, quantize, path)
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textsiam", description="Text similarity with Siamese networks.")
@@ -260,6 +280,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-options", action="store_true", help="print every config field with its help and exit")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "export",
+        help="export a model for fast CPU inference (ONNX Runtime, optionally int8)",
+        description="Export a model to ONNX for ONNX Runtime (load it back with SiameseModel.from_pretrained(DIR)). "
+        "Needs the optional extra: pip install 'textsiam[onnx]'.",
+    )
+    p.add_argument("--model", "-m", default=None, help="model directory or Hub name (default: all-MiniLM-L6-v2)")
+    p.add_argument("--format", choices=["onnx"], default="onnx", help="export format (default: onnx)")
+    p.add_argument("--quantize", choices=["none", "int8"], default="none", help="int8: dynamic int8 weights")
+    p.add_argument("--output", "-o", required=True, help="directory to write the exported model to")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

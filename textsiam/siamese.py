@@ -11,6 +11,7 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -22,6 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from textsiam import __version__
+from textsiam.calibration import CALIBRATION_NAME, Calibrator, NotCalibratedError
 from textsiam.encoders import ENCODERS, Encoder, TransformerEncoder
 from textsiam.similarity import check_similarity_name, pairwise_similarity, similarity_matrix
 from textsiam.st_compat import read_st_layout
@@ -31,6 +33,13 @@ logger = logging.getLogger(__name__)
 CONFIG_NAME = "textsiam.json"
 PROJECTION_NAME = "projection.safetensors"
 Texts = Union[str, Sequence[str]]
+
+#: Fixed pairs whose raw scores are stored with a calibrator, to notice when the model changed after calibration.
+_CALIBRATION_PROBES: tuple[tuple[str, str], ...] = (
+    ("A man is playing a guitar.", "A person plays the guitar."),
+    ("How do I learn Python?", "What is the capital of France?"),
+    ("The cat sits on the mat.", "A cat is sitting on a mat."),
+)
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
@@ -161,7 +170,9 @@ class SiameseModel(nn.Module):
         self.similarity_fn_name = check_similarity_name(similarity)
         self.normalize = bool(normalize)
         self.name_or_path: str = ""
+        self.num_threads: int | None = None  # default CPU threads of encode() (from_pretrained(num_threads=...))
         self._warned_truncation = False
+        self.calibrator: Calibrator | None = None  # set by calibrate(); saved as calibration.json
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.to(device)
@@ -169,7 +180,8 @@ class SiameseModel(nn.Module):
     # ------------------------------------------------------------------------------------------ properties
     @property
     def device(self) -> torch.device:
-        return next(self.parameters()).device
+        param = next(self.parameters(), None)
+        return param.device if param is not None else torch.device("cpu")  # ONNX towers have no torch parameters
 
     @property
     def tokenizer(self) -> Any:
@@ -210,6 +222,10 @@ class SiameseModel(nn.Module):
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Tokenise texts into one padded batch on the model's device; warns once if any text is truncated."""
         features, n_truncated = self.encoder.tokenize(texts)
+        self._warn_truncation(n_truncated)
+        return {k: v.to(self.device) for k, v in features.items()}
+
+    def _warn_truncation(self, n_truncated: int, stacklevel: int = 5) -> None:
         if n_truncated and not self._warned_truncation:
             self._warned_truncation = True
             msg = (
@@ -217,8 +233,7 @@ class SiameseModel(nn.Module):
                 "this warning is shown once per model"
             )
             logger.warning(msg)
-            warnings.warn(msg, UserWarning, stacklevel=3)
-        return {k: v.to(self.device) for k, v in features.items()}
+            warnings.warn(msg, UserWarning, stacklevel=stacklevel)
 
     def embed(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """One tower: tokenised batch -> embeddings ``(B, D)``, with autograd (used in training)."""
@@ -247,10 +262,13 @@ class SiameseModel(nn.Module):
         convert_to_tensor: bool = False,
         normalize: bool | None = None,
         num_threads: int | None = None,
+        precision: str = "float32",
     ) -> np.ndarray | torch.Tensor:
         """Embed texts.
 
-        Texts are sorted by length, padded per batch, and returned in input order.
+        All texts are tokenised once (one call of the fast tokenizer), sorted by token count (longest
+        first), padded per batch to the longest text of the batch, and returned in input order. Tokenizers
+        that cannot do this fall back to sorting by characters and tokenising each batch.
 
         Args:
             texts: a string, or a list of strings (an empty string is valid).
@@ -258,37 +276,86 @@ class SiameseModel(nn.Module):
             show_progress_bar: show a tqdm bar.
             convert_to_tensor: return a ``torch.Tensor`` instead of numpy.
             normalize: L2-normalise the output (default: the model's setting).
-            num_threads: torch CPU threads for this call (default: torch's current setting).
+            num_threads: CPU threads for this call (default: the model's ``num_threads`` if set at load time,
+                else torch's current setting, i.e. ``torch.set_num_threads`` / ``OMP_NUM_THREADS``).
+            precision: ``"float32"``, ``"float16"``, ``"int8"`` (per-vector scaled codes, compare with cosine)
+                or ``"binary"`` (sign bits packed into ``uint8``, ``D / 8`` bytes; compare with hamming).
+                See :mod:`textsiam.precision` for the formats and their similarity functions.
 
         Returns:
-            ``(N, D)`` float32 embeddings, or ``(D,)`` for a single string.
+            ``(N, D)`` embeddings (``(N, D / 8)`` for binary), or one row for a single string.
         """
+        from textsiam.precision import check_precision, quantize
+
+        check_precision(precision)
         items, single = _as_text_list(texts)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        dim = self.embedding_dim
+        if num_threads is None:
+            num_threads = getattr(self, "num_threads", None)
         if not items:
-            empty = torch.empty((0, dim), dtype=torch.float32)
-            return empty if convert_to_tensor else empty.numpy()
-        order = sorted(range(len(items)), key=lambda i: -len(items[i]))  # longest first
-        out = torch.empty((len(items), dim), dtype=torch.float32)
-        was_training = self.training
-        self.eval()
-        try:
-            with _num_threads(num_threads), torch.inference_mode():
-                for start in tqdm(
-                    range(0, len(items), batch_size), desc="Encoding", disable=not show_progress_bar, unit="batch"
-                ):
-                    idx = order[start : start + batch_size]
-                    features = self.tokenize([items[i] for i in idx])
-                    emb = self.embed(features).float()  # (b, D)
-                    if normalize and not self.normalize:
-                        emb = nn.functional.normalize(emb, p=2, dim=-1)
-                    out[idx] = emb.cpu()
-        finally:
-            self.train(was_training)
-        result = out[0] if single else out
+            result = torch.empty((0, self.embedding_dim), dtype=torch.float32)
+        else:
+            was_training = self.training
+            self.eval()
+            try:
+                with _num_threads(num_threads), torch.inference_mode():
+                    result = self._encode_sorted(items, batch_size, show_progress_bar, bool(normalize))
+            finally:
+                self.train(was_training)
+        if precision != "float32":
+            packed = quantize(result, precision)  # numpy, (N, D) or (N, D/8)
+            result = torch.from_numpy(packed)
+        if single:
+            result = result[0]
         return result if convert_to_tensor else result.numpy()
+
+    def _encode_sorted(
+        self, items: list[str], batch_size: int, show_progress_bar: bool, normalize: bool
+    ) -> torch.Tensor:
+        """Embeddings ``(N, D)`` float32 on the CPU, in input order (runs under ``inference_mode``).
+
+        On the CPU with ``n > 1`` threads and several batches, ``n`` batches run at once, one per core, each
+        with one intra-op thread: small transformer GEMMs scale poorly across cores inside one op, so this
+        uses the cores better than one batch at a time with ``n`` threads. Results are identical.
+        """
+        pre = self.encoder.pretokenize(items)
+        if pre is not None:
+            order = np.argsort(-pre.lengths, kind="stable").tolist()  # most tokens first
+            self._warn_truncation(pre.n_truncated, stacklevel=4)
+        else:
+            order = sorted(range(len(items)), key=lambda i: -len(items[i]))  # most characters first
+        batches = [order[start : start + batch_size] for start in range(0, len(items), batch_size)]
+        out = torch.empty((len(items), self.embedding_dim), dtype=torch.float32)
+        device = self.device
+
+        def run(idx: list[int]) -> None:
+            with torch.inference_mode():  # thread-local: worker threads need it too
+                if pre is not None:
+                    features = {k: v.to(device) for k, v in pre.collate(idx).items()}
+                else:
+                    features = self.tokenize([items[i] for i in idx])
+                emb = self.embed(features).float()  # (b, D)
+                if normalize and not self.normalize:
+                    emb = nn.functional.normalize(emb, p=2, dim=-1)
+                out[idx] = emb.cpu()
+
+        threads = torch.get_num_threads()
+        workers = min(threads, len(batches)) if device.type == "cpu" and len(batches) > 1 else 1
+        with tqdm(total=len(batches), desc="Encoding", disable=not show_progress_bar, unit="batch") as bar:
+            if workers <= 1:
+                for idx in batches:
+                    run(idx)
+                    bar.update(1)
+            else:
+                torch.set_num_threads(1)
+                try:
+                    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="textsiam-encode") as pool:
+                        for _ in pool.map(run, batches):
+                            bar.update(1)
+                finally:
+                    torch.set_num_threads(threads)
+        return out
 
     def similarity(
         self,
@@ -297,11 +364,16 @@ class SiameseModel(nn.Module):
         batch_size: int = 32,
         show_progress_bar: bool = False,
         num_threads: int | None = None,
+        calibrated: bool = False,
     ) -> float | np.ndarray:
         """Score pairs: two strings -> ``float``; two equal-length lists -> ``(N,)`` array, pair ``i = (a[i], b[i])``.
 
-        Each distinct text is encoded once, however often it occurs.
+        Each distinct text is encoded once, however often it occurs. With ``calibrated=True`` the raw
+        similarities go through the model's calibrator (see :meth:`calibrate`): a probability of duplicate, or
+        a score on the gold STS scale; :class:`~textsiam.calibration.NotCalibratedError` if there is none.
         """
+        if calibrated:
+            self._check_calibrator()
         list_a, single_a = _as_text_list(a, "a")
         list_b, single_b = _as_text_list(b, "b")
         if single_a != single_b:
@@ -318,7 +390,83 @@ class SiameseModel(nn.Module):
         ia = np.fromiter((index[t] for t in list_a), dtype=np.int64, count=len(list_a))
         ib = np.fromiter((index[t] for t in list_b), dtype=np.int64, count=len(list_b))
         scores = pairwise_similarity(emb[ia], emb[ib], self.similarity_fn_name).astype(np.float32)  # (N,)
+        if calibrated:
+            scores = self.calibrator.transform(scores).astype(np.float32)  # type: ignore[union-attr]
         return float(scores[0]) if single_a else scores
+
+    def _check_calibrator(self) -> Calibrator:
+        cal = self.calibrator
+        if cal is None or not cal.is_fitted:
+            raise NotCalibratedError(
+                "this model is not calibrated: call model.calibrate(dev_pairs) first (or load a model saved "
+                "after calibrating it), or pass calibrated=False for raw similarities"
+            )
+        fitted_with = cal.info.get("similarity")
+        if fitted_with is not None and fitted_with != self.similarity_fn_name:
+            raise NotCalibratedError(
+                f"the calibrator was fitted on {fitted_with!r} scores but the model now uses "
+                f"{self.similarity_fn_name!r}; calibrate again"
+            )
+        return cal
+
+    def calibrate(
+        self,
+        dev_pairs: Any,
+        method: str = "isotonic",
+        target: str = "auto",
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+    ) -> Calibrator:
+        """Fit a calibrator on dev pairs and attach it to the model (saved with it as ``calibration.json``).
+
+        Args:
+            dev_pairs: a :class:`datasets.Dataset`, dict of lists or DataFrame with ``text_a``, ``text_b`` and
+                ``label`` (0/1 for duplicate / paraphrase tasks, graded for STS).
+            method: ``"isotonic"``, ``"sigmoid"`` (Platt; probability target) or ``"linear"`` (STS target).
+            target: ``"probability"`` (of label 1), ``"sts"`` (the gold scale, e.g. 0-5) or ``"auto"``
+                (probability if every label is 0/1, else STS).
+            batch_size: texts per forward pass.
+            show_progress_bar: tqdm bar while encoding.
+
+        Returns:
+            The fitted :class:`~textsiam.calibration.Calibrator` (also ``model.calibrator``); afterwards
+            ``model.similarity(a, b, calibrated=True)`` returns calibrated scores.
+        """
+        try:
+            a, b, labels = dev_pairs["text_a"], dev_pairs["text_b"], dev_pairs["label"]
+        except (KeyError, TypeError, IndexError) as err:
+            raise ValueError("dev_pairs must have columns text_a, text_b and label") from err
+        a, b = [str(t) for t in a], [str(t) for t in b]
+        labels = np.asarray(list(labels), dtype=np.float64)
+        if not (len(a) == len(b) == len(labels)):
+            raise ValueError(f"dev_pairs: column lengths differ ({len(a)}, {len(b)}, {len(labels)})")
+        cal = Calibrator(method, target)  # checks method / target before encoding
+        raw = self.similarity(a, b, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        cal.fit(raw, labels, similarity=self.similarity_fn_name, probe_scores=self._probe_scores())
+        self.calibrator = cal
+        return cal
+
+    def _probe_scores(self) -> list[float]:
+        """Raw scores of a few fixed pairs: a fingerprint of the scoring function a calibrator was fitted to."""
+        a, b = zip(*_CALIBRATION_PROBES, strict=True)
+        return [float(s) for s in self.similarity(list(a), list(b))]
+
+    def _warn_if_calibration_stale(self) -> None:
+        """Warn when the model no longer scores the probe pairs as it did when calibrated (e.g. fine-tuned since)."""
+        cal = self.calibrator
+        stored = None if cal is None else cal.info.get("probe_scores")
+        if not stored or cal.info.get("similarity", self.similarity_fn_name) != self.similarity_fn_name:
+            return
+        now = self._probe_scores()
+        drift = max(abs(x - y) / (1.0 + abs(y)) for x, y in zip(now, stored, strict=True))
+        if drift > 1e-3:
+            msg = (
+                f"{self.name_or_path or 'this model'} scores differently than when it was calibrated (relative "
+                f"change up to {drift:.2g} on fixed probe pairs; fine-tuned since?): calibrated scores may be off; "
+                "run model.calibrate(dev_pairs) again"
+            )
+            logger.warning(msg)
+            warnings.warn(msg, UserWarning, stacklevel=3)
 
     def similarity_matrix(
         self,
@@ -371,6 +519,8 @@ class SiameseModel(nn.Module):
         if self.projection is not None:
             state = {k: v.detach().cpu().contiguous() for k, v in self.projection.state_dict().items()}
             save_file(state, str(directory / PROJECTION_NAME))
+        if self.calibrator is not None and self.calibrator.is_fitted:
+            self.calibrator.save(directory / CALIBRATION_NAME)
         # textsiam.json last: its presence marks a complete save.
         (directory / CONFIG_NAME).write_text(json.dumps(asdict(self.config), indent=2) + "\n", encoding="utf-8")
 
@@ -387,6 +537,9 @@ class SiameseModel(nn.Module):
         device: str | torch.device | None = None,
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
+        backend: str | None = None,
+        quantize: str | None = None,
+        num_threads: int | None = None,
         **hf_kwargs: Any,
     ) -> SiameseModel:
         """Load a model: a textsiam save, a sentence-transformers directory, any HF checkpoint, or a Hub name.
@@ -399,8 +552,24 @@ class SiameseModel(nn.Module):
             device: ``"cpu"``, ``"cuda"``, ...
             trust_remote_code: allow custom modelling code from the checkpoint (off by default).
             allow_pickle: accept ``.bin`` (pickle) weights, loaded with ``weights_only=True``. Off by default.
+            backend: ``"torch"`` or ``"onnx"`` (ONNX Runtime on the CPU; needs ``pip install "textsiam[onnx]"``;
+                a torch checkpoint is exported on the fly, which takes seconds: ``textsiam export`` does it
+                once). Default ``None``: ``"onnx"`` for a directory written by ``textsiam export``, else torch.
+            quantize: ``None`` or ``"int8"``: with the onnx backend, int8 weights with per-channel scales
+                (the fast path); with torch, ``torch.ao`` dynamic quantisation of the Linear layers (CPU only,
+                cannot be saved). ``None`` keeps what the checkpoint holds.
+            num_threads: default CPU threads of :meth:`encode` / :meth:`similarity` for this model
+                (default: torch's setting, i.e. ``torch.set_num_threads`` / ``OMP_NUM_THREADS``).
             **hf_kwargs: passed to ``transformers`` (``revision``, ``cache_dir``, ``local_files_only``, ...).
         """
+        if backend not in (None, "torch", "onnx"):
+            raise ValueError(f"unknown backend {backend!r}; choose 'torch' or 'onnx'")
+        if quantize not in (None, "int8"):
+            raise ValueError(f"unknown quantize mode {quantize!r}; choose None or 'int8'")
+        if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+            raise ValueError(f"num_threads must be a positive int, got {num_threads!r}")
+        if (backend == "onnx" or quantize) and device is not None and torch.device(device).type != "cpu":
+            raise ValueError("the onnx backend and int8 quantisation run on the CPU only; use device='cpu'")
         if name_or_path is None:
             name_or_path = default_model_path()
         name = os.fspath(name_or_path)
@@ -459,12 +628,27 @@ class SiameseModel(nn.Module):
                 enc_cfg,
                 trust_remote_code=trust_remote_code,
                 allow_pickle=allow_pickle,
+                quantize=None if backend == "onnx" else quantize,
                 **hf_kwargs,
             )
+            if backend == "onnx":
+                from textsiam.encoders.onnx import export_transformer
+
+                encoder = export_transformer(encoder, quantize=quantize)
         else:
             if not is_local:
                 raise ValueError(f"{cfg.encoder_type} models load from a local directory only")
-            encoder = encoder_cls.load(local, enc_cfg)
+            if cfg.encoder_type == "onnx":
+                if backend == "torch":
+                    raise ValueError(
+                        f"{name} is an ONNX export; load it with backend='onnx' (or leave backend unset), "
+                        "or load the original torch model"
+                    )
+                encoder = encoder_cls.load(local, enc_cfg, **({"quantize": quantize} if quantize else {}))
+            else:
+                if backend == "onnx" or quantize:
+                    raise ValueError(f"backend='onnx' and quantize apply to transformer models, not {cfg.encoder_type}")
+                encoder = encoder_cls.load(local, enc_cfg)
 
         projection = None
         if cfg.projection_dim is not None:
@@ -482,8 +666,15 @@ class SiameseModel(nn.Module):
         elif projection_dim is not None:
             projection = Projection(encoder.get_embedding_dimension(), projection_dim)
 
+        if device is None and (cfg.encoder_type == "onnx" or backend == "onnx" or quantize):
+            device = "cpu"
         model = cls(encoder, similarity=cfg.similarity, normalize=cfg.normalize, projection=projection, device=device)
         model.name_or_path = name
+        model.num_threads = num_threads
+        calibration = fetch(CALIBRATION_NAME)
+        if calibration is not None:
+            model.calibrator = Calibrator.load(calibration)
+            model._warn_if_calibration_stale()
         return model
 
     def __repr__(self) -> str:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from textsiam.encoders.base import Encoder
+from textsiam.encoders.base import Encoder, PreTokenized
+from textsiam.encoders.onnx import OnnxEncoder
 from textsiam.encoders.pooling import POOLING_MODES, Pooling
 from textsiam.encoders.transformer import TransformerEncoder
 
-ENCODERS: dict[str, type[Encoder]] = {TransformerEncoder.encoder_type: TransformerEncoder}
+# OnnxEncoder imports onnxruntime only when one is built or loaded (optional extra "onnx").
+ENCODERS: dict[str, type[Encoder]] = {
+    TransformerEncoder.encoder_type: TransformerEncoder,
+    OnnxEncoder.encoder_type: OnnxEncoder,
+}
 
-__all__ = ["ENCODERS", "Encoder", "POOLING_MODES", "Pooling", "TransformerEncoder"]
+__all__ = ["ENCODERS", "Encoder", "OnnxEncoder", "POOLING_MODES", "Pooling", "PreTokenized", "TransformerEncoder"]

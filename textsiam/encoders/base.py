@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -35,6 +37,71 @@ def tokenize_batch(tokenizer: Any, texts: list[str], max_seq_length: int) -> tup
     return dict(batch), n_truncated
 
 
+class PreTokenized:
+    """Texts tokenised once, without padding; :meth:`collate` pads any subset of them into one batch.
+
+    Attributes:
+        columns: ``{feature_name: [token ids of text i, ...]}`` (``input_ids``, ``attention_mask``, ...).
+        lengths: ``(N,)`` int64 number of tokens of each text (after truncation).
+        n_truncated: how many texts were cut at ``max_seq_length``.
+        pad_values: value each column is padded with (``input_ids``: the pad token id; others 0).
+    """
+
+    def __init__(
+        self,
+        columns: dict[str, list[list[int]]],
+        lengths: np.ndarray,
+        n_truncated: int,
+        pad_values: dict[str, int],
+    ) -> None:
+        self.columns = columns
+        self.lengths = lengths
+        self.n_truncated = n_truncated
+        self.pad_values = pad_values
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def collate(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
+        """Right-pad texts ``indices`` to their longest: ``{name: (b, T) int64}`` with an ``attention_mask``."""
+        idx = np.asarray(indices, dtype=np.int64)
+        lens = self.lengths[idx]  # (b,)
+        width = max(int(lens.max()) if len(lens) else 0, 1)
+        out: dict[str, torch.Tensor] = {}
+        for name, rows in self.columns.items():
+            if name == "attention_mask":
+                continue
+            arr = np.full((len(idx), width), self.pad_values.get(name, 0), dtype=np.int64)  # (b, T)
+            for r, i in enumerate(idx):
+                ids = rows[i]
+                arr[r, : len(ids)] = ids
+            out[name] = torch.from_numpy(arr)
+        mask = (np.arange(width)[None, :] < lens[:, None]).astype(np.int64)  # (b, T)
+        out["attention_mask"] = torch.from_numpy(mask)
+        return out
+
+
+def pretokenize_batch(tokenizer: Any, texts: list[str], max_seq_length: int) -> PreTokenized | None:
+    """Tokenise all ``texts`` in one call of a fast (Rust) tokenizer, without padding.
+
+    Returns ``None`` when the tokenizer cannot do this exactly like :func:`tokenize_batch` (a slow tokenizer,
+    left padding, or no pad token); callers then fall back to tokenising batch by batch.
+    """
+    if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "padding_side", "right") != "right":
+        return None
+    pad_id = getattr(tokenizer, "pad_token_id", None)
+    if pad_id is None:
+        return None
+    batch = tokenizer(texts, padding=False, truncation=True, max_length=max_seq_length, return_attention_mask=False)
+    encodings = getattr(batch, "encodings", None)
+    if encodings is None:
+        return None
+    n_truncated = sum(1 for e in encodings if e.overflowing)
+    columns = {k: v for k, v in batch.items() if k != "attention_mask"}
+    lengths = np.fromiter((len(ids) for ids in columns["input_ids"]), dtype=np.int64, count=len(texts))
+    return PreTokenized(columns, lengths, n_truncated, {"input_ids": int(pad_id)})
+
+
 class Encoder(nn.Module, ABC):
     """One tower: texts -> token features -> a fixed-size embedding ``(B, D)``.
 
@@ -51,6 +118,15 @@ class Encoder(nn.Module, ABC):
     def tokenize(self, texts: list[str]) -> tuple[dict[str, torch.Tensor], int]:
         """Tokenise a list of texts into a padded batch; also return how many texts were truncated."""
         return tokenize_batch(self.tokenizer, texts, self.max_seq_length)
+
+    def pretokenize(self, texts: list[str]) -> PreTokenized | None:
+        """Tokenise all texts at once without padding (for length-sorted batching), or ``None`` if unsupported.
+
+        :meth:`textsiam.SiameseModel.encode` sorts texts by token count and pads each batch with
+        :meth:`PreTokenized.collate`; when this returns ``None`` it sorts by characters and calls
+        :meth:`tokenize` per batch instead. The batches must equal what :meth:`tokenize` would give.
+        """
+        return pretokenize_batch(self.tokenizer, texts, self.max_seq_length)
 
     @abstractmethod
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -27,6 +27,9 @@ class TransformerEncoder(Encoder):
         tokenizer: its tokenizer (WordPiece, BPE or sentencepiece).
         pooling: ``"mean"``, ``"cls"``, ``"max"`` or ``"weighted_mean"`` (see :class:`Pooling`).
         max_seq_length: inputs longer than this many tokens are truncated.
+        quantize: ``None``, or ``"int8"`` for torch dynamic quantisation of every ``nn.Linear`` (int8 weights,
+            activations quantised per batch; CPU only, inference only, cannot be saved; the ONNX backend,
+            ``SiameseModel.from_pretrained(..., backend="onnx", quantize="int8")``, is faster and more accurate).
     """
 
     encoder_type = "transformer"
@@ -37,8 +40,14 @@ class TransformerEncoder(Encoder):
         tokenizer: Any,
         pooling: str = "mean",
         max_seq_length: int | None = None,
+        quantize: str | None = None,
     ) -> None:
         super().__init__()
+        if quantize not in (None, "int8"):
+            raise ValueError(f"unknown quantize mode {quantize!r}; choose None or 'int8'")
+        self.quantize = quantize
+        if quantize == "int8":
+            model = quantize_linear_int8(model)
         self.model = model
         self.tokenizer = tokenizer
         self.pooling = Pooling(pooling)
@@ -69,6 +78,7 @@ class TransformerEncoder(Encoder):
         max_seq_length: int | None = None,
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
+        quantize: str | None = None,
         **hf_kwargs: Any,
     ) -> TransformerEncoder:
         """Load model and tokenizer with ``transformers`` from a directory or a Hub name.
@@ -99,10 +109,20 @@ class TransformerEncoder(Encoder):
                 ) from err
             raise
         tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code, **hf_kwargs)
-        return cls(model, tokenizer, pooling=pooling, max_seq_length=max_seq_length)
+        return cls(model, tokenizer, pooling=pooling, max_seq_length=max_seq_length, quantize=quantize)
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Pool the model's last hidden states: ``features`` -> ``(B, H)``.
+
+        ``features`` holds ``input_ids`` and ``attention_mask`` (and ``token_type_ids`` where the model takes
+        them). It may hold ``inputs_embeds`` ``(B, T, H)`` instead of ``input_ids``: word embeddings that replace
+        the embedding lookup (position and token-type embeddings are still added by the model); this is how
+        gradient attributions such as :func:`textsiam.explain` differentiate with respect to the input.
+        """
         inputs = {k: v for k, v in features.items() if k in self._model_inputs}
+        if features.get("inputs_embeds") is not None:
+            inputs.pop("input_ids", None)
+            inputs["inputs_embeds"] = features["inputs_embeds"]
         token_embeddings = self.model(**inputs, return_dict=True).last_hidden_state  # (B, T, H)
         return self.pooling(token_embeddings, features["attention_mask"])  # (B, H)
 
@@ -114,6 +134,11 @@ class TransformerEncoder(Encoder):
         return {"model_type": self.model.config.model_type}
 
     def save(self, directory: Path) -> None:
+        if self.quantize:
+            raise ValueError(
+                "a torch model quantised in memory cannot be saved; save the float32 model, "
+                "or export an int8 ONNX model (textsiam export --format onnx --quantize int8)"
+            )
         self.model.save_pretrained(directory, safe_serialization=True)
         self.tokenizer.save_pretrained(directory)
 
@@ -125,3 +150,13 @@ class TransformerEncoder(Encoder):
             max_seq_length=config.get("max_seq_length"),
             **kwargs,
         )
+
+
+def quantize_linear_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """Torch dynamic quantisation: every ``nn.Linear`` gets int8 weights (fbgemm/x86 kernels, CPU only)."""
+    import warnings
+
+    model = model.to("cpu").eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notices
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
