@@ -295,6 +295,9 @@ def train(
         max_seq_length=config.max_seq_length,
         device="cpu",
     )
+    if model.calibrator is not None:  # fine-tuning changes the scores: a calibrator of the start model would lie
+        logger.warning("dropping the start model's calibrator; calibrate the fine-tuned model on dev again")
+        model.calibrator = None
     base_model = str(config.model) if config.model is not None else f"all-MiniLM-L6-v2 (embedded: {model.name_or_path})"
     teacher = None
     if config.loss == "mse":
