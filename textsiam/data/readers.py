@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from textsiam.graph import text_components
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -274,42 +276,29 @@ def quora_dev_mask(text_a: Sequence[str], text_b: Sequence[str], dev_pairs: int 
     """
     if len(text_a) != len(text_b):
         raise ValueError("text_a and text_b must have the same length")
-    parent: dict[str, str] = {}
+    keys_a = [_question_key(a) for a in text_a]
+    keys_b = [_question_key(b) for b in text_b]
+    nodes, component = text_components(keys_a, keys_b)
+    comp_of = dict(zip(nodes, component.tolist(), strict=True))
+    smallest: dict[int, str] = {}
+    for key, comp in comp_of.items():
+        if comp not in smallest or key < smallest[comp]:
+            smallest[comp] = key
+    pair_comp = [comp_of[key] for key in keys_a]
+    sizes: dict[int, int] = {}
+    for comp in pair_comp:
+        sizes[comp] = sizes.get(comp, 0) + 1
 
-    def find(node: str) -> str:
-        parent.setdefault(node, node)
-        root = node
-        while parent[root] != root:
-            root = parent[root]
-        while parent[node] != root:  # path compression
-            parent[node], node = root, parent[node]
-        return root
-
-    keys = [(_question_key(a), _question_key(b)) for a, b in zip(text_a, text_b, strict=True)]
-    for key_a, key_b in keys:
-        root_a, root_b = find(key_a), find(key_b)
-        if root_a != root_b:
-            # Union by smaller key, so the root is always the component's smallest question.
-            if root_a < root_b:
-                parent[root_b] = root_a
-            else:
-                parent[root_a] = root_b
-
-    sizes: dict[str, int] = {}
-    for key_a, _ in keys:
-        root = find(key_a)
-        sizes[root] = sizes.get(root, 0) + 1
-
-    order = sorted(sizes, key=lambda root: (hashlib.sha1(root.encode("utf-8")).hexdigest(), root))
-    in_dev: set[str] = set()
+    order = sorted(sizes, key=lambda c: (hashlib.sha1(smallest[c].encode("utf-8")).hexdigest(), smallest[c]))
+    in_dev: set[int] = set()
     total = 0
-    for root in order:
-        if total + sizes[root] <= dev_pairs:
-            in_dev.add(root)
-            total += sizes[root]
+    for comp in order:
+        if total + sizes[comp] <= dev_pairs:
+            in_dev.add(comp)
+            total += sizes[comp]
             if total == dev_pairs:
                 break
-    return [find(key_a) in in_dev for key_a, _ in keys]
+    return [comp in in_dev for comp in pair_comp]
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from textsiam.graph import text_components
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -55,34 +57,8 @@ def duplicate_clusters(texts_a: Sequence[str], texts_b: Sequence[str], labels: S
         {'a': 0, 'b': 0, 'c': 0, 'd': 1}
     """
     _check_lengths(texts_a, texts_b, labels)
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:  # path compression
-            parent[x], x = root, parent[x]
-        return root
-
-    order: list[str] = []
-    for a, b, y in zip(texts_a, texts_b, labels, strict=True):
-        for t in (a, b):
-            if t not in parent:
-                parent[t] = t
-                order.append(t)
-        if _is_positive(y):
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[rb] = ra
-    ids: dict[str, int] = {}
-    out: dict[str, int] = {}
-    for t in order:
-        root = find(t)
-        if root not in ids:
-            ids[root] = len(ids)
-        out[t] = ids[root]
-    return out
+    nodes, component = text_components(texts_a, texts_b, [_is_positive(y) for y in labels])
+    return dict(zip(nodes, component.tolist(), strict=True))
 
 
 def positive_pairs(
