@@ -137,6 +137,7 @@ def main() -> None:
     p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for CIs and the comparison")
     p.add_argument("--smoke", action="store_true", help="64 train pairs, 1 epoch, 200 dev / 200 test pairs")
     p.add_argument("--work-dir", default=None, help="where both runs write checkpoints (default: a temp dir)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a textsiam config field")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -157,6 +158,7 @@ def main() -> None:
         overrides.append(f"epochs={args.epochs}")
     if args.max_train_pairs is not None:
         overrides.append(f"max_train_pairs={args.max_train_pairs}")
+    overrides += args.set
     eval_pairs = None
     if args.smoke:
         eval_pairs = 200
@@ -243,7 +245,9 @@ def main() -> None:
         "",
         f"Paired bootstrap on test (textsiam − sentence-transformers): {comparison['difference']:+.2f} "
         f"[{comparison['ci']['low']:+.2f}, {comparison['ci']['high']:+.2f}], p = {comparison['p_value']:.3f}.",
-        f"Training time ratio textsiam / sentence-transformers: {ratio:.2f}x.",
+        f"Training time ratio textsiam / sentence-transformers: {ratio:.2f} (speed ratio {1 / ratio:.2f}×; "
+        "measured in this run, which includes the dev evaluations; `benchmarks/train_speed.py` times training alone "
+        "in alternating rounds).",
         "",
         "Dev Spearman per epoch:",
         "",

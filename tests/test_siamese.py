@@ -22,8 +22,13 @@ def test_one_parameter_set(tiny_model):
     tiny_model.encoder.register_forward_hook(lambda mod, inp, out: calls.append(id(mod)))
     a = tiny_model.tokenize(["left text"])
     b = tiny_model.tokenize(["right text, longer"])
+    tiny_model.fuse_sides = False
     tiny_model(a, b)
     assert calls == [id(tiny_model.encoder)] * 2  # the same module ran for both sides
+    calls.clear()
+    tiny_model.fuse_sides = True
+    tiny_model(a, b)
+    assert calls == [id(tiny_model.encoder)]  # fused: one pass of the same module over both sides
 
 
 def test_one_optimizer_step_moves_both_towers_identically(tiny_model):
@@ -47,6 +52,35 @@ def test_one_optimizer_step_moves_both_towers_identically(tiny_model):
     assert not torch.allclose(before_a, after_a)  # the step moved tower A ...
     torch.testing.assert_close(after_a, after_b, rtol=0, atol=0)  # ... and tower B exactly as much
     torch.testing.assert_close(before_a, before_b, rtol=0, atol=0)
+
+
+def test_fused_sides_equal_separate_passes(tiny_model):
+    """embed_many pads the sides to one width and runs one pass: same embeddings and gradients as two passes."""
+    fa = tiny_model.tokenize(["short", "a somewhat longer sentence about dogs"])
+    fb = tiny_model.tokenize(["a much much longer sentence than any on the other side of the pair", "x"])
+    fc = tiny_model.tokenize(["third side"])
+    tiny_model.eval()
+    grads = {}
+    for fused in (True, False):
+        tiny_model.fuse_sides = fused
+        tiny_model.zero_grad()
+        embs = tiny_model.embed_many([fa, fb, fc])
+        assert [tuple(e.shape) for e in embs] == [(2, tiny_model.embedding_dim), (2, tiny_model.embedding_dim)] + [
+            (1, tiny_model.embedding_dim)
+        ]
+        sum(e.pow(2).sum() * (i + 1) for i, e in enumerate(embs)).backward()
+        grads[fused] = (
+            [e.detach() for e in embs],
+            [p.grad.clone() for p in tiny_model.parameters() if p.grad is not None],
+        )
+    tiny_model.fuse_sides = True
+    for a, b in zip(grads[True][0], grads[False][0], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    for a, b in zip(grads[True][1], grads[False][1], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    emb_a, emb_b = tiny_model(fa, fb)  # forward uses the fused path
+    torch.testing.assert_close(emb_a, tiny_model.embed(fa), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(emb_b, tiny_model.embed(fb), rtol=1e-5, atol=1e-5)
 
 
 # ---------------------------------------------------------------------------------------------- encode

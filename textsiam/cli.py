@@ -26,12 +26,53 @@ def _load_model(args: argparse.Namespace):  # noqa: ANN202
         import transformers
 
         transformers.utils.logging.disable_progress_bar()
-    kwargs = {}
+    kwargs = _model_kwargs(args)
+    try:
+        return SiameseModel.from_pretrained(args.model, **kwargs)
+    except ImportError as err:  # e.g. --backend onnx without the optional extra: a clean one-line error
+        raise ValueError(str(err)) from err
+
+
+def _model_kwargs(args: argparse.Namespace) -> dict:
+    """The ``SiameseModel.from_pretrained`` options given on the command line."""
+    kwargs: dict = {}
     if getattr(args, "similarity", None):
         kwargs["similarity"] = args.similarity
     if getattr(args, "max_seq_length", None):
         kwargs["max_seq_length"] = args.max_seq_length
-    return SiameseModel.from_pretrained(args.model, **kwargs)
+    if getattr(args, "backend", None):
+        kwargs["backend"] = args.backend
+    if getattr(args, "quantize", None) not in (None, "none"):
+        kwargs["quantize"] = args.quantize
+    return kwargs
+
+
+def _run_on_ray(args: argparse.Namespace, kind: str) -> int:
+    """``--engine ray``: encode / score the file with Ray Data; the output is a parquet folder."""
+    from textsiam.distributed import ray_engine
+
+    if kind == "score" and (args.pairs is None or args.texts):
+        raise ValueError("--engine ray scores a file: give --pairs FILE (and no texts)")
+    if not args.output:
+        raise ValueError("--engine ray writes a folder of parquet files: give --output DIR")
+    run = ray_engine.encode_file if kind == "encode" else ray_engine.score_file
+    try:
+        run(
+            args.input if kind == "encode" else args.pairs,
+            args.output,
+            args.model,
+            model_kwargs=_model_kwargs(args),
+            batch_size=args.batch_size,
+            block_rows=args.chunk_size,
+            num_actors=args.ray_actors,
+            num_cpus_per_actor=args.ray_cpus_per_actor,
+            address=args.ray_address,
+            overwrite=args.overwrite,
+            show_progress=not args.quiet,
+        )
+    except ImportError as err:  # Ray is an optional extra: a clean one-line error
+        raise ValueError(str(err)) from err
+    return 0
 
 
 def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -73,6 +114,8 @@ def _chunks(it: Iterator, size: int) -> Iterator[list]:
 
 # ---------------------------------------------------------------------------------------------- commands
 def cmd_score(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        return _run_on_ray(args, "score")
     if args.pairs is None:
         if len(args.texts) != 2:
             raise ValueError("give two texts to score, or --pairs FILE")
@@ -86,20 +129,21 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"pairs file not found: {pairs_path}")
     if args.output:
         check_output(args.output, args.overwrite)
+    # first pass: validate the whole file and count it (for the progress bar) without holding the pairs
+    total = sum(1 for _ in _read_pairs(pairs_path))
     model = _load_model(args)
     from tqdm.auto import tqdm
 
     def run(out) -> int:  # noqa: ANN001
+        # streams: one chunk of pairs in memory at a time, whatever the size of the file
         out.write("text_a\ttext_b\tscore\n")
         n = 0
-        bar = tqdm(desc="Scoring", unit="pair", disable=args.quiet)
-        for chunk in _chunks(_read_pairs(pairs_path), args.chunk_size):
-            scores = model.similarity([c[1] for c in chunk], [c[2] for c in chunk], batch_size=args.batch_size)
-            for (_, a, b), s in zip(chunk, scores, strict=True):
-                out.write(f"{a}\t{b}\t{s:.6f}\n")
-            n += len(chunk)
-            bar.update(len(chunk))
-        bar.close()
+        with tqdm(total=total, desc="Scoring", unit="pair", disable=args.quiet) as bar:
+            for chunk in _chunks(_read_pairs(pairs_path), args.chunk_size):
+                scores = model.similarity([c[1] for c in chunk], [c[2] for c in chunk], batch_size=args.batch_size)
+                out.write("".join(f"{a}\t{b}\t{s:.6f}\n" for (_, a, b), s in zip(chunk, scores, strict=True)))
+                n += len(chunk)
+                bar.update(len(chunk))
         return n
 
     if args.output:
@@ -112,6 +156,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        return _run_on_ray(args, "encode")
     src = Path(args.input)
     if not src.is_file():
         raise FileNotFoundError(f"input file not found: {src}")
@@ -134,6 +180,89 @@ def cmd_encode(args: argparse.Namespace) -> int:
         out.flush()
         del out
     logger.info("wrote %d x %d embeddings to %s", n, model.embedding_dim, args.output)
+    return 0
+
+
+class _LineTexts:
+    """The lines of a text file as a lazily read iterable of texts with a known length (for progress bars)."""
+
+    def __init__(self, path: Path, n: int) -> None:
+        self.path = path
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[str]:
+        return (text for _, text in _read_lines(self.path))
+
+
+def cmd_mine(args: argparse.Namespace) -> int:
+    from textsiam.mining import _check_common, mine_duplicates
+
+    src = Path(args.input)
+    if not src.is_file():
+        raise FileNotFoundError(f"input file not found: {src}")
+    check_output(args.output, args.overwrite)
+    _check_common(  # bad arguments fail before the model loads
+        threshold=args.threshold,
+        top_k=args.top_k,
+        index=args.index,
+        precision=args.precision,
+        chunk_size=args.chunk_size,
+        nprobe=args.nprobe,
+        ef_search=args.ef_search,
+    )
+    n = sum(1 for _ in _read_lines(src))  # first pass: count and validate UTF-8 without holding the text
+    model = _load_model(args)
+    if args.calibrated:
+        from textsiam.calibration import NotCalibratedError
+        from textsiam.mining import _mining_calibrator
+
+        try:
+            _mining_calibrator(model)
+        except NotCalibratedError as err:
+            raise ValueError(str(err)) from err
+    result = mine_duplicates(
+        _LineTexts(src, n),
+        model,
+        threshold=args.threshold,
+        top_k=args.top_k,
+        index=args.index,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        chunk_size=args.chunk_size,
+        calibrated=args.calibrated,
+        work_dir=args.work_dir,
+        nprobe=args.nprobe,
+        ef_search=args.ef_search,
+        show_progress_bar=not args.quiet,
+    )
+    # second pass: keep only the texts that occur in a pair
+    needed = np.zeros(result.stats["n_texts"], dtype=bool)
+    needed[result.pairs.ravel()] = True
+    texts = {i: t for i, (_, t) in enumerate(_read_lines(src)) if i < len(needed) and needed[i]}
+
+    def clean(text: str) -> str:
+        return text.replace("\t", " ")  # a tab inside a text would shift the columns
+
+    with atomic_open(args.output) as out:
+        out.write("i\tj\tscore\ttext_a\ttext_b\n")
+        for (i, j), score in zip(result.pairs.tolist(), result.scores.tolist(), strict=True):
+            out.write(f"{i}\t{j}\t{score:.6f}\t{clean(texts[i])}\t{clean(texts[j])}\n")
+    st = result.stats
+    logger.info(
+        "wrote %d pairs (score >= %g, top-%d, %s) among %d texts to %s; encode %.1f s, index %.1f s, search %.1f s",
+        len(result),
+        args.threshold,
+        args.top_k,
+        st.get("index_factory"),
+        st["n_texts"],
+        args.output,
+        st["encode_s"],
+        st["index_s"],
+        st["search_s"],
+    )
     return 0
 
 
@@ -220,7 +349,25 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", "-m", default=None, help="model directory or Hub name (default: all-MiniLM-L6-v2)")
         p.add_argument("--batch-size", type=int, default=64)
         p.add_argument("--max-seq-length", type=int, default=None)
+        p.add_argument(
+            "--backend", choices=["torch", "onnx"], default=None, help="inference backend (onnx: ONNX Runtime)"
+        )
+        p.add_argument(
+            "--quantize", choices=["none", "int8"], default=None, help="int8: dynamic int8 weights (fast CPU path)"
+        )
         p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+
+    def engine_args(p: argparse.ArgumentParser) -> None:
+        g = p.add_argument_group("engine", "run here, or on a Ray cluster with Ray Data (pip install 'textsiam[ray]')")
+        g.add_argument(
+            "--engine",
+            choices=["local", "ray"],
+            default="local",
+            help="local: this process; ray: Ray Data actors; --output is then a parquet folder with a 'line' column",
+        )
+        g.add_argument("--ray-address", help="Ray cluster (auto, HOST:6379, ray://HOST:10001); default: a local one")
+        g.add_argument("--ray-actors", type=int, default=None, help="model actors (default: up to one per CPU)")
+        g.add_argument("--ray-cpus-per-actor", type=float, default=1.0, help="CPUs (torch threads) per actor")
 
     p = sub.add_parser("score", help="score two texts, or a TSV file of pairs")
     p.add_argument("texts", nargs="*", help="two texts to compare")
@@ -230,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=10_000, help="pairs read into memory at a time")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     model_args(p)
+    engine_args(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("encode", help="embed a text file, one text per line, into a .npy matrix")
@@ -238,7 +386,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=10_000, help="lines read into memory at a time")
     p.add_argument("--overwrite", action="store_true")
     model_args(p)
+    engine_args(p)
     p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser(
+        "mine",
+        help="find near-duplicate texts in a file, one text per line (faiss index)",
+        description="Mine near-duplicates: every line's top-k most similar lines, and the pairs with a cosine "
+        "similarity of at least --threshold, written as TSV i, j (0-based line numbers, i < j), score, text_a, "
+        "text_b, best first. Exact search below 100k lines, an HNSW graph above (see --index).",
+    )
+    p.add_argument("input", help="text file, one text per line (UTF-8)")
+    p.add_argument("--output", "-o", required=True, help="TSV of pairs: i, j, score, text_a, text_b")
+    p.add_argument("--threshold", "-t", type=float, default=0.8, help="lowest score of a reported pair (0.8)")
+    p.add_argument("--top-k", "-k", type=int, default=10, help="neighbours searched per text (10)")
+    p.add_argument("--index", choices=["auto", "flat", "hnsw", "ivf"], default="auto", help="auto: flat < 100k, hnsw")
+    p.add_argument("--precision", choices=["float16", "int8", "float32"], default="float16")
+    p.add_argument("--ef-search", type=int, default=128, help="HNSW candidates per query (more: slower, more exact)")
+    p.add_argument("--nprobe", type=int, default=None, help="IVF lists searched per text (default max(32, nlist/16))")
+    p.add_argument("--calibrated", action="store_true", help="threshold and scores on the model's calibrated scale")
+    p.add_argument("--work-dir", default=None, help="keep the memory-mapped embeddings here (default: a temp dir)")
+    p.add_argument("--chunk-size", type=int, default=10_000, help="lines read, encoded and searched at a time")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    model_args(p)
+    p.set_defaults(func=cmd_mine, batch_size=32)  # smaller batches: less transient memory, as fast on a CPU
 
     p = sub.add_parser("evaluate", help="evaluate a model on STS-B, SICK, MRPC, Quora")
     p.add_argument("--datasets", nargs="+", default=["stsb", "sick", "mrpc", "quora"])

@@ -173,6 +173,7 @@ class SiameseModel(nn.Module):
         self.num_threads: int | None = None  # default CPU threads of encode() (from_pretrained(num_threads=...))
         self._warned_truncation = False
         self.calibrator: Calibrator | None = None  # set by calibrate(); saved as calibration.json
+        self.fuse_sides = True  # embed_many: run the sides of a pair as one forward pass when the encoder allows
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.to(device)
@@ -244,14 +245,42 @@ class SiameseModel(nn.Module):
             emb = nn.functional.normalize(emb, p=2, dim=-1)
         return emb
 
+    def embed_many(self, features: list[dict[str, torch.Tensor]]) -> list[torch.Tensor]:
+        """Embed several tokenised batches (the sides of pairs or triplets) with the one shared tower.
+
+        When the encoder is padding-invariant (:attr:`Encoder.padding_invariant`) and the batches carry the
+        same feature names, they are right-padded to one width and run as a single forward pass: the same
+        embeddings (up to float rounding) for fewer, larger matrix products, which trains faster on a CPU.
+        Otherwise each batch gets its own pass.
+
+        Returns:
+            One ``(B_i, D)`` tensor per input batch, in order.
+        """
+        if len(features) < 2 or not self.fuse_sides or not getattr(self.encoder, "padding_invariant", False):
+            return [self.embed(f) for f in features]
+        names = set(features[0])
+        if any(set(f) != names for f in features[1:]) or "attention_mask" not in names:
+            return [self.embed(f) for f in features]
+        width = max(int(f["attention_mask"].shape[1]) for f in features)
+        pad_id = getattr(self.tokenizer, "pad_token_id", None)
+        merged: dict[str, torch.Tensor] = {}
+        for name in features[0]:
+            value = pad_id if name == "input_ids" and pad_id is not None else 0
+            parts = [
+                nn.functional.pad(f[name], (0, width - f[name].shape[1]), value=value) for f in features
+            ]  # each (B_i, T)
+            merged[name] = torch.cat(parts, dim=0)  # (sum B_i, T)
+        emb = self.embed(merged)  # (sum B_i, D)
+        return list(torch.split(emb, [int(f["attention_mask"].shape[0]) for f in features], dim=0))
+
     def forward(
         self, features_a: dict[str, torch.Tensor], features_b: dict[str, torch.Tensor] | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Run the twin tower: the *same* module embeds both sides. Returns ``emb_a`` or ``(emb_a, emb_b)``."""
-        emb_a = self.embed(features_a)  # (B, D)
         if features_b is None:
-            return emb_a
-        return emb_a, self.embed(features_b)  # (B, D), (B, D)
+            return self.embed(features_a)  # (B, D)
+        emb_a, emb_b = self.embed_many([features_a, features_b])
+        return emb_a, emb_b  # (B, D), (B, D)
 
     # ------------------------------------------------------------------------------------------ inference
     def encode(
@@ -675,6 +704,105 @@ class SiameseModel(nn.Module):
         if calibration is not None:
             model.calibrator = Calibrator.load(calibration)
             model._warn_if_calibration_stale()
+        return model
+
+    @classmethod
+    def lstm(
+        cls,
+        source: Any = None,
+        *,
+        similarity: str = "cosine",
+        normalize: bool = False,
+        projection_dim: int | None = None,
+        projection_activation: str = "identity",
+        embeddings: str = "pretrained",
+        max_seq_length: int | None = None,
+        device: str | torch.device | None = None,
+        seed: int | None = None,
+        **settings: Any,
+    ) -> SiameseModel:
+        """A new (untrained) twin tower whose encoder is a (bi)LSTM over subword embeddings.
+
+        Args:
+            source: where the tokenizer and the initial embedding matrix come from: ``None`` (the embedded
+                all-MiniLM-L6-v2), a model directory / Hub name, or a :class:`SiameseModel`.
+            similarity: the scoring function; ``"malstm"`` (``exp(-||u - v||_1)``) for the MaLSTM of
+                Mueller & Thyagarajan (2016).
+            normalize: L2-normalise the embeddings.
+            projection_dim: add a dense layer ``D -> projection_dim`` on top (e.g. the teacher's size for
+                distillation); ``projection_activation`` is its activation (``identity``, ``tanh``, ...).
+            embeddings: ``"pretrained"`` (copy the source's input word embeddings) or ``"random"``.
+            max_seq_length: token limit (default 256).
+            device: where to run (default CUDA when available, else CPU).
+            seed: seed for the new layers' initial weights.
+            **settings: :class:`~textsiam.encoders.LSTMConfig` fields: ``hidden_size`` (256), ``num_layers``
+                (1), ``bidirectional`` (True), ``dropout``, ``pooling`` (``last`` | ``max`` | ``mean``),
+                ``freeze_embeddings``, ``embedding_dropout``, ``embedding_dim`` (random embeddings only).
+
+        Example:
+            >>> model = SiameseModel.lstm(hidden_size=50, bidirectional=False, pooling="last", similarity="malstm")
+            >>> model.save("malstm/")  # doctest: +SKIP  (SiameseModel.from_pretrained("malstm/") loads it back)
+        """
+        from textsiam.encoders.lstm import LSTMEncoder
+
+        encoder = LSTMEncoder.from_source(
+            source, embeddings=embeddings, max_seq_length=max_seq_length, seed=seed, **settings
+        )
+        return cls._new_tower(encoder, similarity, normalize, projection_dim, projection_activation, device, seed)
+
+    @classmethod
+    def cnn(
+        cls,
+        source: Any = None,
+        *,
+        similarity: str = "cosine",
+        normalize: bool = False,
+        projection_dim: int | None = None,
+        projection_activation: str = "identity",
+        embeddings: str = "pretrained",
+        max_seq_length: int | None = None,
+        device: str | torch.device | None = None,
+        seed: int | None = None,
+        **settings: Any,
+    ) -> SiameseModel:
+        """A new (untrained) twin tower whose encoder is a multi-width 1-D CNN with max-over-time pooling.
+
+        Arguments as for :meth:`lstm`; ``**settings`` are :class:`~textsiam.encoders.CNNConfig` fields:
+        ``kernel_sizes`` ([1, 2, 3]), ``num_filters`` (256 per width), ``activation`` (``relu``), ``dropout``,
+        ``pooling`` (``max`` | ``mean``), ``freeze_embeddings``, ``embedding_dropout``.
+        """
+        from textsiam.encoders.cnn import CNNEncoder
+
+        encoder = CNNEncoder.from_source(
+            source, embeddings=embeddings, max_seq_length=max_seq_length, seed=seed, **settings
+        )
+        return cls._new_tower(encoder, similarity, normalize, projection_dim, projection_activation, device, seed)
+
+    @classmethod
+    def _new_tower(
+        cls,
+        encoder: Encoder,
+        similarity: str,
+        normalize: bool,
+        projection_dim: int | None,
+        projection_activation: str,
+        device: str | torch.device | None,
+        seed: int | None,
+    ) -> SiameseModel:
+        """Wrap a freshly built encoder, with an optional new projection seeded by ``seed + 1``."""
+        check_similarity_name(similarity)
+        projection = None
+        if projection_dim is not None:
+            if not isinstance(projection_dim, int) or isinstance(projection_dim, bool) or projection_dim < 1:
+                raise ValueError(f"projection_dim must be a positive int or None, got {projection_dim!r}")
+            with torch.random.fork_rng(enabled=seed is not None):
+                if seed is not None:
+                    torch.manual_seed(seed + 1)
+                projection = Projection(
+                    encoder.get_embedding_dimension(), projection_dim, activation=projection_activation
+                )
+        model = cls(encoder, similarity=similarity, normalize=normalize, projection=projection, device=device)
+        model.name_or_path = f"new {encoder.encoder_type} tower"
         return model
 
     def __repr__(self) -> str:

@@ -41,3 +41,14 @@ def test_constant_input_is_nan_and_bad_input_raises():
         spearman([1, 2], [1, 2, 3])
     with pytest.raises(ValueError, match="NaN"):
         pearson([1.0, float("nan"), 2.0], [1, 2, 3])
+
+
+def test_scaled_mse_maps_similarity_onto_the_gold_scale():
+    from textsiam.evaluation.correlation import scaled_mse
+
+    # s = 0.5 on a 1-5 scale reads as 3; negative and >1 similarities are clipped to the ends
+    assert scaled_mse([0.5], [3.0], (1.0, 5.0)) == pytest.approx(0.0)
+    assert scaled_mse([-0.3, 1.7], [1.0, 4.0], (1.0, 5.0)) == pytest.approx((0.0 + 1.0) / 2)
+    assert scaled_mse([0.25, 0.5], [0.0, 5.0], (0.0, 5.0)) == pytest.approx((1.25**2 + 2.5**2) / 2)
+    with pytest.raises(ValueError, match="score_range"):
+        scaled_mse([0.5], [3.0], (5.0, 1.0))

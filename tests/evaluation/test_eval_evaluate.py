@@ -77,6 +77,10 @@ def test_sts_numbers_match_independent_computation(fake_data, encoder):
         s = _direct_scores(encoder, pairs, sim)
         assert r["metrics"][f"{sim}_spearman"] == pytest.approx(100 * stats.spearmanr(s, pairs["label"]).statistic)
         assert r["metrics"][f"{sim}_pearson"] == pytest.approx(100 * stats.pearsonr(s, pairs["label"]).statistic)
+    cos = _direct_scores(encoder, pairs, "cosine")  # STS-B gold is 0-5: a similarity s reads as 5 * clip(s, 0, 1)
+    expected_mse = np.mean((5 * np.clip(cos, 0, 1) - np.asarray(pairs["label"])) ** 2)
+    assert r["metrics"]["cosine_mse"] == pytest.approx(expected_mse)
+    assert r["score_range"] == [0.0, 5.0]
     assert r["ci"] == {}
 
 

@@ -111,6 +111,9 @@ class Encoder(nn.Module, ABC):
 
     #: Name stored in ``textsiam.json`` to pick the class when loading.
     encoder_type: ClassVar[str] = ""
+    #: ``True`` when a text's embedding does not depend on how far its batch is padded (mask-aware
+    #: encoders). :meth:`textsiam.SiameseModel.embed_many` then runs several batches as one forward pass.
+    padding_invariant: ClassVar[bool] = False
 
     tokenizer: Any
     max_seq_length: int

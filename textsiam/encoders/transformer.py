@@ -33,6 +33,7 @@ class TransformerEncoder(Encoder):
     """
 
     encoder_type = "transformer"
+    padding_invariant = True  # attention masks padding out; pooling is mask-aware
 
     def __init__(
         self,

@@ -33,7 +33,7 @@ from textsiam.evaluation.classification import (
     ranking_metrics,
     threshold_sweep,
 )
-from textsiam.evaluation.correlation import correlation_metrics, pearson, spearman
+from textsiam.evaluation.correlation import correlation_metrics, pearson, scaled_mse, spearman
 from textsiam.evaluation.encoding import encode_unique, pair_scores
 from textsiam.evaluation.evaluator import (
     DEFAULT_DATASETS,
@@ -61,6 +61,7 @@ __all__ = [
     "classification_metrics",
     "compare",
     "correlation_metrics",
+    "scaled_mse",
     "duplicate_queries",
     "encode_unique",
     "evaluate",

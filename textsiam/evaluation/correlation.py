@@ -49,6 +49,28 @@ def spearman(scores: Any, gold: Any) -> float:
     return _correlation(stats.spearmanr, s, g)
 
 
+def scaled_mse(scores: Any, gold: Any, score_range: tuple[float, float]) -> float:
+    """Mean squared error of similarities read as scores on the gold scale (not ×100).
+
+    A similarity ``s`` is clipped to ``[0, 1]`` and mapped linearly onto ``score_range``:
+    ``pred = low + clip(s, 0, 1) * (high - low)``; the result is ``mean((pred - gold)^2)`` in the
+    gold's own units (1-5 for SICK, as in Tai et al. 2015 and Mueller & Thyagarajan 2016). It is only
+    meaningful for models trained to put the normalised score into the similarity (MaLSTM's
+    ``exp(-L1)``, cosine-MSE); CoSENT and contrastive losses only fix the order, not the scale.
+
+    Example:
+        >>> scaled_mse([0.0, 1.0], [1.0, 5.0], (1.0, 5.0))
+        0.0
+    """
+    s, g = as_scores(scores, "scores"), as_scores(gold, "gold")
+    check_same_length(scores=s, gold=g)
+    low, high = float(score_range[0]), float(score_range[1])
+    if not high > low:
+        raise ValueError(f"score_range must be (low, high) with high > low, got {score_range!r}")
+    pred = low + np.clip(s, 0.0, 1.0) * (high - low)
+    return float(np.mean((pred - g) ** 2)) if len(g) else float("nan")
+
+
 def correlation_metrics(scores: Any, gold: Any) -> dict[str, float]:
     """Pearson and Spearman ×100 of model scores against gold similarity ratings.
 

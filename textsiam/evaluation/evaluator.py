@@ -21,7 +21,7 @@ import numpy as np
 
 from textsiam.evaluation import classification as clf
 from textsiam.evaluation.bootstrap import bootstrap_cis, paired_bootstrap
-from textsiam.evaluation.correlation import correlation_metrics, pearson, spearman
+from textsiam.evaluation.correlation import correlation_metrics, pearson, scaled_mse, spearman
 from textsiam.evaluation.encoding import encode_unique, model_name, pair_scores
 from textsiam.evaluation.metrics import (
     RETRIEVAL_DATASETS,
@@ -101,6 +101,16 @@ def _ci_dict(results: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 
 # ------------------------------------------------------------------------------------------ one dataset
+def _score_range(name: str) -> tuple[float, float] | None:
+    """The gold score range of a registered STS dataset, or ``None`` (custom data)."""
+    from textsiam.data import dataset_info
+
+    try:
+        return tuple(dataset_info(name).score_range)  # type: ignore[return-value]
+    except (KeyError, ValueError):
+        return None
+
+
 def evaluate_dataset(
     model: Any,
     name: str,
@@ -182,6 +192,11 @@ def evaluate_dataset(
             f"{primary}_spearman": lambda g, s: spearman(s, g),
             f"{primary}_pearson": lambda g, s: pearson(s, g),
         }
+        score_range = _score_range(name)
+        if score_range is not None:  # MSE of the similarity read on the gold scale (see scaled_mse)
+            metrics[f"{primary}_mse"] = scaled_mse(scores[primary], gold, score_range)
+            fns[f"{primary}_mse"] = lambda g, s: scaled_mse(s, g, score_range)
+            record["score_range"] = list(score_range)
         ci = _ci_dict(bootstrap_cis(fns, gold, scores[primary], **boot)) if n_resamples else {}
         use_retrieval = False
     elif task == TASK_CLASSIFICATION:

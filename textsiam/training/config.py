@@ -39,6 +39,10 @@ ALIASES: dict[str, str] = {
 }
 
 LABEL_TRANSFORMS: tuple[str, ...] = ("auto", "none", "scale", "binarize")
+#: ``encoder`` values: ``transformer`` loads ``model`` as it is (any saved tower); the others build a new tower.
+ENCODER_CHOICES: tuple[str, ...] = ("transformer", "lstm", "cnn")
+#: ``encoder_args`` keys besides the tower config's fields (arguments of ``SiameseModel.lstm`` / ``.cnn``).
+TOWER_OPTIONS: tuple[str, ...] = ("embeddings", "projection_dim", "projection_activation", "normalize")
 LR_SCHEDULERS: tuple[str, ...] = ("linear", "cosine", "constant")
 
 #: Loss names whose batches use the other examples as negatives (duplicates there are false negatives).
@@ -64,6 +68,8 @@ class TrainConfig:
     similarity: str | None = None  # override the similarity function: cosine | dot | euclidean | manhattan | malstm
     max_seq_length: int | None = None  # override the token limit (longer inputs are truncated); None = keep
     teacher_model: str | None = None  # loss=mse only: teacher whose embeddings are the targets; None = embedded default
+    encoder: str = "transformer"  # transformer: train `model` as loaded | lstm | cnn: new tower, `model`'s tokenizer
+    encoder_args: dict[str, Any] = field(default_factory=dict)  # lstm/cnn: tower settings, e.g. {hidden_size: 256}
     # ---------------------------------------------------------------------------------------- data
     train_dataset: str = "stsb"  # benchmark name (stsb, sick, sick-e, mrpc, quora) or a CSV/TSV/JSONL file of pairs
     train_split: str = "train"  # split of train_dataset used for training
@@ -342,7 +348,11 @@ class TrainConfig:
             problems.append(f"unknown lr_scheduler {self.lr_scheduler!r}; choose one of {list(LR_SCHEDULERS)}")
         if self.augment not in AUGMENTATIONS:
             problems.append(f"unknown augment {self.augment!r}; choose one of {list(AUGMENTATIONS)}")
-        for attr, check in (("pooling", check_pooling_mode), ("similarity", check_similarity_name)):
+        problems += self._check_encoder()
+        checks = [("similarity", check_similarity_name)]
+        if self.encoder not in ("lstm", "cnn"):  # the new towers check their own pooling modes
+            checks.append(("pooling", check_pooling_mode))
+        for attr, check in checks:
             value = getattr(self, attr)
             if value is not None:
                 try:
@@ -358,6 +368,36 @@ class TrainConfig:
         if self.teacher_model is not None and self.loss != "mse":
             problems.append("teacher_model is only used by loss=mse")
         return problems
+
+    def _check_encoder(self) -> list[str]:
+        """``encoder`` / ``encoder_args``: known names, and settings a new LSTM / CNN tower accepts."""
+        if self.encoder not in ENCODER_CHOICES:
+            return [f"unknown encoder {self.encoder!r}; choose one of {list(ENCODER_CHOICES)}"]
+        if not isinstance(self.encoder_args, dict):
+            return [f"encoder_args must be a mapping, got {type(self.encoder_args).__name__}"]
+        if self.encoder == "transformer":
+            if self.encoder_args:
+                return ["encoder_args apply to a new tower (encoder: lstm or cnn), not to encoder: transformer"]
+            return []
+        from textsiam.encoders import CNNConfig, LSTMConfig
+
+        config_class = LSTMConfig if self.encoder == "lstm" else CNNConfig
+        names = [f.name for f in fields(config_class)]
+        settings = {k: v for k, v in self.encoder_args.items() if k in names}
+        unknown = sorted(set(self.encoder_args) - set(names) - set(TOWER_OPTIONS))
+        if unknown:
+            return [f"encoder_args: unknown {self.encoder} setting(s) {unknown}; valid: {names + list(TOWER_OPTIONS)}"]
+        if self.pooling is not None:
+            settings["pooling"] = self.pooling
+        try:
+            config_class.from_dict(settings).check()
+        except (TypeError, ValueError) as err:
+            return [f"encoder_args: {err}"]
+        modes = {"lstm": ("last", "max", "mean"), "cnn": ("max", "mean")}[self.encoder]
+        pooling = settings.get("pooling", config_class.pooling)
+        if pooling not in modes:
+            return [f"pooling {pooling!r} does not apply to {self.encoder} towers; choose one of {list(modes)}"]
+        return []
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -79,7 +79,8 @@ class TrainResult:
 def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
     """The complete ``checkpoint-N`` folder with the largest ``N`` in ``directory`` (``None`` if there is none).
 
-    A checkpoint counts as complete when it holds ``trainer_state.json`` (written last by the Trainer).
+    A checkpoint counts as complete when it holds a readable ``trainer_state.json`` (written last by the Trainer),
+    so a process killed while writing a checkpoint resumes from the one before.
     """
     d = Path(directory)
     if not d.is_dir():
@@ -89,11 +90,31 @@ def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
         m = re.fullmatch(r"checkpoint-(\d+)", p.name)
         if m and p.is_dir() and (p / "trainer_state.json").is_file():
             found.append((int(m.group(1)), p))
-    return max(found)[1] if found else None
+    for _, p in sorted(found, reverse=True):
+        try:
+            json.loads((p / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            logger.warning("skipping the incomplete checkpoint %s (trainer_state.json: %s)", p, err)
+            continue
+        return p
+    return None
 
 
-def _prepare_output_dir(out: Path, resume: bool | str, overwrite: bool) -> str | None:
-    """Check / clean the run folder; return the checkpoint to resume from (``None`` for a fresh run)."""
+def _process_rank() -> int:
+    """Global rank of this process under ``torchrun`` (``RANK``); 0 in a plain single-process run."""
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
+def _prepare_output_dir(out: Path, resume: bool | str, overwrite: bool, main_process: bool = True) -> str | None:
+    """Check / clean the run folder; return the checkpoint to resume from (``None`` for a fresh run).
+
+    Under ``torchrun`` only the main process (``main_process=True``) checks and cleans the folder; the others
+    just find the checkpoint. They cannot get ahead of the cleaning: the process group is set up (a barrier)
+    before anything is trained or written.
+    """
     if resume:
         if isinstance(resume, (str, os.PathLike)) and not isinstance(resume, bool):
             ckpt = Path(resume).expanduser()
@@ -104,6 +125,8 @@ def _prepare_output_dir(out: Path, resume: bool | str, overwrite: bool) -> str |
         if ckpt is None:
             raise FileNotFoundError(f"nothing to resume: no complete checkpoint in {out / CHECKPOINTS_DIR}")
         return str(ckpt)
+    if not main_process:
+        return None
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"output_dir {out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
@@ -210,6 +233,32 @@ def _check_bf16(config: TrainConfig) -> None:
         logger.warning("bf16 on CPU: bfloat16 autocast works but is rarely faster than float32")
 
 
+def _build_model(config: TrainConfig) -> Any:
+    """The start model: ``config.model`` as loaded, or (``encoder: lstm | cnn``) a new tower on its tokenizer."""
+    from textsiam.siamese import SiameseModel
+
+    if config.encoder == "transformer":
+        return SiameseModel.from_pretrained(
+            config.model,
+            pooling=config.pooling,
+            similarity=config.similarity,
+            max_seq_length=config.max_seq_length,
+            device="cpu",
+        )
+    args = dict(config.encoder_args)
+    if config.pooling is not None:
+        args["pooling"] = config.pooling
+    build = SiameseModel.lstm if config.encoder == "lstm" else SiameseModel.cnn
+    return build(
+        config.model,
+        similarity=config.similarity or "cosine",
+        max_seq_length=config.max_seq_length,
+        device="cpu",
+        seed=config.seed,
+        **args,
+    )
+
+
 def _build_loss(config: TrainConfig, model: Any, num_labels: int | None) -> Any:
     from textsiam.losses import get_loss
 
@@ -269,7 +318,7 @@ def train(
     config.validate()
     _check_bf16(config)
     out = Path(config.output_dir).expanduser()
-    checkpoint = _prepare_output_dir(out, resume, overwrite)
+    checkpoint = _prepare_output_dir(out, resume, overwrite, main_process=_process_rank() == 0)
     if checkpoint:
         _warn_config_changes(config, out / CONFIG_FILE)
         logger.info("resuming from %s", checkpoint)
@@ -288,17 +337,13 @@ def train(
 
     # ---- model, examples, loss
     set_seed(config.seed)
-    model = SiameseModel.from_pretrained(
-        config.model,
-        pooling=config.pooling,
-        similarity=config.similarity,
-        max_seq_length=config.max_seq_length,
-        device="cpu",
-    )
+    model = _build_model(config)
     if model.calibrator is not None:  # fine-tuning changes the scores: a calibrator of the start model would lie
         logger.warning("dropping the start model's calibrator; calibrate the fine-tuned model on dev again")
         model.calibrator = None
     base_model = str(config.model) if config.model is not None else f"all-MiniLM-L6-v2 (embedded: {model.name_or_path})"
+    if config.encoder != "transformer":
+        base_model = f"a new {config.encoder} tower (tokenizer and initial word embeddings from {base_model})"
     teacher = None
     if config.loss == "mse":
         teacher = SiameseModel.from_pretrained(config.teacher_model)
@@ -340,6 +385,18 @@ def train(
         fgm_epsilon=config.fgm_epsilon,
         callbacks=all_callbacks,
     )
+    if args.world_size > 1:
+        import torch.distributed as dist
+
+        backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else "?"
+        logger.info(
+            "distributed training: process %d of %d (local rank %d, %s backend), %d examples per device per step",
+            args.process_index,
+            args.world_size,
+            args.local_process_index,
+            backend,
+            config.batch_size,
+        )
     if trainer.is_world_process_zero():
         out.mkdir(parents=True, exist_ok=True)
         config.to_file(out / CONFIG_FILE)

@@ -26,7 +26,7 @@ import safetensors.torch
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from transformers import Trainer
+from transformers import Trainer, TrainerCallback
 
 from textsiam.losses import (
     BatchAllTripletLoss,
@@ -111,13 +111,13 @@ class SiameseTrainingModel(nn.Module):
         elif mode == "triplet":
             if features_b is None or features_c is None:
                 raise ValueError("triplet losses need text_a, text_b and text_c (anchor, positive, negative)")
-            loss = self.loss(tower.embed(features_a), tower.embed(features_b), tower.embed(features_c))
+            loss = self.loss(*tower.embed_many([features_a, features_b, features_c]))
         elif mode == "mnrl":
             if features_b is None:
                 raise ValueError("MultipleNegativesRankingLoss needs (anchor, positive) pairs: text_a and text_b")
-            emb_a, emb_b = tower(features_a, features_b)
-            negatives = tower.embed(features_c) if features_c is not None else None
-            loss = self.loss(emb_a, emb_b, negatives=negatives)
+            sides = [features_a, features_b] + ([features_c] if features_c is not None else [])
+            embs = tower.embed_many(sides)
+            loss = self.loss(embs[0], embs[1], negatives=embs[2] if len(embs) > 2 else None)
         else:
             if features_b is None:
                 raise ValueError(f"{type(self.loss).__name__} needs pairs: text_a and text_b")
@@ -163,6 +163,24 @@ class _DevMetricPlaceholder(torch.utils.data.Dataset):
         raise IndexError("SiameseTrainer evaluates with its dev_metric, not with an eval dataset")
 
 
+class _SamplerEpoch(TrainerCallback):
+    """Give the batch sampler the epoch at the start of every epoch.
+
+    ``transformers`` passes the epoch on through accelerate's data-loader wrappers, which do not reach a batch
+    sampler wrapped twice: sharded for DDP (``BatchSamplerShard``) and then skipping the batches already trained
+    when a run resumes in the middle of an epoch (``SkipBatchSampler``). The sampler would replay epoch 0's order.
+    """
+
+    def __init__(self, trainer: SiameseTrainer) -> None:
+        self.trainer = trainer
+
+    def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        sampler = self.trainer.train_sampler
+        if sampler is not None:  # state.epoch is the (fractional) number of epochs done: exact at epoch ends
+            sampler.set_epoch(int((state.epoch or 0.0) + 1e-6))
+        return control
+
+
 class SiameseTrainer(Trainer):
     """:class:`transformers.Trainer` for a :class:`SiameseTrainingModel`.
 
@@ -205,6 +223,7 @@ class SiameseTrainer(Trainer):
         self.fgm_epsilon = float(fgm_epsilon)
         self.dev_history: list[dict[str, float]] = []
         self.train_sampler: SiameseBatchSampler | None = None
+        self.add_callback(_SamplerEpoch(self))
         self.loss_is_scaled_for_ga = False  # compute_loss returns a per-batch mean
 
     # ------------------------------------------------------------------------------------------ data

@@ -1,0 +1,477 @@
+"""Distil the BERT tower into fast LSTM and CNN towers; compare quality and CPU speed side by side.
+
+Steps (one run, everything on the CPU):
+
+1. **Sentences.** Every sentence of the training splits in the data folder (``textsiam.data.all_sentences``:
+   STS-B train, SICK train, MRPC train, the Quora train split), plus ``--augment-copies`` augmented copies of
+   each (random word deletion and random swap, alternating; ``textsiam.training.augment``). Dev and test
+   sentences are never used for distillation.
+2. **Teacher embeddings**, computed once and cached in ``--work-dir`` (``teacher-<fingerprint>.npy``; the
+   fingerprint covers the teacher's scores on probe sentences and the sentence list).
+3. **Distillation.** Each student (``SiameseModel.lstm`` / ``SiameseModel.cnn``: the teacher's tokenizer,
+   its input word embeddings as the initial embedding matrix, a linear projection to the teacher's
+   dimension, L2 normalisation if the teacher normalises) is trained with ``textsiam.losses.MSELoss`` to
+   the teacher embeddings. STS-B dev Spearman is logged after every epoch.
+4. **Fine-tuning** on STS-B train with ``textsiam train`` (CoSENT); the epoch is chosen on STS-B dev, and the
+   distilled model without fine-tuning competes on dev too.
+5. **Evaluation** of the teacher and the chosen students on STS-B test (Spearman) and SICK test (Pearson),
+   with 95% bootstrap CIs, and **CPU encode throughput** on the STS-B sentences: the teacher and the students
+   alternate (order flipped every run), same texts, batch size and threads; the median of ``--runs`` runs.
+
+    python benchmarks/distill_towers.py --teacher /work/runs/stsb/model     # full run
+    python benchmarks/distill_towers.py --smoke                             # a few minutes, small everything
+
+Writes benchmarks/results/towers.{json,md} (``--smoke`` writes towers_smoke.*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from _common import write_results  # noqa: E402
+
+logger = logging.getLogger("distill_towers")
+
+PROBES = [
+    "A man is playing a guitar.",
+    "How do I learn Python?",
+    "Stocks fell sharply on Monday.",
+    "The cat sits on the mat.",
+]
+
+
+# ---------------------------------------------------------------------------------------------- data
+def distillation_sentences(data_dir: str | None, copies: int, prob: float, seed: int, limit: int | None) -> list[str]:
+    """Training-split sentences plus ``copies`` augmented versions of each (deletion / swap, alternating)."""
+    from textsiam.data import all_sentences
+    from textsiam.training.augment import TextAugmenter
+
+    base = all_sentences(data_dir)
+    if limit:
+        base = base[:limit]
+    augmenters = [TextAugmenter("delete", prob, seed), TextAugmenter("swap", prob, seed)]
+    seen = dict.fromkeys(base)
+    for copy in range(copies):
+        aug = augmenters[copy % 2]
+        for text in base:
+            seen.setdefault(aug(text, epoch=copy), None)
+    texts = list(seen)
+    logger.info("%d training sentences + augmentations = %d unique texts", len(base), len(texts))
+    return texts
+
+
+def teacher_embeddings(
+    teacher: Any, texts: list[str], work_dir: Path, batch_size: int, progress: bool = True
+) -> tuple[Any, dict]:
+    """``(N, D)`` float32 teacher embeddings of ``texts``, from the cache in ``work_dir`` or computed once."""
+    import numpy as np
+
+    from textsiam.io_utils import atomic_path
+
+    probe = np.asarray(teacher.encode(PROBES), dtype=np.float32).round(4)
+    digest = hashlib.sha1(probe.tobytes())
+    for t in texts:
+        digest.update(t.encode("utf-8") + b"\0")
+    path = work_dir / f"teacher-{digest.hexdigest()[:16]}.npy"
+    if path.is_file():
+        logger.info("teacher embeddings from the cache %s", path)
+        return np.load(path), {"cache": str(path), "seconds": 0.0, "cached": True}
+    start = time.perf_counter()
+    emb = np.asarray(teacher.encode(texts, batch_size=batch_size, show_progress_bar=progress), dtype=np.float32)
+    seconds = time.perf_counter() - start
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, emb)
+    logger.info("teacher embeddings of %d texts in %.0fs, cached in %s", len(texts), seconds, path)
+    return emb, {"cache": str(path), "seconds": round(seconds, 1), "cached": False}
+
+
+# ---------------------------------------------------------------------------------------------- students
+def build_student(kind: str, teacher: Any, args: argparse.Namespace) -> Any:
+    from textsiam import SiameseModel
+
+    common = dict(
+        projection_dim=teacher.embedding_dim,
+        projection_activation="identity",
+        normalize=teacher.normalize,
+        freeze_embeddings=not args.train_embeddings,
+        device="cpu",
+        seed=args.seed,
+    )
+    if kind == "lstm":
+        return SiameseModel.lstm(
+            teacher,
+            hidden_size=args.lstm_hidden,
+            num_layers=args.lstm_layers,
+            bidirectional=not args.lstm_unidirectional,
+            pooling=args.lstm_pooling,
+            **common,
+        )
+    return SiameseModel.cnn(teacher, kernel_sizes=args.cnn_kernels, num_filters=args.cnn_filters, **common)
+
+
+def count_params(model: Any) -> dict[str, int]:
+    total = sum(p.numel() for p in model.parameters())
+    emb = [m for m in model.modules() if m.__class__.__name__ == "Embedding"]
+    word = max((m.weight.numel() for m in emb), default=0)  # the word (token) embedding matrix
+    return {"total": int(total), "word_embeddings": int(word), "other": int(total - word)}
+
+
+def dev_spearman(model: Any, dev_pairs: Any) -> float:
+    from textsiam.evaluation import evaluate_dataset
+
+    res = evaluate_dataset(model, "stsb", "dev", pairs=dev_pairs, n_resamples=0, batch_size=128)
+    return float(res["metrics"]["cosine_spearman"])
+
+
+def bucketed_batches(lengths: Any, batch_size: int, rng: Any, bucket: int = 50) -> list[Any]:
+    """Random batches of similar lengths: shuffle, sort chunks of ``bucket`` batches by length, shuffle batches.
+
+    The LSTM runs as many steps as the longest text of a batch, so this halves the cost of an epoch.
+    """
+    import numpy as np
+
+    order = rng.permutation(len(lengths))
+    chunk = batch_size * bucket
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = order[start : start + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def distil(student: Any, texts: list[str], targets: Any, dev_pairs: Any, args: argparse.Namespace) -> list[dict]:
+    """MSE to the teacher embeddings with AdamW and linear warm-up/decay; returns one log entry per epoch."""
+    import numpy as np
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    from textsiam.losses import MSELoss
+
+    pre = student.encoder.pretokenize(texts)  # tokenised once; batches are padded by collate()
+    if pre is None:
+        raise ValueError("the student's tokenizer cannot pre-tokenise (a fast tokenizer is needed)")
+    n, bs = len(texts), args.distill_batch_size
+    total = math.ceil(n / bs) * args.distill_epochs
+    params = [p for p in student.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=args.distill_lr, weight_decay=0.0)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(0.05 * total), total)
+    loss_fn = MSELoss()
+    target = torch.from_numpy(targets)
+    rng = np.random.default_rng(args.seed)
+    log = []
+    for epoch in range(args.distill_epochs):
+        student.train()
+        batches = bucketed_batches(pre.lengths, bs, rng)
+        start, running = time.perf_counter(), []
+        for idx in tqdm(batches, desc=f"distil epoch {epoch + 1}", mininterval=10, disable=args.quiet):
+            features = pre.collate(idx.tolist())
+            loss = loss_fn(student.embed(features), labels=target[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            schedule.step()
+            running.append(loss.item())
+        seconds = time.perf_counter() - start
+        dev = dev_spearman(student, dev_pairs)
+        entry = {"epoch": epoch + 1, "loss": float(np.mean(running)), "seconds": round(seconds, 1), "dev_spearman": dev}
+        logger.info(
+            "distil epoch %d: loss %.3g, %.0fs, STS-B dev Spearman %.2f", epoch + 1, entry["loss"], seconds, dev
+        )
+        log.append(entry)
+    student.eval()
+    return log
+
+
+def finetune(distilled_dir: Path, out_dir: Path, args: argparse.Namespace, data_dir: str | None) -> Any:
+    """CoSENT on STS-B train with ``textsiam.training.train``; the best epoch on STS-B dev is kept."""
+    from textsiam.training import TrainConfig, train
+
+    config = TrainConfig(
+        model=str(distilled_dir),
+        train_dataset="stsb",
+        dev_dataset="stsb",
+        test_datasets=[],
+        data_dir=data_dir,
+        loss="cosent",
+        epochs=args.finetune_epochs,
+        max_steps=args.finetune_max_steps,
+        batch_size=args.finetune_batch_size,
+        learning_rate=args.finetune_lr,
+        warmup_ratio=0.1,
+        weight_decay=0.0,
+        seed=args.seed,
+        eval_batch_size=128,
+        n_resamples=0,
+        save_total_limit=1,
+        logging_steps=100,
+        output_dir=str(out_dir),
+    )
+    return train(config, overwrite=True)
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+def throughput(models: dict[str, Any], texts: list[str], batch_size: int, runs: int) -> dict[str, Any]:
+    """Sentences/s of each model on ``texts``: runs alternate between models (order flipped each run)."""
+    names = list(models)
+    for name in names:  # warm-up
+        models[name].encode(texts[:256], batch_size=batch_size)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(runs):
+        for name in names if r % 2 == 0 else names[::-1]:
+            t0 = time.perf_counter()
+            models[name].encode(texts, batch_size=batch_size)
+            times[name].append(time.perf_counter() - t0)
+            logger.info("[speed] run %d/%d %s: %.0f sentences/s", r + 1, runs, name, len(texts) / times[name][-1])
+    return {
+        name: {"seconds": [round(t, 3) for t in v], "sentences_per_s": len(texts) / statistics.median(v)}
+        for name, v in times.items()
+    }
+
+
+def test_scores(model: Any, data_dir: str | None, n_resamples: int, limit: int | None) -> dict[str, Any]:
+    from textsiam.data import load_pairs
+    from textsiam.evaluation import evaluate_dataset
+
+    out = {}
+    for name, metric in (("stsb", "cosine_spearman"), ("sick", "cosine_pearson")):
+        pairs = load_pairs(name, "test", data_dir)
+        if limit:
+            pairs = pairs.select(range(min(limit, len(pairs))))
+        res = evaluate_dataset(
+            model, name, "test", pairs=pairs, n_resamples=n_resamples, batch_size=128, primary_similarity="cosine"
+        )
+        ci = res["ci"].get(metric, {})
+        out[name] = {"metric": metric, "value": res["metrics"][metric], "low": ci.get("low"), "high": ci.get("high")}
+    return out
+
+
+def fmt_ci(entry: dict[str, Any]) -> str:
+    if entry.get("low") is None:
+        return f"{entry['value']:.2f}"
+    return f"{entry['value']:.2f} [{entry['low']:.2f}, {entry['high']:.2f}]"
+
+
+# ---------------------------------------------------------------------------------------------- main
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--teacher", default=None, help="teacher model dir (default: the embedded zero-shot MiniLM)")
+    p.add_argument("--work-dir", default="runs/distill_towers", help="cache, students and fine-tuning runs")
+    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
+    p.add_argument("--towers", nargs="+", default=["lstm", "cnn"], choices=["lstm", "cnn"])
+    p.add_argument("--augment-copies", type=int, default=1, help="augmented copies per training sentence")
+    p.add_argument("--augment-prob", type=float, default=0.15, help="deletion probability / swaps per word")
+    p.add_argument("--max-sentences", type=int, default=None, help="use only the first N training sentences")
+    p.add_argument("--distill-epochs", type=int, default=4)
+    p.add_argument("--distill-lr", type=float, default=2e-3)
+    p.add_argument("--distill-batch-size", type=int, default=128)
+    p.add_argument(
+        "--train-embeddings",
+        action="store_true",
+        help="train the word embeddings too (about 10x slower per step on a CPU: AdamW over 11.7M rows)",
+    )
+    p.add_argument("--lstm-hidden", type=int, default=128, help="LSTM units per direction")
+    p.add_argument("--lstm-layers", type=int, default=1)
+    p.add_argument("--lstm-unidirectional", action="store_true")
+    p.add_argument("--lstm-pooling", default="max", choices=["last", "max", "mean"])
+    p.add_argument("--cnn-kernels", type=int, nargs="+", default=[1, 2, 3])
+    p.add_argument("--cnn-filters", type=int, default=256, help="filters per width")
+    p.add_argument("--finetune-epochs", type=float, default=3.0, help="STS-B epochs (best on dev kept); 0 = none")
+    p.add_argument("--finetune-max-steps", type=int, default=None)
+    p.add_argument("--finetune-lr", type=float, default=2e-4)
+    p.add_argument("--finetune-batch-size", type=int, default=32)
+    p.add_argument("--speed-texts", type=int, default=4000, help="unique STS-B sentences timed (0 = all)")
+    p.add_argument("--runs", type=int, default=3, help="alternating timing runs (median reported)")
+    p.add_argument("--batch-size", type=int, default=64, help="encode batch size of every tower when timed")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for everything (0 = torch's default). Small recurrent models gain little from a second "
+        "intra-op thread, and on a busy machine a thread that waits for a descheduled sibling can cost 10x",
+    )
+    p.add_argument("--eval-limit", type=int, default=None, help="evaluate on the first N test pairs only")
+    p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--smoke", action="store_true", help="tiny run: 1,500 sentences, 1 epoch, few steps")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.max_sentences = args.max_sentences or 1500
+        args.distill_epochs = 1
+        args.finetune_epochs = min(args.finetune_epochs, 1.0)
+        args.finetune_max_steps = args.finetune_max_steps or 20
+        args.speed_texts = min(args.speed_texts or 500, 500)
+        args.runs = min(args.runs, 3)
+        args.eval_limit = args.eval_limit or 300
+        args.n_resamples = min(args.n_resamples, 100)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("textsiam", "transformers", "datasets", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    import torch
+    import transformers
+
+    from textsiam import SiameseModel
+    from textsiam.data import load_pairs
+
+    transformers.utils.logging.disable_progress_bar()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data_dir = args.data_dir or os.environ.get("TEXTSIAM_DATA")
+    work = Path(args.work_dir).expanduser()
+    work.mkdir(parents=True, exist_ok=True)
+    wall = time.perf_counter()
+
+    teacher = SiameseModel.from_pretrained(args.teacher, device="cpu")
+    teacher_name = args.teacher or "all-MiniLM-L6-v2 (embedded, zero-shot)"
+    texts = distillation_sentences(data_dir, args.augment_copies, args.augment_prob, args.seed, args.max_sentences)
+    targets, teacher_info = teacher_embeddings(teacher, texts, work, args.batch_size, not args.quiet)
+    dev_pairs = load_pairs("stsb", "dev", data_dir)
+    models: dict[str, Any] = {"teacher": teacher}
+    report: dict[str, Any] = {"teacher": {"name": teacher_name, "embeddings": teacher_info}, "towers": {}}
+
+    for kind in args.towers:
+        torch.manual_seed(args.seed)
+        student = build_student(kind, teacher, args)
+        logger.info("%s student: %s, %s", kind, student, count_params(student))
+        log = distil(student, texts, targets, dev_pairs, args)
+        distilled_dir = student.save(work / f"{kind}-distilled")
+        chosen, chosen_dev, finetune_info = student, log[-1]["dev_spearman"], None
+        if args.finetune_epochs > 0:
+            result = finetune(distilled_dir, work / f"{kind}-stsb", args, data_dir)
+            tuned = SiameseModel.from_pretrained(result.model_dir, device="cpu")
+            finetune_info = {
+                "dev_history": result.dev_history,
+                "best_dev_spearman": result.best_metric,
+                "seconds": result.train_wall_time_s,
+            }
+            if result.best_metric is not None and result.best_metric > chosen_dev:
+                chosen, chosen_dev = tuned, result.best_metric
+        stage = "distilled + fine-tuned" if chosen is not student else "distilled only"
+        logger.info("%s: %s chosen on STS-B dev (%.2f)", kind, stage, chosen_dev)
+        models[kind] = chosen
+        report["towers"][kind] = {
+            "config": dataclasses.asdict(chosen.config),
+            "distillation": log,
+            "finetuning": finetune_info,
+            "chosen": stage,
+            "chosen_dev_spearman": chosen_dev,
+        }
+
+    stsb_texts: dict[str, None] = {}
+    for split in ("train", "dev", "test"):
+        ds = load_pairs("stsb", split, data_dir)
+        stsb_texts.update(dict.fromkeys(list(ds["text_a"]) + list(ds["text_b"])))
+    speed_texts = list(stsb_texts)[: args.speed_texts or None]
+    speed = throughput(models, speed_texts, args.batch_size, args.runs)
+    rows = []
+    for name, model in models.items():
+        scores = test_scores(model, data_dir, args.n_resamples, args.eval_limit)
+        rows.append(
+            {
+                "tower": name,
+                "params": count_params(model),
+                "sentences_per_s": speed[name]["sentences_per_s"],
+                "speed_runs_s": speed[name]["seconds"],
+                "stsb_test_spearman": scores["stsb"],
+                "sick_test_pearson": scores["sick"],
+            }
+        )
+    teacher_row = rows[0]
+    for row in rows:
+        row["spearman_vs_teacher"] = row["stsb_test_spearman"]["value"] / teacher_row["stsb_test_spearman"]["value"]
+        row["speed_vs_teacher"] = row["sentences_per_s"] / teacher_row["sentences_per_s"]
+    lstm_row = next((r for r in rows if r["tower"] == "lstm"), None)
+    goal = None
+    if lstm_row is not None:
+        goal = {
+            "spearman_ratio": lstm_row["spearman_vs_teacher"],
+            "speed_ratio": lstm_row["speed_vs_teacher"],
+            "met": lstm_row["spearman_vs_teacher"] >= 0.95 and lstm_row["speed_vs_teacher"] >= 10,
+        }
+    total_s = time.perf_counter() - wall
+    payload = {
+        **report,
+        "settings": dict(vars(args)),
+        "threads": torch.get_num_threads(),
+        "n_distillation_texts": len(texts),
+        "n_speed_texts": len(speed_texts),
+        "rows": rows,
+        "goal_lstm_95pct_at_10x": goal,
+        "total_wall_s": round(total_s, 1),
+    }
+    md = render(payload, args)
+    name = "towers_smoke" if args.smoke else "towers"
+    write_results(name, payload, md)
+    (work / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+    print(md)
+
+
+def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
+    rows = payload["rows"]
+    lines = [
+        f"Teacher: {payload['teacher']['name']}. Students distilled on {payload['n_distillation_texts']:,} texts "
+        f"(training-split sentences + {args.augment_copies} augmented copies each), then fine-tuned on STS-B "
+        "train (CoSENT) where that scored better on STS-B dev.",
+        "",
+        f"Speed: {payload['n_speed_texts']:,} unique STS-B sentences, batch {args.batch_size}, torch threads "
+        f"{payload['threads']}, median of {args.runs} alternating runs. Test figures ×100 with "
+        "95% bootstrap CIs.",
+        "",
+        "| tower | params | sentences/s | × teacher | STS-B ρ (test) | % of teacher | SICK r (test) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        p = r["params"]
+        lines.append(
+            f"| {r['tower']} | {p['total'] / 1e6:.1f}M ({p['other'] / 1e6:.2f}M w/o word emb.) | "
+            f"{r['sentences_per_s']:.0f} | {r['speed_vs_teacher']:.1f}× | {fmt_ci(r['stsb_test_spearman'])} | "
+            f"{100 * r['spearman_vs_teacher']:.1f}% | {fmt_ci(r['sick_test_pearson'])} |"
+        )
+    lines.append("")
+    for kind, info in payload["towers"].items():
+        dist = ", ".join(f"{e['dev_spearman']:.2f}" for e in info["distillation"])
+        ft = info["finetuning"]
+        ft_txt = ""
+        if ft:
+            hist = ", ".join(f"{h.get('cosine_spearman', float('nan')):.2f}" for h in ft["dev_history"])
+            ft_txt = f"; fine-tuning dev ρ per evaluation: {hist}"
+        lines.append(f"- {kind}: distillation dev ρ per epoch: {dist}{ft_txt}; kept: {info['chosen']}.")
+    goal = payload["goal_lstm_95pct_at_10x"]
+    if goal is not None:
+        verdict = "met" if goal["met"] else "NOT met"
+        lines += [
+            "",
+            f"**Goal (LSTM ≥ 95% of the teacher's STS-B ρ at ≥ 10× its sentences/s): {verdict}** — "
+            f"{100 * goal['spearman_ratio']:.1f}% of the teacher's ρ at {goal['speed_ratio']:.1f}× its speed.",
+        ]
+    lines += ["", f"Total wall time: {payload['total_wall_s'] / 60:.1f} min."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Fine-tuning recipes of the training issue, run with ``textsiam.training.train`` and tabulated.
+
+Each *group* is a list of runs (a config from ``benchmarks/configs/`` plus overrides). Every run picks its
+best checkpoint on the dev split only, then the saved model is evaluated on the dev and test splits with
+95% bootstrap CIs (``textsiam.evaluation``). Thresholds of classification tasks (MRPC, Quora) are chosen on
+dev. Groups:
+
+- ``sick``: CoSENT on SICK train, test Pearson / Spearman / MSE (plus STS-B test as transfer).
+- ``quora``: contrastive vs online-contrastive vs MNRL on the leak-free Quora train split.
+- ``mrpc``: online-contrastive on MRPC train (dev = the last 400 train rows).
+- ``stsb_losses``: cosine-MSE vs CoSENT vs contrastive (scores binarised at 4.0) vs MNRL on STS-B.
+- ``stsb_regularisers``: baseline vs word-deletion / word-swap augmentation vs FGM, judged on STS-B **dev**.
+
+A CPU budget of tens of minutes per group forces shorter runs than the configs' defaults: ``--epochs`` and
+``--max-train-pairs`` shorten every run of a group, and the result files state what was run.
+
+    python benchmarks/finetune_recipes.py sick --epochs 1
+    python benchmarks/finetune_recipes.py quora --epochs 1 --max-train-pairs 4000
+    python benchmarks/finetune_recipes.py stsb_losses --epochs 1 --smoke
+
+Writes ``benchmarks/results/finetune_<group>.{json,md}`` (``--smoke``: ``finetune_<group>_smoke.*``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from _common import write_results  # noqa: E402
+
+CONFIGS = Path(__file__).resolve().parent / "configs"
+logger = logging.getLogger("finetune_recipes")
+
+#: group -> [(run name, config file, overrides)]
+GROUPS: dict[str, list[tuple[str, str, list[str]]]] = {
+    "sick": [("cosent", "sick.yaml", [])],
+    "quora": [
+        ("contrastive", "quora.yaml", ["loss=contrastive", "loss_kwargs={distance: cosine, margin: 0.5}"]),
+        ("online_contrastive", "quora.yaml", []),
+        ("mnrl", "quora.yaml", ["loss=mnrl", "loss_kwargs={}"]),
+    ],
+    "mrpc": [("online_contrastive", "mrpc.yaml", [])],
+    "stsb_losses": [
+        ("cosine_similarity", "stsb_cosine.yaml", []),
+        ("cosent", "stsb.yaml", []),
+        (
+            "contrastive@4.0",
+            "stsb.yaml",
+            [
+                "loss=contrastive",
+                "label_transform=binarize",
+                "binarize_threshold=4.0",
+                "loss_kwargs={distance: cosine, margin: 0.5}",
+            ],
+        ),
+        ("mnrl (pairs with score >= 4.0)", "stsb.yaml", ["loss=mnrl", "binarize_threshold=4.0"]),
+    ],
+    "stsb_regularisers": [
+        ("baseline (CoSENT)", "stsb.yaml", []),
+        ("augment: word deletion p=0.1", "stsb.yaml", ["augment=delete", "augment_prob=0.1"]),
+        ("augment: word swap 0.1", "stsb.yaml", ["augment=swap", "augment_prob=0.1"]),
+        ("FGM epsilon=1.0", "stsb.yaml", ["fgm_epsilon=1.0"]),
+    ],
+}
+#: groups judged on dev only (the choice they inform must not look at test)
+DEV_ONLY = {"stsb_regularisers"}
+
+
+def _primary(rec: dict[str, Any]) -> tuple[str, float, dict[str, float] | None]:
+    name = rec["primary_metric"]
+    return name, rec["primary_value"], rec["ci"].get(name)
+
+
+def _cell(rec: dict[str, Any] | None, metric: str) -> str:
+    if rec is None or metric not in rec["metrics"]:
+        return "–"
+    value = rec["metrics"][metric]
+    ci = rec["ci"].get(metric)
+    return f"{value:.2f} [{ci['low']:.2f}, {ci['high']:.2f}]" if ci else f"{value:.2f}"
+
+
+def run_group(group: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from textsiam.training import TrainConfig, train
+
+    runs = []
+    for name, config_file, extra in GROUPS[group]:
+        safe = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+        overrides = [f"output_dir={work / group / safe}", f"n_resamples={args.n_resamples}", *extra]
+        if group in DEV_ONLY:
+            overrides.append("test_datasets=[]")
+        if args.data_dir:
+            overrides.append(f"data_dir={args.data_dir}")
+        if args.epochs is not None:
+            overrides.append(f"epochs={args.epochs}")
+        if args.max_train_pairs is not None:
+            overrides.append(f"max_train_pairs={args.max_train_pairs}")
+        if args.smoke:
+            overrides += ["max_train_pairs=64", "epochs=1", "max_dev_pairs=200", "logging_steps=1"]
+        overrides += args.set
+        config = TrainConfig.from_file(CONFIGS / config_file).with_overrides(overrides)
+        logger.info("=== %s / %s", group, name)
+        result = train(config, overwrite=True, command=f"textsiam train --config benchmarks/configs/{config_file}")
+        evaluation = result.evaluation.to_dict()["results"] if result.evaluation is not None else []
+        runs.append(
+            {
+                "name": name,
+                "config_file": config_file,
+                "overrides": extra + args.set,
+                "config": config.to_dict(),
+                "examples": result.examples,
+                "train_wall_time_s": result.train_wall_time_s,
+                "global_step": result.global_step,
+                "train_loss": result.train_loss,
+                "dev_metric": result.metric_name,
+                "dev_history": result.dev_history,
+                "best_dev": result.best_metric,
+                "evaluation": evaluation,
+            }
+        )
+    return {"group": group, "runs": runs}
+
+
+def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
+    runs = payload["runs"]
+    first = runs[0]["config"]
+    lines = [
+        f"Group `{payload['group']}`: {len(runs)} run(s); {first['epochs']:g} epoch(s), batch {first['batch_size']}, "
+        f"lr {first['learning_rate']:g}, seed {first['seed']}"
+        + (f", {args.max_train_pairs} training pairs (seeded subsample)" if args.max_train_pairs else "")
+        + ". Best checkpoint by the dev metric; classification thresholds from dev; 95% bootstrap CIs; ×100 except "
+        + "`*_mse` (the similarity read on the gold scale, in the gold's units: `textsiam.evaluation.scaled_mse`)."
+        + (" **Smoke run: numbers are not meaningful.**" if args.smoke else ""),
+        "",
+    ]
+    datasets = []
+    for run in runs:
+        for rec in run["evaluation"]:
+            key = (rec["dataset"], rec["split"])
+            if key not in datasets:
+                datasets.append(key)
+    for dataset, split in datasets:
+        recs = [
+            next((r for r in run["evaluation"] if (r["dataset"], r["split"]) == (dataset, split)), None) for run in runs
+        ]
+        metrics: list[str] = []
+        for rec in recs:
+            if rec is None:
+                continue
+            sim = rec["primary_similarity"]
+            for suffix in ("pearson", "spearman", "mse", "accuracy", "f1", "ap", "mrr@10"):
+                if f"{sim}_{suffix}" in rec["metrics"] and f"{sim}_{suffix}" not in metrics:
+                    metrics.append(f"{sim}_{suffix}")
+        lines += [f"**{dataset} {split}**", "", "| run | " + " | ".join(metrics) + " | train time (s) | steps |"]
+        lines.append("|---|" + "---:|" * (len(metrics) + 2))
+        for run, rec in zip(runs, recs, strict=True):
+            cells = " | ".join(_cell(rec, m) for m in metrics)
+            lines.append(f"| {run['name']} | {cells} | {run['train_wall_time_s']:.0f} | {run['global_step']} |")
+        lines.append("")
+    lines += ["Dev metric per evaluation:", ""]
+    for run in runs:
+        hist = ", ".join(
+            f"epoch {h['epoch']:.2f}: {h.get(run['dev_metric'], float('nan')):.2f}" for h in run["dev_history"]
+        )
+        lines.append(f"- {run['name']} ({run['dev_metric']}): {hist}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("group", choices=sorted(GROUPS))
+    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
+    p.add_argument("--epochs", type=float, default=None, help="override every run's epochs")
+    p.add_argument("--max-train-pairs", type=int, default=None, help="seeded subsample of the training pairs")
+    p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
+    p.add_argument("--work-dir", default=None, help="where the runs write (default: a temp dir)")
+    p.add_argument("--smoke", action="store_true", help="64 train pairs, 1 epoch, 200 dev pairs")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from textsiam.evaluation.results import to_jsonable
+
+    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="finetune_recipes_"))
+    payload = run_group(args.group, args, work)
+    payload.update(
+        {"smoke": args.smoke, "epochs_override": args.epochs, "max_train_pairs_override": args.max_train_pairs}
+    )
+    body = render(payload, args)
+    name = f"finetune_{args.group}" + ("_smoke" if args.smoke else "")
+    json_path, md_path = write_results(name, to_jsonable(payload), body)
+    print(body)
+    print(f"wrote {json_path} and {md_path}")
+
+
+if __name__ == "__main__":
+    main()

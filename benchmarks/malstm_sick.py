@@ -1,0 +1,116 @@
+"""MaLSTM on SICK relatedness: train the recipe, report SICK test Pearson, Spearman and MSE with 95% CIs.
+
+The recipe (``configs/malstm_sick.yaml``, Mueller & Thyagarajan, AAAI 2016): a shared LSTM over subword
+embeddings (tokenizer and initial embeddings of the embedded all-MiniLM-L6-v2), similarity
+``exp(-||h_a - h_b||_1)``, MSE against the relatedness scores rescaled from 1-5 to [0, 1]; the epoch is chosen on
+SICK dev (SICK_trial). Test figures come from ``textsiam.evaluation`` on SICK test (4,927 pairs): Pearson and
+Spearman ×100 of the MaLSTM similarity, and the MSE of ``1 + 4 * similarity`` against the 1-5 gold scores
+(the paper's scale), each with a 95% bootstrap CI.
+
+    python benchmarks/malstm_sick.py                         # the recipe as it is
+    python benchmarks/malstm_sick.py --set epochs=1 --smoke  # a quick check (writes malstm_sick_smoke.*)
+
+Writes benchmarks/results/malstm_sick.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from _common import write_results  # noqa: E402
+
+CONFIG = Path(__file__).resolve().parent / "configs" / "malstm_sick.yaml"
+#: SICK test figures of Mueller & Thyagarajan (2016), Table 1 (Pearson, Spearman, MSE on the 1-5 scale).
+PAPER = {
+    "MaLSTM": (0.8822, 0.8345, 0.2286),
+    "Tree-LSTM (Tai et al. 2015)": (0.8676, 0.8083, 0.2532),
+    "BiLSTM (Tai et al. 2015)": (0.8567, 0.7966, 0.2736),
+}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default=str(CONFIG))
+    p.add_argument("--output-dir", default="runs/malstm_sick", help="the training run folder (replaced)")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields")
+    p.add_argument("--smoke", action="store_true", help="write malstm_sick_smoke.* (use with small --set values)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (0 = torch's default)")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    import torch
+    import transformers
+
+    from textsiam.evaluation.results import to_jsonable
+    from textsiam.training import TrainConfig, train
+
+    transformers.utils.logging.disable_progress_bar()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = TrainConfig.from_file(args.config).with_overrides([*args.set, f"output_dir={args.output_dir}"])
+    result = train(config, overwrite=True)
+    records = {(r["dataset"], r["split"]): r for r in result.evaluation.results}
+    test = records[("sick", "test")]
+    sim = test["primary_similarity"]
+    figures = {}
+    for name in ("pearson", "spearman", "mse"):
+        key = f"{sim}_{name}"
+        ci = test["ci"].get(key, {})
+        figures[name] = {"value": test["metrics"][key], "low": ci.get("low"), "high": ci.get("high")}
+    payload: dict[str, Any] = {
+        "config": config.to_dict(),
+        "config_file": args.config,
+        "overrides": args.set,
+        "similarity": sim,
+        "sick_test": figures,
+        "n_test_pairs": test["n_pairs"],
+        "dev_history": result.dev_history,
+        "best_dev": {"metric": result.metric_name, "value": result.best_metric, "checkpoint": result.best_checkpoint},
+        "train_wall_time_s": result.train_wall_time_s,
+        "goal_pearson_0_87_met": figures["pearson"]["value"] >= 87.0,
+        "paper": {k: dict(zip(("pearson", "spearman", "mse"), v, strict=True)) for k, v in PAPER.items()},
+    }
+
+    def cell(entry: dict[str, Any], scale: float = 1.0, digits: int = 2) -> str:
+        v = entry["value"] * scale
+        if entry["low"] is None:
+            return f"{v:.{digits}f}"
+        return f"{v:.{digits}f} [{entry['low'] * scale:.{digits}f}, {entry['high'] * scale:.{digits}f}]"
+
+    lines = [
+        f"Recipe `{Path(args.config).name}`" + (f" with {' '.join(args.set)}" if args.set else "") + "; epoch chosen "
+        f"on SICK dev ({result.metric_name} = {result.best_metric:.2f}). SICK test, {test['n_pairs']:,} pairs, 95% "
+        f"bootstrap CIs ({config.n_resamples} resamples). MSE: `1 + 4 * similarity` against the 1-5 gold scores.",
+        "",
+        "| model | Pearson r | Spearman ρ | MSE |",
+        "|---|---|---|---|",
+        f"| textsiam MaLSTM (this run) | {cell(figures['pearson'], 0.01, 4)} | {cell(figures['spearman'], 0.01, 4)} | "
+        f"{cell(figures['mse'], 1.0, 4)} |",
+    ]
+    for name, (r, rho, mse) in PAPER.items():
+        lines.append(f"| {name}, as published | {r:.4f} | {rho:.4f} | {mse:.4f} |")
+    verdict = "met" if payload["goal_pearson_0_87_met"] else "NOT met"
+    lines += [
+        "",
+        f"**Goal (Pearson ≥ 0.87): {verdict}.** Dev {result.metric_name} per epoch: "
+        + ", ".join(f"{h[result.metric_name]:.2f}" for h in result.dev_history)
+        + f". Training wall time {result.train_wall_time_s / 60:.1f} min.",
+    ]
+    body = "\n".join(lines)
+    name = "malstm_sick_smoke" if args.smoke else "malstm_sick"
+    json_path, md_path = write_results(name, to_jsonable(payload), body)
+    print(body)
+    print(f"wrote {json_path} and {md_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The CNN tower: max over time, padding independence, save/load, embedding initialisation, training."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from textsiam import SiameseModel
+from textsiam.encoders import ENCODERS, CNNConfig, CNNEncoder
+from textsiam.losses import CoSENTLoss
+from textsiam.training import ConfigError, TrainConfig
+
+SHORT = "A man is playing a guitar."
+LONGER = [
+    "The quick brown fox jumps over the lazy dog while the farmer watches from the porch.",
+    "How do I learn Python quickly and well, starting from nothing at all, in one month?",
+]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def small_cnn(source, **kwargs) -> SiameseModel:
+    """A CNN tower on the tiny BERT's tokenizer and 32-dim word embeddings."""
+    kwargs.setdefault("num_filters", 8)
+    return SiameseModel.cnn(source, device="cpu", seed=0, **kwargs)
+
+
+@pytest.mark.parametrize("settings", [{}, {"kernel_sizes": [2, 4, 5]}, {"pooling": "mean", "activation": "tanh"}])
+def test_embedding_does_not_depend_on_padding(tiny_model, settings):
+    model = small_cnn(tiny_model, **settings)
+    alone = model.encode([SHORT])
+    in_batch = model.encode([SHORT, *LONGER], batch_size=8)
+    np.testing.assert_allclose(in_batch[0], alone[0], atol=1e-6)
+    features = model.tokenize([SHORT, *LONGER])
+    ids = features["input_ids"].clone()
+    n = int(features["attention_mask"][0].sum())
+    assert n < ids.shape[1]
+    ids[0, n:] = 1234  # garbage under a zero mask
+    with torch.inference_mode():
+        emb = model.embed({"input_ids": ids, "attention_mask": features["attention_mask"]})
+    np.testing.assert_allclose(emb[0].numpy(), alone[0], atol=1e-6)
+
+
+def test_max_over_time_by_hand(tiny_model):
+    model = small_cnn(tiny_model, kernel_sizes=[1, 3])
+    enc = model.encoder
+    features = model.tokenize([SHORT])
+    with torch.inference_mode():
+        x = enc.embedding(features["input_ids"]).transpose(1, 2)  # (1, E, T)
+        got = model.embed(features)[0]
+        width1 = F.relu(enc.convs[0](x)).amax(dim=2)[0]  # (F,)
+        width3 = F.relu(enc.convs[1](F.pad(x, (1, 1)))).amax(dim=2)[0]
+    torch.testing.assert_close(got, torch.cat([width1, width3]))
+    assert model.embedding_dim == 2 * 8
+
+
+def test_embeddings_and_tokenizer_match_the_source(tiny_model):
+    model = small_cnn(tiny_model)
+    source_emb = tiny_model.encoder.model.get_input_embeddings().weight.detach()
+    torch.testing.assert_close(model.encoder.embedding.weight.detach(), source_emb, rtol=0, atol=0)
+    assert torch.equal(model.tokenize(LONGER)["input_ids"], tiny_model.tokenize(LONGER)["input_ids"])
+    # a subword tower can be the source of another one
+    torch.testing.assert_close(small_cnn(model).encoder.embedding.weight, model.encoder.embedding.weight)
+
+
+def test_save_load_round_trip(tmp_path, tiny_model):
+    model = small_cnn(tiny_model, kernel_sizes=[1, 2, 3, 5], projection_dim=10, projection_activation="tanh")
+    path = model.save(tmp_path / "cnn")
+    saved = json.loads((path / "textsiam.json").read_text())
+    assert saved["encoder_type"] == "cnn" and saved["encoder"]["kernel_sizes"] == [1, 2, 3, 5]
+    loaded = SiameseModel.from_pretrained(path, device="cpu")
+    assert isinstance(loaded.encoder, CNNEncoder)
+    assert loaded.config == model.config and loaded.encoder.config == model.encoder.config
+    texts = [SHORT, *LONGER, "", "x"]
+    np.testing.assert_allclose(loaded.encode(texts), model.encode(texts), atol=1e-6)
+    with pytest.raises(ValueError, match="apply to transformer models"):
+        SiameseModel.from_pretrained(path, backend="onnx")
+
+
+def test_bad_settings(tiny_model):
+    assert ENCODERS["cnn"] is CNNEncoder
+    with pytest.raises(ValueError, match="unknown pooling 'last'"):
+        small_cnn(tiny_model, pooling="last")
+    with pytest.raises(ValueError, match="kernel_sizes"):
+        small_cnn(tiny_model, kernel_sizes=[])
+    with pytest.raises(ValueError, match="kernel_sizes"):
+        CNNEncoder(CNNConfig(kernel_sizes=[0]), tiny_model.tokenizer)
+    with pytest.raises(ValueError, match="activation"):
+        small_cnn(tiny_model, activation="swish")
+    with pytest.raises(ConfigError, match="pooling 'last' does not apply to cnn towers"):
+        TrainConfig(train_dataset="stsb", encoder="cnn", pooling="last").validate()
+
+
+def test_training_steps_lower_the_loss(tiny_model):
+    model = small_cnn(tiny_model)
+    a = ["a man plays a guitar", "the cat sleeps", "stocks fell today", "a woman is cooking"]
+    b = ["a person plays guitar", "markets rose sharply", "the kitten is asleep", "a dog runs in a park"]
+    y = torch.tensor([0.9, 0.1, 0.8, 0.05])
+    loss_fn = CoSENTLoss()
+    fa, fb = model.tokenize(a), model.tokenize(b)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    model.train()
+    losses = []
+    for _ in range(10):
+        optimizer.zero_grad()
+        loss = loss_fn(*model(fa, fb), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
