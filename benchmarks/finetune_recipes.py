@@ -92,7 +92,15 @@ def run_group(group: str, args: argparse.Namespace, work: Path) -> dict[str, Any
     from textsiam.training import TrainConfig, train
 
     runs = []
+    wanted = set(args.runs.split(",")) if args.runs else None
+    unknown = wanted - {name for name, _, _ in GROUPS[group]} if wanted else set()
+    if unknown:
+        raise SystemExit(
+            f"--runs: no run {sorted(unknown)} in group {group}; it has {[n for n, _, _ in GROUPS[group]]}"
+        )
     for name, config_file, extra in GROUPS[group]:
+        if wanted and name not in wanted:
+            continue
         safe = "".join(c if c.isalnum() else "_" for c in name).strip("_")
         overrides = [f"output_dir={work / group / safe}", f"n_resamples={args.n_resamples}", *extra]
         if group in DEV_ONLY:
@@ -123,6 +131,7 @@ def run_group(group: str, args: argparse.Namespace, work: Path) -> dict[str, Any
                 "dev_metric": result.metric_name,
                 "dev_history": result.dev_history,
                 "best_dev": result.best_metric,
+                "averaging": result.averaging,
                 "evaluation": evaluation,
             }
         )
@@ -171,6 +180,13 @@ def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
             f"epoch {h['epoch']:.2f}: {h.get(run['dev_metric'], float('nan')):.2f}" for h in run["dev_history"]
         )
         lines.append(f"- {run['name']} ({run['dev_metric']}): {hist}")
+        rep = run.get("averaging")
+        if rep:
+            members = ", ".join(rep["soup_members"]) or "the best checkpoint"
+            lines.append(
+                f"  - weight averaging on dev: soup of {members}, WiSE-FT alpha {rep['wise_alpha']:.2f}; "
+                f"dev {rep['best_checkpoint_dev']:.2f} -> {rep['final_dev']:.2f} ({rep['wall_time_s']:.0f} s)"
+            )
     return "\n".join(lines)
 
 
@@ -182,6 +198,7 @@ def main() -> None:
     p.add_argument("--max-train-pairs", type=int, default=None, help="seeded subsample of the training pairs")
     p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
+    p.add_argument("--runs", default=None, help="comma-separated run names of the group to run (default: all)")
     p.add_argument("--work-dir", default=None, help="where the runs write (default: a temp dir)")
     p.add_argument("--smoke", action="store_true", help="64 train pairs, 1 epoch, 200 dev pairs")
     args = p.parse_args()
@@ -194,7 +211,10 @@ def main() -> None:
         {"smoke": args.smoke, "epochs_override": args.epochs, "max_train_pairs_override": args.max_train_pairs}
     )
     body = render(payload, args)
-    name = f"finetune_{args.group}" + ("_smoke" if args.smoke else "")
+    name = f"finetune_{args.group}"
+    if args.runs:  # a subset of the group: its own result file
+        name += "_" + "_".join("".join(c if c.isalnum() else "_" for c in r) for r in args.runs.split(","))
+    name += "_smoke" if args.smoke else ""
     json_path, md_path = write_results(name, to_jsonable(payload), body)
     print(body)
     print(f"wrote {json_path} and {md_path}")

@@ -14,13 +14,14 @@ sentence-transformers; run it with nothing else heavy on the machine.
     python benchmarks/finetune_stsb.py --loss cosine --epochs 1
     python benchmarks/finetune_stsb.py --smoke                  # 64 pairs, 1 epoch, dev/test subsamples
 
-Writes benchmarks/results/finetune_stsb.{json,md} (``--smoke`` writes finetune_stsb_smoke.*).
+Writes benchmarks/results/finetune_stsb.{json,md} (``--results-name``; ``--smoke`` adds ``_smoke``).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import logging
 import os
 import sys
@@ -137,6 +138,20 @@ def main() -> None:
     p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for CIs and the comparison")
     p.add_argument("--smoke", action="store_true", help="64 train pairs, 1 epoch, 200 dev / 200 test pairs")
     p.add_argument("--work-dir", default=None, help="where both runs write checkpoints (default: a temp dir)")
+    p.add_argument(
+        "--side",
+        choices=["both", "textsiam", "peer", "report"],
+        default="both",
+        help="both: train textsiam then the peer, then report. textsiam / peer: train one side only (run the two "
+        "at once, one thread each, for identical conditions); report: evaluate and compare the two saved sides",
+    )
+    p.add_argument("--results-name", default="finetune_stsb", help="benchmarks/results/NAME.{json,md}")
+    p.add_argument("--soup", action="store_true", help="also report textsiam + a greedy checkpoint soup (on dev)")
+    p.add_argument(
+        "--wise-alphas",
+        default="",
+        help="also report textsiam + WiSE-FT towards the start model, alpha chosen on dev from this list (0.5,0.7,...)",
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a textsiam config field")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -171,13 +186,39 @@ def main() -> None:
     dev_pairs = subsample(load_pairs("stsb", "dev", data_dir), config.max_dev_pairs, config.seed)
     test_pairs = subsample(load_pairs("stsb", "test", data_dir), eval_pairs, config.seed)
 
-    logger.info("=== textsiam")
-    ts_result, ours = train_textsiam(config)
-    logger.info("=== sentence-transformers")
     dev_metric = DevMetric("stsb", split="dev", pairs=dev_pairs, batch_size=config.eval_batch_size)
-    torch.manual_seed(config.seed)
-    peer = train_peer(config, train_pairs, dev_metric, work / "sentence-transformers")
-    peer_model = peer.pop("model")
+    ts_record, peer_record = work / "textsiam_run.json", work / "sentence_transformers_run.json"
+    if args.side in ("both", "textsiam"):
+        logger.info("=== textsiam")
+        ts_result, _ = train_textsiam(config)
+        ts_info = {
+            "model_dir": str(ts_result.model_dir),
+            "train_wall_time_s": ts_result.train_wall_time_s,
+            "global_step": ts_result.global_step,
+            "train_loss": ts_result.train_loss,
+            "dev_history": ts_result.dev_history,
+            "best_checkpoint": ts_result.best_checkpoint,
+            "best_metric": ts_result.best_metric,
+        }
+        ts_record.write_text(json.dumps(to_jsonable(ts_info), indent=2))
+    if args.side in ("both", "peer"):
+        logger.info("=== sentence-transformers")
+        torch.manual_seed(config.seed)
+        peer = train_peer(config, train_pairs, dev_metric, work / "sentence-transformers")
+        peer.pop("model").save(str(work / "sentence-transformers-best"))
+        peer_record.write_text(json.dumps(to_jsonable(peer), indent=2))
+    if args.side in ("textsiam", "peer"):
+        logger.info("trained one side; run again with --side report --work-dir %s once both are done", work)
+        return
+    for record in (ts_record, peer_record):
+        if not record.exists():
+            raise SystemExit(f"{record} is missing: train that side first (--side textsiam / --side peer)")
+    from sentence_transformers import SentenceTransformer
+
+    ts_info = json.loads(ts_record.read_text())
+    ours = SiameseModel.from_pretrained(ts_info["model_dir"])
+    peer = json.loads(peer_record.read_text())
+    peer_model = SentenceTransformer(str(work / "sentence-transformers-best"), device="cpu")
 
     boot = {"n_resamples": args.n_resamples, "seed": config.seed, "batch_size": config.eval_batch_size}
     start_model = SiameseModel.from_pretrained(None)
@@ -189,20 +230,30 @@ def main() -> None:
         name: evaluate_dataset(model, "stsb", "dev", data_dir, pairs=dev_pairs, **boot)
         for name, model in (("textsiam", ours), ("sentence-transformers", peer_model))
     }
-    comparison = compare(
-        peer_model,
-        ours,
-        "stsb",
-        "test",
-        data_dir,
-        args.n_resamples,
-        config.seed,
-        pairs=test_pairs,
-        batch_size=config.eval_batch_size,
-    )
-    ratio = ts_result.train_wall_time_s / peer["train_wall_time_s"] if peer["train_wall_time_s"] else float("nan")
+
+    def versus_peer(model: Any) -> dict[str, Any]:
+        """Paired bootstrap on test: ``model`` − sentence-transformers."""
+        test_args = {"pairs": test_pairs, "batch_size": config.eval_batch_size}
+        return compare(peer_model, model, "stsb", "test", data_dir, args.n_resamples, config.seed, **test_args)
+
+    averaged = None
+    if args.soup or args.wise_alphas:
+        from textsiam.training.averaging import average_run
+
+        alphas = [float(a) for a in args.wise_alphas.split(",")] if args.wise_alphas else []
+        logger.info("=== textsiam + weight averaging (soup=%s, WiSE alphas %s), chosen on dev", args.soup, alphas)
+        avg_model, report = average_run(Path(ts_info["model_dir"]).parent, soup=args.soup, wise_alphas=alphas)
+        averaged = {
+            "report": report.to_dict(),
+            "train_wall_time_s": round(ts_info["train_wall_time_s"] + report.wall_time_s, 3),
+            "dev": evaluate_dataset(avg_model, "stsb", "dev", data_dir, pairs=dev_pairs, **boot),
+            "test": evaluate_dataset(avg_model, "stsb", "test", data_dir, pairs=test_pairs, **boot),
+            "comparison_test": versus_peer(avg_model),
+        }
+    comparison = versus_peer(ours)
+    ratio = ts_info["train_wall_time_s"] / peer["train_wall_time_s"] if peer["train_wall_time_s"] else float("nan")
     metric = dev_metric.metric_name
-    ts_history = [{"step": h["step"], "epoch": h["epoch"], "value": h[metric]} for h in ts_result.dev_history]
+    ts_history = [{"step": h["step"], "epoch": h["epoch"], "value": h[metric]} for h in ts_info["dev_history"]]
     payload = {
         "loss": config.loss,
         "smoke": args.smoke,
@@ -211,12 +262,12 @@ def main() -> None:
         "n_dev_pairs": len(dev_pairs),
         "n_test_pairs": len(test_pairs),
         "textsiam": {
-            "train_wall_time_s": ts_result.train_wall_time_s,
-            "global_step": ts_result.global_step,
-            "train_loss": ts_result.train_loss,
+            "train_wall_time_s": ts_info["train_wall_time_s"],
+            "global_step": ts_info["global_step"],
+            "train_loss": ts_info["train_loss"],
             "dev_history": ts_history,
-            "best_checkpoint": ts_result.best_checkpoint,
-            "best_dev": ts_result.best_metric,
+            "best_checkpoint": ts_info["best_checkpoint"],
+            "best_dev": ts_info["best_metric"],
             "dev": devs["textsiam"],
             "test": tests["textsiam"],
         },
@@ -224,6 +275,7 @@ def main() -> None:
         "start_model_test": tests["start model"],
         "comparison_test": comparison,
         "time_ratio_textsiam_over_st": ratio,
+        "textsiam_averaged": averaged,
     }
     lines = [
         f"STS-B fine-tuning, loss `{config.loss}`, {len(train_pairs)} train pairs, {config.epochs:g} epoch(s), "
@@ -241,6 +293,22 @@ def main() -> None:
             f"| {name} | {devs[name]['primary_value']:.2f} | {tests[name]['primary_value']:.2f} | "
             f"{_fmt_ci(tests[name])} | {info['train_wall_time_s']:.1f} | {info['global_step']} |"
         )
+    if averaged is not None:
+        rep = averaged["report"]
+        lines.append(
+            f"| textsiam + weight averaging | {averaged['dev']['primary_value']:.2f} | "
+            f"{averaged['test']['primary_value']:.2f} | {_fmt_ci(averaged['test'])} | "
+            f"{averaged['train_wall_time_s']:.1f} | {ts_info['global_step']} |"
+        )
+        diff = averaged["comparison_test"]
+        lines += [
+            "",
+            f"Weight averaging, chosen on dev only (`--soup {args.soup}`, `--wise-alphas {args.wise_alphas}`): greedy "
+            f"soup of {', '.join(rep['soup_members']) or 'the best checkpoint'}, WiSE-FT alpha {rep['wise_alpha']:.2f} "
+            f"(dev {rep['best_checkpoint_dev']:.2f} -> {rep['final_dev']:.2f}, {rep['wall_time_s']:.0f} s). "
+            f"Paired bootstrap on test (averaged textsiam − sentence-transformers): {diff['difference']:+.2f} "
+            f"[{diff['ci']['low']:+.2f}, {diff['ci']['high']:+.2f}], p = {diff['p_value']:.3f}.",
+        ]
     lines += [
         "",
         f"Paired bootstrap on test (textsiam − sentence-transformers): {comparison['difference']:+.2f} "
@@ -260,7 +328,7 @@ def main() -> None:
         epoch = (a or b)["epoch"]  # type: ignore[index]
         lines.append(f"| {epoch:.2f} | {a['value']:.2f} |" if a else f"| {epoch:.2f} | – |")
         lines[-1] += f" {b['value']:.2f} |" if b else " – |"
-    name = "finetune_stsb_smoke" if args.smoke else "finetune_stsb"
+    name = args.results_name + ("_smoke" if args.smoke else "")
     json_path, md_path = write_results(name, to_jsonable(payload), "\n".join(lines))
     print("\n".join(lines))
     print(f"wrote {json_path} and {md_path}")

@@ -82,3 +82,8 @@ def test_sigkill_during_save_keeps_a_loadable_model(tmp_path, default_tokenizer)
         emb = SiameseModel.from_pretrained(target, device="cpu").encode(SENTENCES)
         assert np.array_equal(emb, emb_old) or np.array_equal(emb, emb_new)
     assert {p.name for p in target.parent.iterdir() if not p.name.startswith(".")} == {"m"}
+
+    # the next save removes the copies the killed processes left behind (their PIDs are gone)
+    assert any(p.name.startswith(".m.") for p in target.parent.iterdir())
+    new.save(target)
+    assert [p.name for p in target.parent.iterdir()] == ["m"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -275,6 +277,18 @@ def test_crash_between_renames_is_recovered(tiny_model, tmp_path):
     os.rename(path, tmp_path / ".m.old-deadbeef")  # the state a kill between the two renames leaves
     loaded = SiameseModel.from_pretrained(path, device="cpu")
     np.testing.assert_array_equal(loaded.encode(SENTENCES), tiny_model.encode(SENTENCES))
+
+
+def test_save_removes_copies_orphaned_by_dead_processes(tiny_model, tmp_path):
+    path = tiny_model.save(tmp_path / "m")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)  # that process has exited
+    orphans = [tmp_path / f".m.tmp-{dead_pid}-x1", tmp_path / f".m.old-{dead_pid}-x2"]
+    live = [tmp_path / f".m.tmp-{os.getpid()}-x3", tmp_path / f".other.tmp-{dead_pid}-x4", tmp_path / ".m.tmp-x5"]
+    for folder in orphans + live:
+        folder.mkdir()
+    tiny_model.save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m"] + [p.name for p in live])
 
 
 def test_pickle_checkpoint_refused(tiny_model, tmp_path):

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -526,12 +527,13 @@ class SiameseModel(nn.Module):
         if target.exists() and not target.is_dir():
             raise ValueError(f"cannot save model: {target} exists and is not a directory")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        pid = os.getpid()
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{pid}-", dir=target.parent))
         try:
             self._write(tmp)
             _fsync_tree(tmp)
             if target.exists():
-                old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+                old = target.parent / f".{target.name}.old-{pid}-{uuid.uuid4().hex[:8]}"
                 os.rename(target, old)
                 os.rename(tmp, target)
                 shutil.rmtree(old, ignore_errors=True)
@@ -540,6 +542,7 @@ class SiameseModel(nn.Module):
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        _remove_orphaned_copies(target)
         logger.info("saved model to %s", target)
         return target
 
@@ -819,6 +822,27 @@ def _activation_name(module: nn.Module) -> str:
         if type(module) is cls:
             return name
     raise ValueError(f"unsupported activation {type(module).__name__}")
+
+
+def _remove_orphaned_copies(target: Path) -> None:
+    """Delete ``.NAME.tmp-PID-*`` / ``.NAME.old-PID-*`` folders left by saves whose process died (e.g. SIGKILL).
+
+    Only folders whose PID names no running process on this machine are removed, so a concurrent save by a
+    live process is never touched.
+    """
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(?:tmp|old)-(\d+)-")
+    for path in target.parent.iterdir():
+        match = pattern.match(path.name)
+        if not match or not path.is_dir():
+            continue
+        pid = int(match.group(1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            logger.info("removing %s, left by an interrupted save (process %d is gone)", path, pid)
+            shutil.rmtree(path, ignore_errors=True)
+        except (PermissionError, OSError):  # alive (another user's process) or unknowable: keep it
+            continue
 
 
 def _fsync_tree(directory: Path) -> None:

@@ -32,6 +32,8 @@ _HYPER_PARAMETERS = (
     "seed",
     "no_duplicates_in_batch",
     "fgm_epsilon",
+    "checkpoint_soup",
+    "wise_alphas",
     "augment",
     "augment_prob",
     "eval_steps",
@@ -105,6 +107,14 @@ def model_card(info: dict[str, Any]) -> str:
         lines.append(
             f"- **Selected checkpoint:** `{Path(str(info.get('best_checkpoint') or '')).name or 'last'}` "
             f"(dev {info['metric_name']} = {info['best_metric']:.2f})"
+        )
+    averaging = info.get("averaging")
+    if averaging:
+        members = averaging.get("soup_members") or []
+        soup = f"greedy soup of {', '.join(f'`{m}`' for m in members)}" if len(members) > 1 else "no soup"
+        lines.append(
+            f"- **Weight averaging (chosen on dev):** {soup}; WiSE-FT alpha {averaging.get('wise_alpha', 1.0):.2f}; "
+            f"dev {averaging.get('best_checkpoint_dev', 0.0):.2f} -> {averaging.get('final_dev', 0.0):.2f}"
         )
     lines += ["", "### Hyper-parameters", "", "| name | value |", "|---|---|"]
     lines += [f"| {key} | `{cfg.get(key)}` |" for key in _HYPER_PARAMETERS if key in cfg]

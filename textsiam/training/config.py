@@ -103,6 +103,8 @@ class TrainConfig:
     seed: int = 42  # seeds weights of new layers, dropout, data order, subsampling and augmentation
     no_duplicates_in_batch: bool | None = None  # no text twice in a batch; None = on for in-batch-negative losses
     fgm_epsilon: float = 0.0  # FGM adversarial training on the word embeddings with this step size; 0 = off
+    checkpoint_soup: bool = False  # after training: greedy soup of the kept checkpoints, on dev (keep them: limit null)
+    wise_alphas: list[float] = field(default_factory=list)  # WiSE-FT: α·tuned + (1-α)·start weights to try; dev picks
     # ---------------------------------------------------------------------------------------- evaluation / checkpoints
     eval_steps: int | None = None  # dev evaluation (and checkpoint) every this many steps; None = once per epoch
     early_stopping_patience: int | None = None  # stop after this many dev evaluations without improvement; None = off
@@ -291,6 +293,9 @@ class TrainConfig:
                 problems += _check_dataset(name, "test", "test_datasets", registry_only=True)
         if self.early_stopping_patience is not None and self.dev_dataset is None:
             problems.append("early_stopping_patience needs a dev_dataset to watch; set dev_dataset or remove it")
+        for name, on in (("checkpoint_soup", self.checkpoint_soup), ("wise_alphas", bool(self.wise_alphas))):
+            if on and self.dev_dataset is None:
+                problems.append(f"{name} chooses weights on dev: set dev_dataset or turn {name} off")
         return problems
 
     def _check_numbers(self) -> list[str]:
@@ -326,6 +331,10 @@ class TrainConfig:
         need(self.max_dev_pairs is None or self.max_dev_pairs >= 2, "max_dev_pairs must be >= 2 or None")
         need(self.max_seq_length is None or self.max_seq_length >= 1, "max_seq_length must be >= 1 or None")
         need(0 <= self.augment_prob <= 1, f"augment_prob must be in [0, 1], got {self.augment_prob}")
+        need(
+            all(0 < a <= 1 for a in self.wise_alphas),
+            f"wise_alphas are weights of the fine-tuned model and must be in (0, 1], got {self.wise_alphas}",
+        )
         need(self.fgm_epsilon >= 0, f"fgm_epsilon must be >= 0 (0 = off), got {self.fgm_epsilon}")
         need(self.pos_neg_ratio is None or self.pos_neg_ratio > 0, "pos_neg_ratio must be > 0 or None")
         need(self.dataloader_num_workers >= 0, "dataloader_num_workers must be >= 0")
@@ -570,6 +579,16 @@ def coerce_value(key: str, value: Any) -> Any:
         (item_type,) = typing.get_args(base) or (Any,)
         if item_type is str:
             return [str(v) for v in value]
+        if item_type is float:
+            out = []
+            for v in value:
+                try:
+                    if isinstance(v, bool):
+                        raise ValueError
+                    out.append(float(v.strip() if isinstance(v, str) else v))
+                except (TypeError, ValueError):
+                    raise ValueError(f"{where} of numbers, got the item {v!r}") from None
+            return out
         return list(value)
     if _is_dict_type(base):
         if isinstance(value, str):

@@ -58,6 +58,7 @@ class TrainResult:
         log_history: ``transformers`` log entries (losses, learning rates, dev metrics).
         evaluation: final evaluation of the saved model (dev + test sets); ``None`` on non-main processes.
         examples: description of the training examples.
+        averaging: report of the checkpoint soup / WiSE-FT step (``None`` when both are off).
     """
 
     output_dir: Path
@@ -73,6 +74,7 @@ class TrainResult:
     log_history: list[dict[str, Any]] = field(default_factory=list)
     evaluation: Any = None
     examples: str = ""
+    averaging: dict[str, Any] | None = None
 
 
 # ---------------------------------------------------------------------------------------------- folders
@@ -307,7 +309,7 @@ def train(
     """
     from transformers import EarlyStoppingCallback, set_seed
 
-    from textsiam.evaluation import DevMetric, EvaluationResults, evaluate, evaluate_dataset, package_versions
+    from textsiam.evaluation import EvaluationResults, evaluate, evaluate_dataset, package_versions
     from textsiam.siamese import SiameseModel
     from textsiam.training.augment import TextAugmenter
     from textsiam.training.card import write_model_card
@@ -328,12 +330,7 @@ def train(
     if problems:
         raise ConfigError(problems)
     train_pairs = _subsample(train_pairs, config.max_train_pairs, config.seed, "train")
-    dev_pairs, dev_task = None, None
-    if config.dev_dataset is not None:
-        dev_pairs, dev_task, _ = _load_source(config.dev_dataset, config.dev_split, config, "label")
-        dev_pairs = _subsample(dev_pairs, config.max_dev_pairs, config.seed, "dev")
-        if dev_task is None:
-            dev_task = dataset_task(config.dev_dataset)
+    dev_pairs, dev_task = _load_dev(config)
 
     # ---- model, examples, loss
     set_seed(config.seed)
@@ -356,16 +353,7 @@ def train(
     logger.info("training examples: %s", examples.description)
     set_seed(config.seed)
     loss = _build_loss(config, model, examples.num_labels)
-    dev_metric = None
-    if dev_pairs is not None:
-        dev_metric = DevMetric(
-            config.dev_dataset,
-            split=config.dev_split,
-            batch_size=config.eval_batch_size,
-            primary_similarity=model.similarity_fn_name,
-            pairs=dev_pairs,
-            task=dev_task,
-        )
+    dev_metric = _dev_metric(config, model, dev_pairs, dev_task) if dev_pairs is not None else None
     collator = SiameseDataCollator(
         model.encoder.tokenize,
         label_dtype=examples.label_dtype,
@@ -401,6 +389,10 @@ def train(
         out.mkdir(parents=True, exist_ok=True)
         config.to_file(out / CONFIG_FILE)
 
+    start_state = None
+    if config.wise_alphas and trainer.is_world_process_zero():
+        start_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
     # ---- train
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=checkpoint)
@@ -424,7 +416,22 @@ def train(
     if not trainer.is_world_process_zero():
         return result
 
-    # ---- save, evaluate, document
+    # ---- weight averaging (dev only), then save, evaluate, document
+    if (config.checkpoint_soup or config.wise_alphas) and dev_metric is not None:
+        from textsiam.training.averaging import apply_averaging, dev_values_from_log, list_checkpoints
+
+        report = apply_averaging(
+            final,
+            lambda: float(dev_metric(final)),
+            checkpoints=list_checkpoints(out / CHECKPOINTS_DIR),
+            dev_values=dev_values_from_log(state.log_history, dev_metric.metric_name),
+            best_dev=state.best_metric,
+            soup=config.checkpoint_soup,
+            wise_alphas=config.wise_alphas,
+            start_state=start_state,
+            metric_name=dev_metric.metric_name,
+        )
+        result.averaging = report.to_dict()
     final.save(out / MODEL_DIR)
     (out / "train_log.json").write_text(json.dumps(state.log_history, indent=2) + "\n", encoding="utf-8")
     records = []
@@ -472,6 +479,7 @@ def train(
             "best_metric": state.best_metric,
             "metric_name": result.metric_name,
             "dev_history": result.dev_history,
+            "averaging": result.averaging,
             "command": command or _default_command(out / CONFIG_FILE, out),
             "config_file": CONFIG_FILE,
             "versions": package_versions(),
@@ -479,6 +487,28 @@ def train(
     )
     logger.info("saved the model to %s (%d steps, %.1fs)", out / MODEL_DIR, state.global_step, wall)
     return result
+
+
+def _load_dev(config: TrainConfig) -> tuple[Any, str | None]:
+    """The (subsampled) dev pairs of ``config`` and their task; ``(None, None)`` without dev data."""
+    if config.dev_dataset is None:
+        return None, None
+    pairs, task, _ = _load_source(config.dev_dataset, config.dev_split, config, "label")
+    return _subsample(pairs, config.max_dev_pairs, config.seed, "dev"), task or dataset_task(config.dev_dataset)
+
+
+def _dev_metric(config: TrainConfig, model: Any, pairs: Any, task: str | None) -> Any:
+    """The dev metric that picks checkpoints (and averaged weights) for ``model``."""
+    from textsiam.evaluation import DevMetric
+
+    return DevMetric(
+        config.dev_dataset,
+        split=config.dev_split,
+        batch_size=config.eval_batch_size,
+        primary_similarity=model.similarity_fn_name,
+        pairs=pairs,
+        task=task,
+    )
 
 
 def _warn_config_changes(config: TrainConfig, saved_file: Path) -> None:
