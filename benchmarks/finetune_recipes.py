@@ -199,6 +199,7 @@ def main() -> None:
     p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
     p.add_argument("--runs", default=None, help="comma-separated run names of the group to run (default: all)")
+    p.add_argument("--results-name", default=None, help="benchmarks/results/NAME.{json,md} (default: from the group)")
     p.add_argument("--work-dir", default=None, help="where the runs write (default: a temp dir)")
     p.add_argument("--smoke", action="store_true", help="64 train pairs, 1 epoch, 200 dev pairs")
     args = p.parse_args()
@@ -214,6 +215,7 @@ def main() -> None:
     name = f"finetune_{args.group}"
     if args.runs:  # a subset of the group: its own result file
         name += "_" + "_".join("".join(c if c.isalnum() else "_" for c in r) for r in args.runs.split(","))
+    name = args.results_name or name
     name += "_smoke" if args.smoke else ""
     json_path, md_path = write_results(name, to_jsonable(payload), body)
     print(body)
