@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+logger = logging.getLogger(__name__)
 
 
 def check_output(path: str | os.PathLike, overwrite: bool) -> Path:
@@ -45,3 +51,61 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         kwargs = {} if "b" in mode else {"encoding": encoding, "newline": ""}
         with open(tmp, mode, **kwargs) as fh:
             yield fh
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike, fsync: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling folder of ``path``; it replaces ``path`` only if the block succeeds.
+
+    The old folder is renamed aside before the new one is renamed into place, so a crash leaves either the
+    old or the new folder complete (plus ``.NAME.tmp-PID-*`` / ``.NAME.old-PID-*`` leftovers, which the next
+    successful call removes once their process is gone). ``fsync`` flushes every file before the rename.
+    """
+    target = Path(path).expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"{target} exists and is not a directory")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pid = os.getpid()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{pid}-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result gets the usual permissions
+    try:
+        yield tmp
+        if fsync:
+            for p in tmp.rglob("*"):
+                if p.is_file():
+                    with open(p, "rb") as fh:
+                        os.fsync(fh.fileno())
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{pid}-{uuid.uuid4().hex[:8]}"
+            os.rename(target, old)
+            os.rename(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    remove_orphaned_copies(target)
+
+
+def remove_orphaned_copies(target: Path) -> None:
+    """Delete ``.NAME.tmp-PID-*`` / ``.NAME.old-PID-*`` folders left by :func:`atomic_dir` calls whose process died.
+
+    Only folders whose PID names no running process on this machine are removed, so a concurrent writer that
+    is still alive is never touched.
+    """
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(?:tmp|old)-(\d+)-")
+    for path in target.parent.iterdir():
+        match = pattern.match(path.name)
+        if not match or not path.is_dir():
+            continue
+        pid = int(match.group(1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            logger.info("removing %s, left by an interrupted write (process %d is gone)", path, pid)
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:  # alive (another user's process) or unknowable: keep it
+            continue

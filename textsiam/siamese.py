@@ -6,10 +6,6 @@ import contextlib
 import json
 import logging
 import os
-import re
-import shutil
-import tempfile
-import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +22,7 @@ from tqdm.auto import tqdm
 from textsiam import __version__
 from textsiam.calibration import CALIBRATION_NAME, Calibrator, NotCalibratedError
 from textsiam.encoders import ENCODERS, Encoder, TransformerEncoder
+from textsiam.io_utils import atomic_dir
 from textsiam.similarity import check_similarity_name, pairwise_similarity, similarity_matrix
 from textsiam.st_compat import read_st_layout
 
@@ -526,23 +523,8 @@ class SiameseModel(nn.Module):
         target = Path(path).expanduser().resolve()
         if target.exists() and not target.is_dir():
             raise ValueError(f"cannot save model: {target} exists and is not a directory")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pid = os.getpid()
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{pid}-", dir=target.parent))
-        try:
+        with atomic_dir(target, fsync=True) as tmp:
             self._write(tmp)
-            _fsync_tree(tmp)
-            if target.exists():
-                old = target.parent / f".{target.name}.old-{pid}-{uuid.uuid4().hex[:8]}"
-                os.rename(target, old)
-                os.rename(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.rename(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        _remove_orphaned_copies(target)
         logger.info("saved model to %s", target)
         return target
 
@@ -822,34 +804,6 @@ def _activation_name(module: nn.Module) -> str:
         if type(module) is cls:
             return name
     raise ValueError(f"unsupported activation {type(module).__name__}")
-
-
-def _remove_orphaned_copies(target: Path) -> None:
-    """Delete ``.NAME.tmp-PID-*`` / ``.NAME.old-PID-*`` folders left by saves whose process died (e.g. SIGKILL).
-
-    Only folders whose PID names no running process on this machine are removed, so a concurrent save by a
-    live process is never touched.
-    """
-    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(?:tmp|old)-(\d+)-")
-    for path in target.parent.iterdir():
-        match = pattern.match(path.name)
-        if not match or not path.is_dir():
-            continue
-        pid = int(match.group(1))
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            logger.info("removing %s, left by an interrupted save (process %d is gone)", path, pid)
-            shutil.rmtree(path, ignore_errors=True)
-        except (PermissionError, OSError):  # alive (another user's process) or unknowable: keep it
-            continue
-
-
-def _fsync_tree(directory: Path) -> None:
-    for p in directory.rglob("*"):
-        if p.is_file():
-            with open(p, "rb") as fh:
-                os.fsync(fh.fileno())
 
 
 def _recover_interrupted_save(target: Path) -> None:

@@ -28,16 +28,15 @@ import contextlib
 import logging
 import os
 import re
-import shutil
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
+
+from textsiam.io_utils import atomic_dir
 
 logger = logging.getLogger(__name__)
 
@@ -152,24 +151,8 @@ def _output_dir(output: str | os.PathLike[str], overwrite: bool) -> Iterator[str
             fs.delete_dir_contents(root, missing_dir_ok=True)
         yield os.fspath(output)
         return
-    target = Path(output).expanduser().resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the output folder gets the usual permissions
-    try:
+    with atomic_dir(output) as tmp:
         yield str(tmp)
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(target, old)
-            os.rename(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _user_error(err: BaseException) -> BaseException | None:
