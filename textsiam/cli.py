@@ -11,11 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from textsiam.io_utils import atomic_open, atomic_path, check_output
+from textsiam.io_utils import atomic_open, atomic_path, check_output, iter_lines, iter_pairs
 
 logger = logging.getLogger("textsiam")
-
-PAIR_HEADER = ("text_a", "text_b")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -78,27 +76,13 @@ def _run_on_ray(args: argparse.Namespace, kind: str) -> int:
 def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` lazily; a non-UTF-8 line raises with ``file:line``."""
     with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise ValueError(f"{path}:{lineno}: not valid UTF-8 ({err.reason})") from None
-            if lineno == 1:
-                line = line.removeprefix("\ufeff")
-            yield lineno, line.rstrip("\r\n")
+        yield from iter_lines(fh, str(path))
 
 
 def _read_pairs(path: Path) -> Iterator[tuple[int, str, str]]:
     """Yield ``(line_number, text_a, text_b)`` from a TSV of pairs. A ``text_a<TAB>text_b`` header is skipped."""
-    for lineno, line in _read_lines(path):
-        fields = line.split("\t")
-        if lineno == 1 and tuple(f.strip().lower() for f in fields[:2]) == PAIR_HEADER:
-            continue
-        if len(fields) < 2:
-            raise ValueError(
-                f"{path}:{lineno}: expected two tab-separated texts (text_a<TAB>text_b), found {len(fields)} field"
-            )
-        yield lineno, fields[0], fields[1]
+    with open(path, "rb") as fh:
+        yield from iter_pairs(fh, str(path))
 
 
 def _chunks(it: Iterator, size: int) -> Iterator[list]:

@@ -11,9 +11,37 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 logger = logging.getLogger(__name__)
+
+#: Header of a pairs file (skipped when it is the first line), as in ``textsiam score --pairs``.
+PAIR_HEADER = ("text_a", "text_b")
+
+
+def iter_lines(stream: Any, path: str) -> Iterator[tuple[int, str]]:
+    """``(line_number, text)`` for every line of a binary stream (1-based, like the CLI's error messages)."""
+    for lineno, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}:{lineno}: not valid UTF-8 ({err.reason})") from None
+        if lineno == 1:
+            line = line.removeprefix("\ufeff")
+        yield lineno, line.rstrip("\r\n")
+
+
+def iter_pairs(stream: Any, path: str) -> Iterator[tuple[int, str, str]]:
+    """``(line_number, text_a, text_b)`` from a TSV of pairs; a ``text_a<TAB>text_b`` first line is skipped."""
+    for lineno, line in iter_lines(stream, path):
+        fields = line.split("\t")
+        if lineno == 1 and tuple(f.strip().lower() for f in fields[:2]) == PAIR_HEADER:
+            continue
+        if len(fields) < 2:
+            raise ValueError(
+                f"{path}:{lineno}: expected two tab-separated texts (text_a<TAB>text_b), found {len(fields)} field"
+            )
+        yield lineno, fields[0], fields[1]
 
 
 def check_output(path: str | os.PathLike, overwrite: bool) -> Path:
