@@ -34,6 +34,7 @@ at the 160-200 texts/s measured with other jobs on the machine, 4-5 hours.
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import logging
 import os
@@ -50,7 +51,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from _common import write_results  # noqa: E402
+from _common import RESULTS, command, write_results  # noqa: E402
 
 PARTS = ("quora", "scaling", "score")
 THRESHOLDS = (0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
@@ -397,6 +398,12 @@ def part_scaling(args, work: Path, model_dir: Path, questions) -> dict[str, Any]
             )
         Path(st["embeddings_file"]).unlink()
         runs.append(run)
+    return scaling_summary(runs)
+
+
+def scaling_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The scaling runs (sorted by size) and their projection to 1M lines."""
+    runs = sorted(runs, key=lambda r: r["lines"])
     # times: the per-line rate of the largest run, times 1M; memory: a line (fixed part + per line) through all runs
     largest = max(runs, key=lambda r: r["lines"]) if runs else None
     proj: dict[str, float | None] = {}
@@ -415,6 +422,32 @@ def part_scaling(args, work: Path, model_dir: Path, questions) -> dict[str, Any]
         proj["bytes_per_line"] = per_line
     over = None if proj["wall_s"] is None else proj["wall_s"] > HALF_HOUR_S
     return {"runs": runs, "projection_1m": proj, "projected_1m_over_30_min": over}
+
+
+def merge_previous(payload: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with the parts and runs of an earlier ``scale.json`` that this invocation did not redo.
+
+    Quora: the new result if there is one. Scaling and score: runs keyed by size, a new run replacing an old one of
+    the same size; the 1M projection is recomputed over the merged scaling runs. Every invocation's date, command
+    and load stay listed in ``invocations``.
+    """
+    out = dict(payload)
+    earlier = previous.get("invocations") or [
+        {k: previous.get(k) for k in ("date", "command", "parts", "loadavg_start", "loadavg_end", "total_s")}
+    ]
+    out["invocations"] = [*earlier, *payload.get("invocations", [])]
+    if "quora" not in out and previous.get("quora"):
+        out["quora"] = previous["quora"]
+    if previous.get("scaling"):
+        new = {r["lines"]: r for r in out.get("scaling", {}).get("runs", [])}
+        runs = {r["lines"]: r for r in previous["scaling"]["runs"]} | new
+        out["scaling"] = scaling_summary(list(runs.values()))
+    if previous.get("score"):
+        new = {r["pairs"]: r for r in out.get("score", {}).get("runs", [])}
+        runs = {r["pairs"]: r for r in previous["score"]["runs"]} | new
+        out["score"] = {"runs": sorted(runs.values(), key=lambda r: r["pairs"])}
+    out["parts"] = [p for p in PARTS if p in out]
+    return out
 
 
 def pair_lines(labelled: list[tuple[str, str, int]], n: int, seed: int = 0):  # noqa: ANN201 - generator of str
@@ -586,6 +619,16 @@ def markdown(payload: dict[str, Any], args: argparse.Namespace) -> str:
                 f"\nCommand: `{sc['runs'][-1]['command']}` (wall time includes loading the model; the last line of "
                 f"its progress bar: `{sc['runs'][-1]['progress_bar_last_line']}`)."
             )
+    inv = payload.get("invocations", [])
+    if len(inv) > 1:
+        md += [
+            "\n## Invocations merged into this file (`--merge`)\n",
+            "| date | parts | load | command |",
+            "|---|---|---|---|",
+        ]
+        for i in inv:
+            la, lb = (i.get("loadavg_start") or [0])[0], (i.get("loadavg_end") or [0])[0]
+            md.append(f"| {i['date']} | {', '.join(i.get('parts') or [])} | {la:.1f} / {lb:.1f} | `{i['command']}` |")
     return "\n".join(md)
 
 
@@ -609,6 +652,11 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--work-dir", default=None, help="scratch folder (default: a temporary one, removed)")
     p.add_argument("--smoke", action="store_true", help="tiny sizes: checks that every part runs")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the parts and sizes of the existing results/scale.json that this run does not redo",
+    )
     p.add_argument("--worker", nargs=2, metavar=("CORPUS", "OUT"), help=argparse.SUPPRESS)
     p.add_argument("--worker-model", help=argparse.SUPPRESS)
     p.add_argument("--worker-shape", help=argparse.SUPPRESS)
@@ -673,6 +721,19 @@ def main() -> None:
             payload["score"] = part_score(args, work, model_dir, labelled)
         payload["loadavg_end"] = os.getloadavg()
         payload["total_s"] = time.perf_counter() - t_start
+    payload["invocations"] = [
+        {
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": command(),
+            "parts": parts,
+            "loadavg_start": payload["loadavg_start"],
+            "loadavg_end": payload["loadavg_end"],
+            "total_s": payload["total_s"],
+        }
+    ]
+    previous_file = RESULTS / "scale.json"
+    if args.merge and previous_file.is_file() and not args.smoke:
+        payload = merge_previous(payload, json.loads(previous_file.read_text(encoding="utf-8")))
     md = markdown(payload, args)
     j, m = write_results("scale", payload, md)
     print(md)
