@@ -330,6 +330,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--smoke", action="store_true", help="tiny run: 1,500 sentences, 1 epoch, few steps")
+    p.add_argument(
+        "--results-name", default=None, help="results file name (default: towers, or towers_smoke with --smoke)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     if args.smoke:
@@ -442,7 +445,7 @@ def main(argv: list[str] | None = None) -> None:
         "total_wall_s": round(total_s, 1),
     }
     md = render(payload, args)
-    name = "towers_smoke" if args.smoke else "towers"
+    name = args.results_name or ("towers_smoke" if args.smoke else "towers")
     write_results(name, payload, md)
     (work / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
     print(md)

@@ -44,6 +44,7 @@ def main() -> None:
     p.add_argument("--output-dir", default="runs/malstm_sick", help="the training run folder (replaced)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields")
     p.add_argument("--smoke", action="store_true", help="write malstm_sick_smoke.* (use with small --set values)")
+    p.add_argument("--results-name", default=None, help="results file name (default: malstm_sick)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (0 = torch's default)")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -106,7 +107,7 @@ def main() -> None:
         + f". Training wall time {result.train_wall_time_s / 60:.1f} min.",
     ]
     body = "\n".join(lines)
-    name = "malstm_sick_smoke" if args.smoke else "malstm_sick"
+    name = args.results_name or ("malstm_sick_smoke" if args.smoke else "malstm_sick")
     json_path, md_path = write_results(name, to_jsonable(payload), body)
     print(body)
     print(f"wrote {json_path} and {md_path}")

@@ -517,7 +517,7 @@ def markdown(payload: dict[str, Any], args: argparse.Namespace) -> str:
     md: list[str] = []
     md.append(
         f"Model: the embedded all-MiniLM-L6-v2, ONNX Runtime with int8 weights (export {payload['export_s']:.1f}s, "
-        f"not counted below). Mining: precision {args.precision}, top-k {args.top_k}, threshold {args.threshold}, "
+        f"not counted below). Mining: top-k {args.top_k}, threshold {args.threshold}, "
         f"index {args.index} (exact below {args.max_exact:,} texts), batch {args.batch_size}. Every run is its own "
         "process; peak RSS is that process's high-water mark (`VmHWM`). *load*: the machine's 1-minute load average "
         "at the start / end of the run (2 CPUs: above 2, other work competed for them and the times are slower)."
@@ -529,10 +529,11 @@ def markdown(payload: dict[str, Any], args: argparse.Namespace) -> str:
         st, pr, rec = q["stats"], q["process"], q["recovery"]
         md += [
             "## Quora: unique questions of both BiMPM files\n",
-            "| texts | index | encode s | texts/s | index s | search s | wall s | peak RSS MB | pairs >= threshold "
-            "| load |",
-            "|---|---|---|---|---|---|---|---|---|---|",
-            f"| {st['n_texts']:,} | {st['index_factory']} | {st['encode_s']:.1f} | {st['encode_texts_per_s']:.0f} | "
+            "| texts | precision | index | encode s | texts/s | index s | search s | wall s | peak RSS MB "
+            "| pairs >= threshold | load |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+            f"| {st['n_texts']:,} | {st['precision']} | {st['index_factory']} | {st['encode_s']:.1f} | "
+            f"{st['encode_texts_per_s']:.0f} | "
             f"{st['index_s']:.1f} | {st['search_s']:.1f} | {pr['wall_s']:.1f} | {pr['peak_rss_mb']:.0f} | "
             f"{st['n_pairs']:,} | {_load(pr)} |",
             "",
@@ -553,14 +554,15 @@ def markdown(payload: dict[str, Any], args: argparse.Namespace) -> str:
     if s:
         md += [
             "## Scaling: Quora questions plus augmented copies\n",
-            "| lines | distinct | index | search setting | encode s | texts/s | index s | search s | wall s "
-            "| peak RSS MB | recall@10 vs exact | load |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| lines | distinct | precision | index | search setting | encode s | texts/s | index s | search s "
+            "| wall s | peak RSS MB | recall@10 vs exact | load |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in s["runs"]:
             st, pr = r["stats"], r["process"]
             md.append(
-                f"| {r['lines']:,} | {r['distinct_lines']:,} | {st['index_factory']} | {_search_setting(st)} | "
+                f"| {r['lines']:,} | {r['distinct_lines']:,} | {st['precision']} | {st['index_factory']} | "
+                f"{_search_setting(st)} | "
                 f"{st['encode_s']:.1f} | {st['encode_texts_per_s']:.0f} | {st['index_s']:.1f} | {st['search_s']:.1f} "
                 f"| {pr['wall_s']:.1f} | {pr['peak_rss_mb']:.0f} | {r['recall_at_10']:.4f} | {_load(pr)} |"
             )
@@ -597,7 +599,7 @@ def markdown(payload: dict[str, Any], args: argparse.Namespace) -> str:
                 "with log N for HNSW, so the search projection is a lower bound; encoding is linear."
             )
         md.append(
-            f"\nrecall@10: share of the exact top-10 (brute force over the same stored {args.precision} "
+            f"\nrecall@10: share of the exact top-10 (brute force over the same stored "
             f"embeddings, {s['runs'][0]['recall_queries'] if s['runs'] else 0} random queries) that the index "
             "returned.\n"
         )

@@ -242,12 +242,33 @@ class _EmbeddingFile:
             del mm
 
     def take(self, idx: np.ndarray) -> np.ndarray:
-        """Rows ``idx`` (sorted ascending reads best) as unit-length float32."""
-        mm = self._map()
-        try:
-            return self._normalise(np.asarray(mm[idx]))
-        finally:
-            del mm
+        """Rows ``idx`` as unit-length float32.
+
+        Read with plain positioned reads, not through a memory map: for scattered rows the kernel maps the
+        pages around every faulting row as well, so a few thousand random rows would put most of the file in
+        the process's resident memory. Runs of consecutive rows are read in one call.
+        """
+        idx = np.asarray(idx, dtype=np.int64)
+        row = (self.dim or 0) * self.dtype.itemsize
+        order = np.argsort(idx, kind="stable")
+        wanted = idx[order]  # ascending
+        raw = np.empty((len(idx), self.dim or 0), dtype=self.dtype)
+        if len(idx):
+            if wanted[0] < 0 or wanted[-1] >= self.n:
+                raise IndexError(f"row ids must be in [0, {self.n}), got {wanted[0]}..{wanted[-1]}")
+            # runs of consecutive ids: [starts[r], ends[r]) in ``wanted``
+            breaks = np.nonzero(np.diff(wanted) != 1)[0] + 1
+            starts = np.concatenate(([0], breaks)).tolist()
+            ends = np.concatenate((breaks, [len(wanted)])).tolist()
+            sorted_raw = np.empty_like(raw)
+            buf = memoryview(sorted_raw.reshape(-1).view(np.uint8))
+            with open(self.path, "rb", buffering=0) as fh:
+                for a, b in zip(starts, ends, strict=True):
+                    fh.seek(int(wanted[a]) * row)
+                    if fh.readinto(buf[a * row : b * row]) != (b - a) * row:
+                        raise OSError(f"{self.path} is shorter than its {self.n} rows")
+            raw[order] = sorted_raw
+        return self._normalise(raw)
 
 
 # ---------------------------------------------------------------------------------------------- index
@@ -275,16 +296,49 @@ def _index_plan(
     return plan
 
 
+def _reserve(index: Any, n: int) -> None:
+    """Give the growing arrays of a flat or HNSW index their final capacity before the first ``add``.
+
+    faiss appends each added chunk to ``std::vector``s, which grow by doubling: up to twice the needed memory
+    at the end, and both the old and the new buffer while a large one is copied. Resizing a vector to its
+    final size and back to empty keeps that capacity, so the chunked adds below never reallocate. Only an
+    optimisation: skipped when this faiss build does not expose the vectors.
+    """
+    import faiss
+
+    def hold(vec: Any, size: int, keep: int = 0) -> None:
+        if vec.size() <= keep:
+            vec.resize(size)
+            vec.resize(keep)
+
+    try:
+        if isinstance(index, faiss.IndexHNSW):
+            storage = faiss.downcast_index(index.storage)
+            hold(storage.codes, n * storage.code_size)
+            hnsw = index.hnsw
+            m = hnsw.nb_neighbors(1)
+            # level 0 holds 2M links per node; the upper levels add M / (M - 1) on average (levels ~ geometric)
+            hold(hnsw.neighbors, int(n * (hnsw.nb_neighbors(0) + m / max(m - 1, 1) + 2)))
+            hold(hnsw.offsets, n + 1, keep=1)
+            hold(hnsw.levels, n)
+        elif isinstance(index, faiss.IndexFlatCodes):
+            hold(index.codes, n * index.code_size)
+    except (AttributeError, TypeError) as err:  # pragma: no cover - other faiss builds
+        logger.debug("could not reserve index memory: %s", err)
+
+
 def _build_index(
     store: _EmbeddingFile, plan: dict[str, Any], chunk_size: int, ef_search: int, seed: int, show: bool
 ) -> tuple[Any, float]:
     import faiss
 
     index = faiss.index_factory(store.dim, plan["factory"], faiss.METRIC_INNER_PRODUCT)
+    _reserve(index, store.n)
     t0 = time.perf_counter()
     if not index.is_trained:
-        # IVF: 50 points per list (faiss wants at least 39); SQ8 ranges: a sample is plenty
-        want = 100_000 if plan["nlist"] is None else max(50 * plan["nlist"], 10_000)
+        # IVF: 50 points per list (faiss wants at least 39); SQ8 ranges (per-dimension min / max): a sample of
+        # 20k is plenty, and a larger one only adds a transient float32 copy (1.5 kB a row at D = 384)
+        want = 20_000 if plan["nlist"] is None else max(50 * plan["nlist"], 10_000)
         m = min(store.n, want)
         rng = np.random.default_rng(seed)
         sample = np.sort(rng.choice(store.n, size=m, replace=False)) if m < store.n else np.arange(store.n)
@@ -319,7 +373,10 @@ def _search(
     neighbours = np.full((n, top_k), -1, dtype=np.int64)
     neighbour_scores = np.full((n, top_k), np.nan, dtype=np.float32)
     k_search = min(top_k + 1, n)
-    found_i, found_j, found_s = [], [], []
+    found_i: list[np.ndarray] = []
+    found_j: list[np.ndarray] = []
+    found_s: list[np.ndarray] = []
+    pair_dtype = np.int32 if n < 2**31 else np.int64  # 4 bytes per index while collecting
     with tqdm(total=n, desc="Searching", unit="text", disable=not show) as bar:
         for start in range(0, n, chunk_size):
             stop = min(start + chunk_size, n)
@@ -343,23 +400,38 @@ def _search(
             neighbour_scores[start:stop, :width] = dist
             hit = valid & (dist >= threshold)
             if hit.any():
-                qi = np.broadcast_to(own, ids.shape)[hit]
-                qj = ids[hit]
+                qi = np.broadcast_to(own, ids.shape)[hit].astype(pair_dtype)
+                qj = ids[hit].astype(pair_dtype)
+                sc = dist[hit]
+                # A pair found from both sides is kept once, from its smaller index's search. When j < q, j's
+                # neighbours are already known (an earlier row, or this chunk's, written above): skip the pair if
+                # j's search returned q at or above the threshold. Both sides score the same stored vectors, so
+                # no score is lost, and nothing needs a global de-duplication (memory: one entry per pair).
+                back = np.nonzero(qj < qi)[0]
+                if len(back):
+                    j_rows = qj[back]
+                    seen = (neighbours[j_rows] == qi[back, None]) & (neighbour_scores[j_rows] >= threshold)
+                    keep = np.ones(len(qi), dtype=bool)
+                    keep[back[seen.any(axis=1)]] = False
+                    qi, qj, sc = qi[keep], qj[keep], sc[keep]
                 found_i.append(np.minimum(qi, qj))
                 found_j.append(np.maximum(qi, qj))
-                found_s.append(dist[hit])
+                found_s.append(sc)
             bar.update(stop - start)
     if not found_i:
         return neighbours, neighbour_scores, np.empty((0, 2), dtype=np.int64), np.empty(0, dtype=np.float32)
-    lo, hi, sc = np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_s)
-    # each unordered pair once (it may come from both sides): the highest of its scores
-    key = lo * n + hi
-    order = np.lexsort((-sc, key))
-    key, lo, hi, sc = key[order], lo[order], hi[order], sc[order]
-    first = np.concatenate(([True], key[1:] != key[:-1]))
-    lo, hi, sc = lo[first], hi[first], sc[first]
+    lo = np.concatenate(found_i)
+    found_i.clear()
+    hi = np.concatenate(found_j)
+    found_j.clear()
+    sc = np.concatenate(found_s)
+    found_s.clear()
     order = np.lexsort((hi, lo, -sc))  # by descending score, then i, then j
-    pairs = np.stack([lo[order], hi[order]], axis=1)
+    pairs = np.empty((len(order), 2), dtype=np.int64)
+    pairs[:, 0] = lo[order]
+    del lo
+    pairs[:, 1] = hi[order]
+    del hi
     return neighbours, neighbour_scores, pairs, sc[order].astype(np.float32)
 
 
