@@ -329,3 +329,51 @@ def test_cli_mine_fast_path(tiny_model_dir, tmp_path):
     header, rows = _read_tsv(out)
     assert header == ["i", "j", "score", "text_a", "text_b"]
     assert ["0", "7"] in [r[:2] for r in rows]  # the exact copy, whatever the int8 path does to the scores
+
+
+# ---------------------------------------------------------------------------------------------- memory helpers
+@pytest.mark.parametrize("precision", ["float32", "float16", "int8"])
+def test_embedding_file_take_reads_any_rows(tmp_path, precision):
+    from textsiam.mining import _EmbeddingFile
+
+    rng = np.random.default_rng(1)
+    emb = rng.standard_normal((300, 24)).astype(np.float32)
+    store = _EmbeddingFile(tmp_path / "e.bin", precision)
+    with open(store.path, "wb") as fh:
+        store.append(fh, emb[:120])
+        store.append(fh, emb[120:])
+    every = store.rows(0, 300)
+    # unsorted, repeated, consecutive runs and the last row: the same rows as a slice of the whole file
+    idx = np.array([299, 5, 6, 7, 5, 0, 150, 149, 8, 299])
+    np.testing.assert_array_equal(store.take(idx), every[idx])
+    assert store.take(np.array([], dtype=np.int64)).shape == (0, 24)
+    with pytest.raises(IndexError, match="row ids"):
+        store.take(np.array([3, 300]))
+
+
+@pytest.mark.parametrize("factory", ["HNSW8,SQfp16", "HNSW8,SQ8", "Flat", "SQfp16"])
+def test_reserved_index_equals_plain_index(clustered, factory):
+    import faiss
+
+    from textsiam.mining import _faiss_threads, _reserve
+
+    x = clustered[:1200] / np.linalg.norm(clustered[:1200], axis=1, keepdims=True)
+    found = []
+    for reserve in (False, True):
+        index = faiss.index_factory(x.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
+        if reserve:
+            _reserve(index, len(x))
+        codes = (faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index).codes
+        buffers = set()
+        with _faiss_threads(1):  # a multi-threaded HNSW build is not deterministic
+            if not index.is_trained:
+                index.train(x)
+            for start in range(0, len(x), 100):  # chunked adds, as _build_index does
+                index.add(x[start : start + 100])
+                buffers.add(int(codes.owned_data.data()))
+            found.append(index.search(x[:50], 5))
+        assert index.ntotal == len(x)
+        # reserved: the code buffer never moves (no reallocation); plain: the vector grew by doubling
+        assert (len(buffers) == 1) if reserve else (len(buffers) > 1)
+    np.testing.assert_array_equal(found[0][1], found[1][1])
+    np.testing.assert_allclose(found[0][0], found[1][0], rtol=0, atol=0)
