@@ -24,6 +24,11 @@ count the forking parent) are its own. Parts (``--parts``, comma-separated, defa
     python benchmarks/scale.py                                  # the full run: about 1.75 h on a quiet 2-core CPU
     python benchmarks/scale.py --smoke                          # tiny sizes: a check that everything runs
     python benchmarks/scale.py --parts quora,scaling --sizes 100000,250000
+    python benchmarks/scale.py --parts score --score-pairs 1000000 --merge   # redo one part, keep the rest
+
+Mining stores embeddings and index vectors in ``--precision`` (default int8: ``D`` bytes a text, half of
+float16's memory; scores are still the cosine of the stored vectors). ``--merge`` keeps the parts and sizes of the
+existing ``results/scale.json`` that this invocation does not redo, and lists every invocation in the report.
 
 Writes benchmarks/results/scale.{json,md}. Run it with nothing else heavy on the machine. Its length is set by
 encoding, about 2.6M texts in all (387k mined, 2.2M scored): at the ~580 texts/s of the int8 path on a quiet
@@ -644,7 +649,9 @@ def main() -> None:
     p.add_argument("--recall-queries", type=int, default=1000)
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--threshold", type=float, default=0.8)
-    p.add_argument("--precision", default="float16", choices=["float16", "int8", "float32"])
+    p.add_argument(
+        "--precision", default="int8", choices=["float16", "int8", "float32"], help="stored embeddings and index"
+    )
     p.add_argument("--index", default="auto", choices=["auto", "flat", "ivf", "hnsw"])
     p.add_argument("--max-exact", type=int, default=100_000)
     p.add_argument("--nprobe", type=int, default=None)

@@ -22,6 +22,23 @@ SENTENCES = [
 ]
 
 
+#: A short text and two longer ones, for tests that batch texts of different lengths (padding independence).
+SHORT = "A man is playing a guitar."
+LONGER = [
+    "The quick brown fox jumps over the lazy dog while the farmer watches from the porch.",
+    "How do I learn Python quickly and well, starting from nothing at all, in one month?",
+]
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's tests (small recurrent / convolutional towers; restored afterwards)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def default_tokenizer():
     from transformers import AutoTokenizer

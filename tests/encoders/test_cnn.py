@@ -8,25 +8,14 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import LONGER, SHORT
 
 from textsiam import SiameseModel
 from textsiam.encoders import ENCODERS, CNNConfig, CNNEncoder
 from textsiam.losses import CoSENTLoss
 from textsiam.training import ConfigError, TrainConfig
 
-SHORT = "A man is playing a guitar."
-LONGER = [
-    "The quick brown fox jumps over the lazy dog while the farmer watches from the porch.",
-    "How do I learn Python quickly and well, starting from nothing at all, in one month?",
-]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_cnn(source, **kwargs) -> SiameseModel:

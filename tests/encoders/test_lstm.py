@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import LONGER, SHORT
 
 from textsiam import SiameseModel
 from textsiam.cli import main
@@ -15,19 +16,7 @@ from textsiam.encoders import ENCODERS, LSTMConfig, LSTMEncoder
 from textsiam.losses import CosineSimilarityLoss
 from textsiam.training import ConfigError, TrainConfig
 
-SHORT = "A man is playing a guitar."
-LONGER = [
-    "The quick brown fox jumps over the lazy dog while the farmer watches from the porch.",
-    "How do I learn Python quickly and well, starting from nothing at all, in one month?",
-]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_lstm(source, **kwargs) -> SiameseModel:
