@@ -192,10 +192,11 @@ def _check_iterable(texts: Any, name: str = "texts") -> None:
 
 # ---------------------------------------------------------------------------------------------- storage
 class _EmbeddingFile:
-    """Normalised embeddings of one corpus in a flat binary file, appended chunk by chunk, read memory-mapped.
+    """Normalised embeddings of one corpus in a flat binary file, appended chunk by chunk.
 
-    Reads map the file for the duration of one chunk only, so its pages count against the page cache, not
-    against the resident memory of the process.
+    Contiguous rows (:meth:`rows`) are read through a memory map held for one chunk only; scattered rows
+    (:meth:`take`) with positioned reads. Either way the file's pages count against the page cache, not against
+    the resident memory of the process.
     """
 
     def __init__(self, path: Path, precision: str) -> None:
