@@ -443,14 +443,15 @@ def merge_previous(payload: dict[str, Any], previous: dict[str, Any]) -> dict[st
     out["invocations"] = [*earlier, *payload.get("invocations", [])]
     if "quora" not in out and previous.get("quora"):
         out["quora"] = previous["quora"]
+
+    def runs(part: str, size: str) -> list[dict[str, Any]]:  # earlier and new runs of a part, new ones winning
+        merged = {r[size]: r for part_runs in (previous, out) for r in part_runs.get(part, {}).get("runs", [])}
+        return sorted(merged.values(), key=lambda r: r[size])
+
     if previous.get("scaling"):
-        new = {r["lines"]: r for r in out.get("scaling", {}).get("runs", [])}
-        runs = {r["lines"]: r for r in previous["scaling"]["runs"]} | new
-        out["scaling"] = scaling_summary(list(runs.values()))
+        out["scaling"] = scaling_summary(runs("scaling", "lines"))
     if previous.get("score"):
-        new = {r["pairs"]: r for r in out.get("score", {}).get("runs", [])}
-        runs = {r["pairs"]: r for r in previous["score"]["runs"]} | new
-        out["score"] = {"runs": sorted(runs.values(), key=lambda r: r["pairs"])}
+        out["score"] = {"runs": runs("score", "pairs")}
     out["parts"] = [p for p in PARTS if p in out]
     return out
 
