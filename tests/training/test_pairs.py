@@ -10,6 +10,7 @@ from textsiam.training import (
     make_pos_neg_pairs,
     mine_hard_negatives,
     positive_pairs,
+    silver_pairs,
     triplets_from_clusters,
 )
 
@@ -92,3 +93,76 @@ def test_mine_hard_negatives_with_tiny_model(tiny_model):
     out = mine_hard_negatives(tiny_model, [texts[0]], texts, clusters=clusters, k=3)
     assert len(out[texts[0]]) == 3
     assert texts[0] not in out[texts[0]] and texts[1] not in out[texts[0]]
+
+
+SILVER_TABLE = {
+    "cat": [1.0, 0.0, 0.0],
+    "kitten": [0.95, 0.3, 0.0],
+    "tiger": [0.8, 0.6, 0.0],
+    "car": [0.0, 1.0, 0.0],
+    "bus": [0.0, 0.9, 0.4],
+    "boat": [0.0, 0.0, 1.0],
+}
+
+
+def _cos(table, a, b):
+    u, v = np.asarray(table[a]), np.asarray(table[b])
+    return float(u @ v / np.linalg.norm(u) / np.linalg.norm(v))
+
+
+def test_silver_pairs_nearest_neighbours_and_raw_scores():
+    sentences = ["cat", "kitten", "tiger", "car", "bus", "boat", "cat"]  # a repeat is paired once
+    a, b, y = silver_pairs(VectorModel(SILVER_TABLE), sentences, k_nearest=1, n_random=0, calibration=None)
+    got = {frozenset(p) for p in zip(a, b, strict=True)}
+    # each sentence's single nearest neighbour; cat-kitten is found from both sides but kept once
+    assert got == {frozenset(p) for p in [("cat", "kitten"), ("tiger", "kitten"), ("car", "bus"), ("boat", "bus")]}
+    assert len(a) == len(got)
+    for ta, tb, score in zip(a, b, y, strict=True):
+        assert score == pytest.approx(_cos(SILVER_TABLE, ta, tb), abs=1e-6)
+
+
+def test_silver_pairs_skip_gold_and_self_pairs_and_calibrate_to_the_gold_scale():
+    model = VectorModel(SILVER_TABLE)
+    gold = (["cat", "car", "cat", "kitten"], ["kitten", "boat", "car", "tiger"], [5.0, 1.0, 1.5, 4.5])
+    a, b, y = silver_pairs(model, list(SILVER_TABLE), k_nearest=5, n_random=3, gold=gold, seed=1)
+    pairs = [frozenset(p) for p in zip(a, b, strict=True)]
+    assert len(pairs) == len(set(pairs))  # each unordered pair once
+    assert all(len(p) == 2 for p in pairs)  # never a sentence with itself
+    assert not {frozenset(p) for p in zip(gold[0], gold[1], strict=True)} & set(pairs)
+    assert len(pairs) == 15 - 4  # every pair of the 6 sentences but the 4 gold ones (k = 5 reaches them all)
+    # isotonic calibration: monotone in the teacher's cosine and inside the gold range
+    raw = [_cos(SILVER_TABLE, ta, tb) for ta, tb in zip(a, b, strict=True)]
+    order = np.argsort(raw)
+    assert np.all(np.diff(np.asarray(y)[order]) >= -1e-12)
+    assert min(y) >= 1.0 and max(y) <= 5.0
+    a_lin, _, y_lin = silver_pairs(model, list(SILVER_TABLE), k_nearest=5, gold=gold, calibration="linear", seed=1)
+    assert a_lin == a  # the same pairs, scored by a line (clipped to the gold range)
+    assert min(y_lin) >= 1.0 and max(y_lin) <= 5.0
+    assert np.all(np.diff(np.asarray(y_lin)[order]) >= -1e-12) and len(set(y_lin)) > 2
+
+
+def test_silver_pairs_random_partners_are_seeded():
+    model = VectorModel(SILVER_TABLE)
+    first = silver_pairs(model, list(SILVER_TABLE), k_nearest=0, n_random=2, calibration=None, seed=3)
+    again = silver_pairs(model, list(SILVER_TABLE), k_nearest=0, n_random=2, calibration=None, seed=3)
+    assert first == again and len(first[0]) > 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"k_nearest": 0, "n_random": 0, "calibration": None}, "not both 0"),
+        ({"k_nearest": -1, "calibration": None}, "k_nearest"),
+        ({"calibration": "platt", "gold": (["cat"], ["car"], [1.0])}, "calibration must be"),
+        ({}, "needs the gold pairs"),
+        ({"gold": ([], [], []), "calibration": "linear"}, "gold holds no pairs"),
+    ],
+)
+def test_silver_pairs_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        silver_pairs(VectorModel(SILVER_TABLE), list(SILVER_TABLE), **kwargs)
+
+
+def test_silver_pairs_need_two_sentences():
+    with pytest.raises(ValueError, match="at least 2 distinct"):
+        silver_pairs(VectorModel(SILVER_TABLE), ["cat", "cat"], calibration=None)

@@ -40,6 +40,7 @@ def test_cli_train_end_to_end(tmp_path, tiny_config, capsys):
     assert TrainConfig.from_file(out / "train_config.yaml").learning_rate == 5e-4
     evaluation = json.loads((out / "evaluation.json").read_text())
     assert evaluation["results"][0]["split"] == "dev"
+    assert evaluation["results"][0]["model"] == str(out / "model")  # the fine-tuned model, not the start model
     card = (model_dir / "README.md").read_text()
     for needle in ("Base model", "cosent", "learning_rate", "Training wall time", "textsiam train --config", "95%"):
         assert needle in card, needle

@@ -29,6 +29,7 @@ from textsiam.training.pairs import (
     make_pos_neg_pairs,
     mine_hard_negatives,
     positive_pairs,
+    silver_pairs,
     triplets_from_clusters,
 )
 from textsiam.training.run import TrainResult, latest_checkpoint, train
@@ -62,6 +63,7 @@ __all__ = [
     "make_pos_neg_pairs",
     "mine_hard_negatives",
     "positive_pairs",
+    "silver_pairs",
     "train",
     "triplets_from_clusters",
 ]

@@ -9,6 +9,7 @@ All helpers work on plain lists (``texts_a``, ``texts_b``, ``labels``) and are d
 * :func:`triplets_from_clusters`: ``(anchor, positive, negative)`` from each duplicate pair, the negative drawn
   from another cluster.
 * :func:`mine_hard_negatives`: for each anchor, the most similar texts under a model that are not its duplicates.
+* :func:`silver_pairs`: new pairs of the training sentences, scored by a teacher model (Augmented SBERT).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "make_pos_neg_pairs",
     "mine_hard_negatives",
     "positive_pairs",
+    "silver_pairs",
     "triplets_from_clusters",
 ]
 
@@ -245,3 +247,125 @@ def mine_hard_negatives(
             out[anchor] = chosen
     logger.info("mined hard negatives for %d anchors from %d candidates", len(out), len(pool))
     return out
+
+
+def silver_pairs(
+    teacher: Any,
+    sentences: Sequence[str],
+    k_nearest: int = 3,
+    n_random: int = 1,
+    gold: tuple[Sequence[str], Sequence[str], Sequence[Any]] | None = None,
+    calibration: str | None = "isotonic",
+    seed: int = 0,
+    batch_size: int = 64,
+    chunk_size: int = 1024,
+    show_progress_bar: bool = False,
+) -> tuple[list[str], list[str], list[float]]:
+    """New sentence pairs scored by a teacher model ("silver" labels, as in Augmented SBERT).
+
+    Thakur et al., *Augmented SBERT: Data Augmentation Method for Improving Bi-Encoders for Pairwise Sentence
+    Scoring Tasks*, NAACL 2021: pair up the training sentences, let a stronger model score the new pairs, and
+    train the weaker model on gold + silver pairs. Here each distinct sentence is paired with its ``k_nearest``
+    most similar other sentences under the teacher (the informative, mostly related pairs) and with
+    ``n_random`` random ones (mostly unrelated pairs, so the silver scores cover the whole scale). A pair is
+    kept once whichever way round it was drawn, and pairs already in ``gold`` are left out.
+
+    With ``gold`` given, the teacher's similarity is mapped onto the gold label scale by a monotone
+    (``calibration="isotonic"``, scikit-learn's :class:`~sklearn.isotonic.IsotonicRegression`) or linear
+    (``"linear"``) fit on the gold pairs; ``None`` keeps the raw similarity.
+
+    Args:
+        teacher: anything with ``encode(texts, batch_size=..., show_progress_bar=...)`` and optionally
+            ``similarity_fn_name`` (default cosine), e.g. a fine-tuned :class:`~textsiam.SiameseModel`.
+        sentences: the pool to pair up, e.g. every sentence of the training split (never dev or test).
+        k_nearest: nearest neighbours per sentence (0 = none).
+        n_random: random partners per sentence (0 = none).
+        gold: ``(texts_a, texts_b, labels)`` of the labelled training pairs, for calibration and to skip
+            pairs that already have a gold label.
+        calibration: ``"isotonic"``, ``"linear"`` or ``None``; needs ``gold`` unless ``None``.
+        seed: seeds the random partners.
+
+    Returns:
+        ``(texts_a, texts_b, scores)``: the silver pairs (sorted by first appearance of ``text_a``) and their
+        scores (on the gold scale when calibrated).
+
+    Example:
+        >>> a, b, y = silver_pairs(teacher, train_sentences, gold=(gold_a, gold_b, gold_y))  # doctest: +SKIP
+    """
+    from textsiam.similarity import similarity_matrix
+
+    if k_nearest < 0 or n_random < 0 or k_nearest + n_random == 0:
+        raise ValueError(f"k_nearest and n_random must be >= 0 and not both 0, got {k_nearest} and {n_random}")
+    if calibration not in ("isotonic", "linear", None):
+        raise ValueError(f"calibration must be 'isotonic', 'linear' or None, got {calibration!r}")
+    if calibration is not None and gold is None:
+        raise ValueError(f"calibration={calibration!r} needs the gold pairs (gold=(texts_a, texts_b, labels))")
+    if gold is not None:
+        _check_lengths(*gold)
+        if not len(gold[0]):
+            raise ValueError("gold holds no pairs")
+    pool = list(dict.fromkeys(sentences))
+    if len(pool) < 2:
+        raise ValueError(f"need at least 2 distinct sentences to pair up, got {len(pool)}")
+    sim_name = getattr(teacher, "similarity_fn_name", "cosine") or "cosine"
+    emb = np.asarray(teacher.encode(pool, batch_size=batch_size, show_progress_bar=show_progress_bar))  # (N, D)
+    n = len(pool)
+    seen: set[tuple[int, int]] = set()
+    if gold is not None:
+        index = {t: i for i, t in enumerate(pool)}
+        for ta, tb in zip(gold[0], gold[1], strict=True):
+            if ta in index and tb in index:
+                seen.add((min(index[ta], index[tb]), max(index[ta], index[tb])))
+    n_gold_seen = len(seen)
+    rng = np.random.default_rng(seed)
+    pairs: list[tuple[int, int]] = []
+    scores: list[float] = []
+    k = min(k_nearest, n - 1)
+    for start in range(0, n, chunk_size):
+        block = np.asarray(similarity_matrix(emb[start : start + chunk_size], emb, sim_name), dtype=np.float64)
+        for row in range(block.shape[0]):  # (B, N) similarities of this block's sentences to the whole pool
+            i = start + row
+            s = block[row]
+            s_self, s[i] = s[i], -np.inf
+            partners = np.argpartition(-s, k)[:k].tolist() if k else []
+            partners += rng.integers(0, n, size=n_random).tolist()
+            s[i] = s_self
+            for j in partners:
+                key = (min(i, j), max(i, j))
+                if j == i or key in seen:
+                    continue
+                seen.add(key)
+                pairs.append((i, j))
+                scores.append(float(s[j]))
+    y = np.asarray(scores, dtype=np.float64)
+    if calibration is not None and gold is not None:
+        gold_scores = _pair_scores(teacher, gold[0], gold[1], sim_name, batch_size)
+        gold_y = np.asarray([float(v) for v in gold[2]], dtype=np.float64)
+        if calibration == "isotonic":
+            from sklearn.isotonic import IsotonicRegression
+
+            fit = IsotonicRegression(out_of_bounds="clip").fit(gold_scores, gold_y)
+            y = fit.predict(y)
+        else:
+            from sklearn.linear_model import LinearRegression
+
+            fit = LinearRegression().fit(gold_scores[:, None], gold_y)
+            y = np.clip(fit.predict(y[:, None]), gold_y.min(), gold_y.max())
+    logger.info(
+        "silver pairs: %d from %d sentences (%d nearest + %d random each; %d gold pairs skipped)",
+        len(pairs),
+        n,
+        k,
+        n_random,
+        n_gold_seen,
+    )
+    return [pool[i] for i, _ in pairs], [pool[j] for _, j in pairs], y.tolist()
+
+
+def _pair_scores(teacher: Any, texts_a: Sequence[str], texts_b: Sequence[str], sim_name: str, batch_size: int) -> Any:
+    """The teacher's similarity of each pair ``(texts_a[i], texts_b[i])``, as a float64 array."""
+    from textsiam.similarity import pairwise_similarity
+
+    emb_a = np.asarray(teacher.encode(list(texts_a), batch_size=batch_size, show_progress_bar=False))
+    emb_b = np.asarray(teacher.encode(list(texts_b), batch_size=batch_size, show_progress_bar=False))
+    return np.asarray(pairwise_similarity(emb_a, emb_b, sim_name), dtype=np.float64)

@@ -433,6 +433,7 @@ def train(
         )
         result.averaging = report.to_dict()
     final.save(out / MODEL_DIR)
+    final.name_or_path = str(out / MODEL_DIR)  # the records below name the saved model, not the start
     (out / "train_log.json").write_text(json.dumps(state.log_history, indent=2) + "\n", encoding="utf-8")
     records = []
     eval_start = time.perf_counter()
