@@ -323,6 +323,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_soup(args: argparse.Namespace) -> int:
+    import json
+
+    from textsiam.evaluation import make_dev_metric
+    from textsiam.training.averaging import soup_models
+
+    out = Path(args.output)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
+        raise FileExistsError(f"{out} exists and is not empty; pass --overwrite to replace it")
+    if args.dev_split == "test":
+        raise ValueError("--dev-split test: a soup is chosen on dev data, never on the test split")
+    if args.quiet:
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
+    metric = make_dev_metric(args.dev_dataset, args.data_dir, split=args.dev_split, batch_size=args.batch_size)
+    model, report = soup_models(args.models, metric)
+    path = model.save(out)
+    with atomic_open(path / "soup.json", "w") as fh:
+        json.dump({"dev_dataset": args.dev_dataset, "dev_split": args.dev_split, **report.to_dict()}, fh, indent=2)
+    print(f"soup of {len(report.soup_members)} model(s), dev {report.metric_name}: {report.final_dev:.2f}")
+    for trial in report.trials:
+        print(f"  {'kept   ' if trial['kept'] else 'dropped'} {' + '.join(trial['members'])}: {trial['dev']:.2f}")
+    logger.info("saved the soup to %s", path)
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textsiam", description="Text similarity with Siamese networks.")
@@ -435,6 +462,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-options", action="store_true", help="print every config field with its help and exit")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "soup",
+        help="average the weights of fine-tuned models (greedy soup on dev)",
+        description="Greedy model soup (Wortsman et al., ICML 2022): score every model on the dev split, then "
+        "from the best down add a model to the weight average if the dev score does not drop. The models must "
+        "share an architecture and start model, e.g. the runs of a learning-rate sweep.",
+    )
+    p.add_argument("models", nargs="+", help="saved model directories (two or more)")
+    p.add_argument("--dev-dataset", "-d", required=True, help="dataset whose dev split picks the soup (e.g. sick)")
+    p.add_argument("--dev-split", default="dev", help="split of --dev-dataset (default: dev; test is refused)")
+    p.add_argument("--data-dir", default=None, help="folder with the datasets (default: $TEXTSIAM_DATA, else Hub)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--output", "-o", required=True, help="directory to save the soup to (with soup.json)")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_soup)
 
     p = sub.add_parser(
         "export",

@@ -146,3 +146,68 @@ def test_train_with_soup_and_wise_saves_the_weights_chosen_on_dev(tmp_path, tiny
     model, again = average_run(result.output_dir, soup=True, wise_alphas=[0.3, 0.6], start_model=tiny_model_dir)
     assert again.soup_members == report["soup_members"] and again.wise_alpha == report["wise_alpha"]
     assert again.final_dev == pytest.approx(report["final_dev"], abs=1e-4)
+
+
+def _saved_tiny_models(tmp_path, tokenizer, seeds, **kwargs):
+    from tests.conftest import make_tiny_model
+
+    dirs = []
+    for seed in seeds:
+        path = tmp_path / f"m{seed}"
+        make_tiny_model(tokenizer, seed=seed, **kwargs).save(path)
+        dirs.append(path)
+    return dirs
+
+
+def test_soup_models_averages_the_models_that_help_on_dev(tmp_path, default_tokenizer):
+    from textsiam.training.averaging import soup_models
+
+    dirs = _saved_tiny_models(tmp_path, default_tokenizer, [0, 1, 2])
+    states = [SiameseModel.from_pretrained(d, device="cpu").state_dict() for d in dirs]
+    key = next(k for k, v in states[0].items() if v.is_floating_point() and v.ndim == 2)
+    target = average_states(states[:2])[key]  # dev prefers the average of m0 and m1; m2 is far from it
+
+    def metric(model):
+        return -float((model.state_dict()[key] - target).norm())
+
+    model, report = soup_models(dirs, metric)
+    assert sorted(report.soup_members) == [str(dirs[0]), str(dirs[1])]
+    assert report.final_dev == pytest.approx(0.0, abs=1e-4) and report.final_dev > report.best_checkpoint_dev
+    assert torch.allclose(model.state_dict()[key], target, atol=1e-6)
+    kept = {t["members"][0]: t["kept"] for t in report.trials if t["kind"] == "model"}
+    assert kept == {str(dirs[0]): True, str(dirs[1]): True, str(dirs[2]): False}
+    assert [t["kept"] for t in report.trials if t["kind"] == "soup"] == [True, False]
+
+
+def test_soup_models_refuses_models_that_cannot_be_averaged(tmp_path, default_tokenizer):
+    from textsiam.training.averaging import soup_models
+
+    mean_dirs = _saved_tiny_models(tmp_path / "mean", default_tokenizer, [0])
+    cls_dirs = _saved_tiny_models(tmp_path / "cls", default_tokenizer, [1], pooling="cls")
+    with pytest.raises(ValueError, match="pooling"):
+        soup_models(mean_dirs + cls_dirs, lambda m: 0.0)
+    with pytest.raises(ValueError, match="at least two"):
+        soup_models(mean_dirs, lambda m: 0.0)
+    with pytest.raises(ValueError, match="twice"):
+        soup_models(mean_dirs * 2, lambda m: 0.0)
+
+
+def test_cli_soup_saves_the_soup_chosen_on_dev(tmp_path, default_tokenizer, data_dir, capsys):
+    import json
+
+    from textsiam.cli import main
+
+    dirs = _saved_tiny_models(tmp_path, default_tokenizer, [0, 1])
+    out = tmp_path / "soup"
+    argv = ["soup", *map(str, dirs), "--dev-dataset", "sick", "--data-dir", data_dir, "-o", str(out), "-q"]
+    assert main(argv) == 0
+    report = json.loads((out / "soup.json").read_text())
+    assert report["dev_dataset"] == "sick" and report["metric_name"] == "cosine_spearman"
+    assert len(report["trials"]) == 3  # two models and one soup trial
+    assert "dev cosine_spearman" in capsys.readouterr().out
+    model = SiameseModel.from_pretrained(out, device="cpu")
+    expected = make_dev_metric("sick", data_dir)(model)
+    assert expected == pytest.approx(report["final_dev"], abs=1e-6)
+    assert main(argv) == 2  # the output is not empty and there is no --overwrite
+    assert main([*argv, "--overwrite", "--dev-split", "test"]) == 2  # a soup is never chosen on test
+    assert "never on the test split" in capsys.readouterr().err

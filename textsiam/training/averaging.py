@@ -362,3 +362,68 @@ def average_run(
         metric_name=name,
     )
     return model, report
+
+
+def soup_models(
+    model_dirs: Sequence[str | Path],
+    dev_metric: Callable[[Any], float],
+) -> tuple[Any, AveragingReport]:
+    """Greedy soup across separately fine-tuned models (e.g. the runs of a learning-rate sweep).
+
+    The "greedy soup" of Wortsman et al. (ICML 2022) over a hyper-parameter sweep: every model is scored on
+    dev, then, from the best down, a model joins the uniform weight average if the average's dev value does
+    not go down. The models must share one architecture and start model (weights averaged across unrelated
+    pre-trainings are meaningless), the same pooling and the same similarity function.
+
+    Args:
+        model_dirs: saved :class:`~textsiam.SiameseModel` directories (at least two).
+        dev_metric: ``model -> dev value`` (higher is better), e.g.
+            ``textsiam.evaluation.make_dev_metric("sick", split="dev")``; never a test split.
+
+    Returns:
+        The model holding the kept soup (not saved; ``soup_members`` names the averaged directories) and the
+        report.
+
+    Raises:
+        ValueError: fewer than two models, or models that differ in architecture, pooling or similarity.
+    """
+    from textsiam.siamese import SiameseModel
+
+    dirs = [Path(d) for d in model_dirs]
+    if len(dirs) < 2:
+        raise ValueError(f"a soup needs at least two models, got {len(dirs)}")
+    if len(set(dirs)) != len(dirs):
+        raise ValueError("the same model directory is given twice")
+    began = time.perf_counter()
+    candidates: list[tuple[str, Mapping[str, torch.Tensor], float]] = []
+    model = None
+    for path in dirs:
+        loaded = SiameseModel.from_pretrained(path, device="cpu")
+        loaded.eval()
+        if model is not None:
+            for attr in ("encoder_type", "pooling", "similarity", "normalize", "projection_dim"):
+                mine, theirs = getattr(model.config, attr), getattr(loaded.config, attr)
+                if mine != theirs:
+                    raise ValueError(f"{path} has {attr}={theirs!r} but {dirs[0]} has {mine!r}: cannot average them")
+        value = float(dev_metric(loaded))
+        logger.info("soup candidate %s: dev %.2f", path, value)
+        candidates.append((str(path), _clone_state(loaded), value))
+        if model is None:
+            model = loaded
+        else:
+            del loaded
+    _check_compatible([c[1] for c in candidates])
+    report = AveragingReport(metric_name=getattr(dev_metric, "metric_name", None))
+    report.trials = [{"kind": "model", "members": [name], "dev": value, "kept": False} for name, _, value in candidates]
+    _, report = greedy_soup(model, candidates, lambda: float(dev_metric(model)), report)
+    for trial in report.trials:
+        if trial["kind"] == "model":
+            trial["kept"] = trial["members"][0] in report.soup_members
+    if report.soup_members != [str(dirs[0])] and model.calibrator is not None:  # type: ignore[union-attr]
+        logger.warning("the kept weights are not %s's: its calibrator is dropped (calibrate again)", dirs[0])
+        model.calibrator = None  # type: ignore[union-attr]
+    report.wall_time_s = round(time.perf_counter() - began, 3)
+    logger.info(
+        "soup of %d models: dev %.2f -> %.2f", len(report.soup_members), report.best_checkpoint_dev, report.final_dev
+    )
+    return model, report
