@@ -1,0 +1,121 @@
+"""Greedy weight soup of fine-tuned runs, chosen on dev, then scored on dev and test.
+
+The models are runs of one recipe with different hyper-parameters or start points (e.g. a learning-rate sweep
+on SICK). ``textsiam.training.averaging.soup_models`` scores each on the dataset's **dev** split and averages
+their weights greedily from the best down, keeping a model only if dev does not drop (Wortsman et al., ICML
+2022). The soup is saved, evaluated on dev and test with 95% bootstrap CIs (thresholds of classification tasks
+from dev), and compared on test with the best single model by dev (paired bootstrap on the primary metric).
+Test plays no part in any choice.
+
+    python benchmarks/soup.py --dataset sick --models runs/a/model runs/b/model runs/c/model \\
+        --output-dir runs/sick_soup --results-name finetune_sick_soup
+
+Writes ``benchmarks/results/<results-name>.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from _common import write_results  # noqa: E402
+
+#: metrics shown per task, after the primary similarity's prefix (e.g. cosine_)
+SHOWN = {"sts": ("pearson", "spearman", "mse"), "classification": ("accuracy", "f1", "ap")}
+
+
+def _cell(rec: dict[str, Any], metric: str) -> str:
+    value = rec["metrics"].get(metric)
+    if value is None:
+        return "–"
+    ci = rec["ci"].get(metric)
+    return f"{value:.2f} [{ci['low']:.2f}, {ci['high']:.2f}]" if ci else f"{value:.2f}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", required=True, help="benchmark whose dev split picks the soup and whose test scores it")
+    p.add_argument("--models", nargs="+", required=True, help="saved model directories (two or more)")
+    p.add_argument("--output-dir", required=True, help="where the soup is saved (replaced)")
+    p.add_argument("--results-name", required=True, help="results file name, e.g. finetune_sick_soup")
+    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
+    p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (0 = torch's default)")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    import torch
+
+    from textsiam import SiameseModel
+    from textsiam.evaluation import compare, evaluate, make_dev_metric
+    from textsiam.evaluation.results import to_jsonable
+    from textsiam.training.averaging import soup_models
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    metric = make_dev_metric(args.dataset, args.data_dir)
+    soup, report = soup_models(args.models, metric)
+    soup.save(args.output_dir)
+    singles = [t for t in report.trials if t["kind"] == "model"]
+    best = max(singles, key=lambda t: t["dev"])
+    best_model = SiameseModel.from_pretrained(best["members"][0], device="cpu")
+    boot = {"n_resamples": args.n_resamples, "seed": 0}
+    records = {
+        split: evaluate(soup, [args.dataset], split, args.data_dir, **boot).results[0] for split in ("dev", "test")
+    }
+    best_test = evaluate(best_model, [args.dataset], "test", args.data_dir, **boot).results[0]
+    paired = compare(best_model, soup, args.dataset, "test", args.data_dir, **boot)  # difference = soup - best
+    payload: dict[str, Any] = {
+        "dataset": args.dataset,
+        "models": args.models,
+        "soup_dir": args.output_dir,
+        "averaging": report.to_dict(),
+        "soup": records,
+        "best_single": {"model": best["members"][0], "dev": best["dev"], "test": best_test},
+        "soup_vs_best_single_test": paired,
+    }
+
+    task = records["test"]["task"]
+    sim = records["test"]["primary_similarity"]
+    shown = [f"{sim}_{m}" for m in SHOWN.get(task, ())]
+    lines = [
+        f"Greedy soup on `{args.dataset}` dev ({report.metric_name}) of {len(args.models)} fine-tuned models; "
+        f"95% bootstrap CIs ({args.n_resamples} resamples); ×100 except `*_mse`"
+        + (" (thresholds from dev)" if task == "classification" else "")
+        + ".",
+        "",
+        "| candidate | dev " + str(report.metric_name) + " | in the soup |",
+        "|---|---:|---|",
+    ]
+    lines += [f"| `{t['members'][0]}` | {t['dev']:.2f} | {'yes' if t['kept'] else 'no'} |" for t in singles]
+    lines += ["", "Soup trials (from the best single model down):", ""]
+    lines += [
+        f"- {' + '.join(f'`{m}`' for m in t['members'])}: dev {t['dev']:.2f} ({'kept' if t['kept'] else 'dropped'})"
+        for t in report.trials
+        if t["kind"] == "soup"
+    ]
+    lines += ["", "| model | split | " + " | ".join(shown) + " |", "|---|---|" + "---:|" * len(shown)]
+    for split in ("dev", "test"):
+        lines.append(f"| soup | {split} | " + " | ".join(_cell(records[split], m) for m in shown) + " |")
+    lines.append("| best single model by dev | test | " + " | ".join(_cell(best_test, m) for m in shown) + " |")
+    lines += [
+        "",
+        f"Best single model by dev: `{best['members'][0]}` (dev {best['dev']:.2f}). Paired bootstrap on test, "
+        f"soup − best single ({paired['metric']}): {paired['difference']:+.2f} [{paired['ci']['low']:+.2f}, "
+        f"{paired['ci']['high']:+.2f}], p = {paired['p_value']:.3f}. Soup built in {report.wall_time_s:.0f} s.",
+    ]
+    body = "\n".join(lines)
+    json_path, md_path = write_results(args.results_name, to_jsonable(payload), body)
+    print(body)
+    print(f"wrote {json_path} and {md_path}")
+
+
+if __name__ == "__main__":
+    main()
