@@ -31,6 +31,12 @@ def _load_model(args: argparse.Namespace):  # noqa: ANN202
         raise ValueError(str(err)) from err
 
 
+def _check_output_dir(out: Path, overwrite: bool) -> None:
+    """Refuse to replace a file or a non-empty directory at ``out`` unless ``overwrite``."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty; pass --overwrite to replace it")
+
+
 def _model_kwargs(args: argparse.Namespace) -> dict:
     """The ``SiameseModel.from_pretrained`` options given on the command line."""
     kwargs: dict = {}
@@ -307,8 +313,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from textsiam.siamese import SiameseModel
 
     out = Path(args.output)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
-        raise FileExistsError(f"{out} exists and is not empty; pass --overwrite to replace it")
+    _check_output_dir(out, args.overwrite)
     if args.quiet:
         import transformers
 
@@ -330,8 +335,7 @@ def cmd_soup(args: argparse.Namespace) -> int:
     from textsiam.training.averaging import soup_models
 
     out = Path(args.output)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
-        raise FileExistsError(f"{out} exists and is not empty; pass --overwrite to replace it")
+    _check_output_dir(out, args.overwrite)
     if args.dev_split == "test":
         raise ValueError("--dev-split test: a soup is chosen on dev data, never on the test split")
     if args.quiet:

@@ -141,6 +141,18 @@ def test_silver_pairs_skip_gold_and_self_pairs_and_calibrate_to_the_gold_scale()
     assert np.all(np.diff(np.asarray(y_lin)[order]) >= -1e-12) and len(set(y_lin)) > 2
 
 
+def test_silver_pairs_calibrate_on_gold_texts_outside_the_pool():
+    model = VectorModel(SILVER_TABLE)
+    gold = (["cat", "car", "cat", "kitten"], ["kitten", "boat", "car", "tiger"], [5.0, 1.0, 1.5, 4.5])
+    pool = ["cat", "kitten", "tiger", "car", "bus"]  # "boat" only occurs in the gold pairs
+    a, b, y = silver_pairs(model, pool, k_nearest=4, gold=gold, calibration="linear")
+    assert "boat" not in a + b and len(a) == 10 - 3  # every pool pair but the 3 gold ones inside the pool
+    gold_cos = np.array([_cos(SILVER_TABLE, ta, tb) for ta, tb in zip(gold[0], gold[1], strict=True)])
+    slope, intercept = np.polyfit(gold_cos, gold[2], 1)  # the same line, fitted on all four gold pairs
+    raw = np.array([_cos(SILVER_TABLE, ta, tb) for ta, tb in zip(a, b, strict=True)])
+    assert np.allclose(y, np.clip(slope * raw + intercept, 1.0, 5.0), atol=1e-5)
+
+
 def test_silver_pairs_random_partners_are_seeded():
     model = VectorModel(SILVER_TABLE)
     first = silver_pairs(model, list(SILVER_TABLE), k_nearest=0, n_random=2, calibration=None, seed=3)

@@ -339,7 +339,7 @@ def silver_pairs(
                 scores.append(float(s[j]))
     y = np.asarray(scores, dtype=np.float64)
     if calibration is not None and gold is not None:
-        gold_scores = _pair_scores(teacher, gold[0], gold[1], sim_name, batch_size)
+        gold_scores = _gold_scores(teacher, gold[0], gold[1], pool, emb, sim_name, batch_size)
         gold_y = np.asarray([float(v) for v in gold[2]], dtype=np.float64)
         if calibration == "isotonic":
             from sklearn.isotonic import IsotonicRegression
@@ -362,10 +362,25 @@ def silver_pairs(
     return [pool[i] for i, _ in pairs], [pool[j] for _, j in pairs], y.tolist()
 
 
-def _pair_scores(teacher: Any, texts_a: Sequence[str], texts_b: Sequence[str], sim_name: str, batch_size: int) -> Any:
-    """The teacher's similarity of each pair ``(texts_a[i], texts_b[i])``, as a float64 array."""
+def _gold_scores(
+    teacher: Any,
+    texts_a: Sequence[str],
+    texts_b: Sequence[str],
+    pool: list[str],
+    pool_emb: np.ndarray,
+    sim_name: str,
+    batch_size: int,
+) -> np.ndarray:
+    """The teacher's similarity of each gold pair, reusing the pool's embeddings (only other texts are encoded)."""
     from textsiam.similarity import pairwise_similarity
 
-    emb_a = np.asarray(teacher.encode(list(texts_a), batch_size=batch_size, show_progress_bar=False))
-    emb_b = np.asarray(teacher.encode(list(texts_b), batch_size=batch_size, show_progress_bar=False))
-    return np.asarray(pairwise_similarity(emb_a, emb_b, sim_name), dtype=np.float64)
+    row = {t: i for i, t in enumerate(pool)}
+    missing = [t for t in dict.fromkeys([*texts_a, *texts_b]) if t not in row]
+    emb = pool_emb
+    if missing:
+        extra = np.asarray(teacher.encode(missing, batch_size=batch_size, show_progress_bar=False))
+        row.update({t: len(pool) + i for i, t in enumerate(missing)})
+        emb = np.concatenate([pool_emb, extra.astype(pool_emb.dtype, copy=False)])
+    ia = np.fromiter((row[t] for t in texts_a), dtype=np.int64, count=len(texts_a))
+    ib = np.fromiter((row[t] for t in texts_b), dtype=np.int64, count=len(texts_b))
+    return np.asarray(pairwise_similarity(emb[ia], emb[ib], sim_name), dtype=np.float64)
