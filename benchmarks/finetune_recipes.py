@@ -5,7 +5,7 @@ best checkpoint on the dev split only, then the saved model is evaluated on the 
 95% bootstrap CIs (``textsiam.evaluation``). Thresholds of classification tasks (MRPC, Quora) are chosen on
 dev. Groups:
 
-- ``sick``: CoSENT on SICK train, test Pearson / Spearman / MSE (plus STS-B test as transfer).
+- ``sick``: CoSENT and cosine-MSE on SICK train, test Pearson / Spearman / MSE (plus STS-B test as transfer).
 - ``quora``: contrastive vs online-contrastive vs MNRL on the leak-free Quora train split.
 - ``mrpc``: online-contrastive on MRPC train (dev = the last 400 train rows).
 - ``stsb_losses``: cosine-MSE vs CoSENT vs contrastive (scores binarised at 4.0) vs MNRL on STS-B.
@@ -42,7 +42,7 @@ logger = logging.getLogger("finetune_recipes")
 
 #: group -> [(run name, config file, overrides)]
 GROUPS: dict[str, list[tuple[str, str, list[str]]]] = {
-    "sick": [("cosent", "sick.yaml", [])],
+    "sick": [("cosent", "sick.yaml", []), ("cosine_similarity", "sick.yaml", ["loss=cosine_similarity"])],
     "quora": [
         ("contrastive", "quora.yaml", ["loss=contrastive", "loss_kwargs={distance: cosine, margin: 0.5}"]),
         ("online_contrastive", "quora.yaml", []),
