@@ -42,7 +42,7 @@ logger = logging.getLogger("finetune_recipes")
 
 #: group -> [(run name, config file, overrides)]
 GROUPS: dict[str, list[tuple[str, str, list[str]]]] = {
-    "sick": [("cosent", "sick.yaml", []), ("cosine_similarity", "sick.yaml", ["loss=cosine_similarity"])],
+    "sick": [("cosent", "sick.yaml", ["loss=cosent"]), ("cosine_similarity", "sick.yaml", [])],
     "quora": [
         ("contrastive", "quora.yaml", ["loss=contrastive", "loss_kwargs={distance: cosine, margin: 0.5}"]),
         ("online_contrastive", "quora.yaml", []),
