@@ -66,12 +66,11 @@ def main() -> None:
     transformers.utils.logging.disable_progress_bar()
     if args.threads:
         torch.set_num_threads(args.threads)
-    overrides = [*args.set, f"output_dir={args.output_dir}"]
+    config = TrainConfig.from_file(args.config).with_overrides([*args.set, f"output_dir={args.output_dir}"])
     silver: dict[str, Any] | None = None
     if args.silver_teacher:
-        silver = _write_silver(args, TrainConfig.from_file(args.config).with_overrides(overrides))
-        overrides.append(f"train_dataset={silver['file']}")
-    config = TrainConfig.from_file(args.config).with_overrides(overrides)
+        silver = _write_silver(args, config)
+        config = config.with_overrides([f"train_dataset={silver['file']}"])
     result = train(config, overwrite=True)
     records = {(r["dataset"], r["split"]): r for r in result.evaluation.results}
     test = records[("sick", "test")]
@@ -146,6 +145,7 @@ def _write_silver(args: argparse.Namespace, config: Any) -> dict[str, Any]:
 
     from textsiam import SiameseModel
     from textsiam.data import load_pairs
+    from textsiam.io_utils import atomic_open
     from textsiam.training import silver_pairs
 
     start = time.perf_counter()
@@ -163,11 +163,9 @@ def _write_silver(args: argparse.Namespace, config: Any) -> dict[str, Any]:
     )
     path = Path(args.output_dir).resolve().parent / f"{Path(args.output_dir).name}.silver_train.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with atomic_open(path) as fh:
         for row in zip(gold_a + a, gold_b + b, gold_y + y, strict=True):
             fh.write(json.dumps(dict(zip(("text_a", "text_b", "label"), row, strict=True))) + "\n")
-    tmp.replace(path)
     return {
         "file": str(path),
         "teacher": args.silver_teacher,
