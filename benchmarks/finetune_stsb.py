@@ -152,7 +152,14 @@ def main() -> None:
         default="",
         help="also report textsiam + WiSE-FT towards the start model, alpha chosen on dev from this list (0.5,0.7,...)",
     )
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a textsiam config field")
+    p.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config fields, e.g. --set lr=3e-5 epochs=2 (repeatable, like textsiam train)",
+    )
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 

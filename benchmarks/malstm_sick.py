@@ -48,7 +48,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default=str(CONFIG))
     p.add_argument("--output-dir", default="runs/malstm_sick", help="the training run folder (replaced)")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields")
+    p.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config fields, e.g. --set lr=3e-5 epochs=2 (repeatable, like textsiam train)",
+    )
     p.add_argument("--smoke", action="store_true", help="write malstm_sick_smoke.* (use with small --set values)")
     p.add_argument("--results-name", default=None, help="results file name (default: malstm_sick)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (0 = torch's default)")
