@@ -455,8 +455,12 @@ def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
     rows = payload["rows"]
     lines = [
         f"Teacher: {payload['teacher']['name']}. Students distilled on {payload['n_distillation_texts']:,} texts "
-        f"(training-split sentences + {args.augment_copies} augmented copies each), then fine-tuned on STS-B "
-        "train (CoSENT) where that scored better on STS-B dev.",
+        f"(training-split sentences + {args.augment_copies} augmented copies each)"
+        + (
+            ", then fine-tuned on STS-B train (CoSENT) where that scored better on STS-B dev."
+            if args.finetune_epochs > 0
+            else "; no fine-tuning (--finetune-epochs 0)."
+        ),
         "",
         f"Speed: {payload['n_speed_texts']:,} unique STS-B sentences, batch {args.batch_size}, torch threads "
         f"{payload['threads']}, median of {args.runs} alternating runs. Test figures ×100 with "
