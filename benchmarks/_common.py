@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import os
@@ -13,6 +14,18 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    """``--set KEY=VALUE ...``: config overrides, several per flag and repeatable, as ``textsiam train`` takes them."""
+    parser.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config fields, e.g. --set lr=3e-5 epochs=2 (repeatable, like textsiam train)",
+    )
 
 
 def cpu_model() -> str:

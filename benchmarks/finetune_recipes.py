@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from _common import write_results  # noqa: E402
+from _common import add_set_argument, write_results  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 logger = logging.getLogger("finetune_recipes")
@@ -197,14 +197,7 @@ def main() -> None:
     p.add_argument("--epochs", type=float, default=None, help="override every run's epochs")
     p.add_argument("--max-train-pairs", type=int, default=None, help="seeded subsample of the training pairs")
     p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
-    p.add_argument(
-        "--set",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config fields, e.g. --set lr=3e-5 epochs=2 (repeatable, like textsiam train)",
-    )
+    add_set_argument(p)
     p.add_argument("--runs", default=None, help="comma-separated run names of the group to run (default: all)")
     p.add_argument("--results-name", default=None, help="benchmarks/results/NAME.{json,md} (default: from the group)")
     p.add_argument("--work-dir", default=None, help="where the runs write (default: a temp dir)")

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from _common import write_results  # noqa: E402
+from _common import add_set_argument, write_results  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 LOSS_CONFIG = {"cosent": "stsb.yaml", "cosine": "stsb_cosine.yaml"}
@@ -152,14 +152,7 @@ def main() -> None:
         default="",
         help="also report textsiam + WiSE-FT towards the start model, alpha chosen on dev from this list (0.5,0.7,...)",
     )
-    p.add_argument(
-        "--set",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config fields, e.g. --set lr=3e-5 epochs=2 (repeatable, like textsiam train)",
-    )
+    add_set_argument(p)
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 

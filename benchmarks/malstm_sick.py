@@ -33,7 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from _common import write_results  # noqa: E402
+from _common import add_set_argument, write_results  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "malstm_sick.yaml"
 #: SICK test figures of Mueller & Thyagarajan (2016), Table 1 (Pearson, Spearman, MSE on the 1-5 scale).
@@ -48,14 +48,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default=str(CONFIG))
     p.add_argument("--output-dir", default="runs/malstm_sick", help="the training run folder (replaced)")
-    p.add_argument(
-        "--set",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config fields, e.g. --set lr=3e-5 epochs=2 (repeatable, like textsiam train)",
-    )
+    add_set_argument(p)
     p.add_argument("--smoke", action="store_true", help="write malstm_sick_smoke.* (use with small --set values)")
     p.add_argument("--results-name", default=None, help="results file name (default: malstm_sick)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (0 = torch's default)")
