@@ -453,9 +453,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
     rows = payload["rows"]
+    copies = f"{args.augment_copies} augmented cop{'y' if args.augment_copies == 1 else 'ies'}"
     lines = [
         f"Teacher: {payload['teacher']['name']}. Students distilled on {payload['n_distillation_texts']:,} texts "
-        f"(training-split sentences + {args.augment_copies} augmented copies each)"
+        f"(training-split sentences + {copies} each)"
         + (
             ", then fine-tuned on STS-B train (CoSENT) where that scored better on STS-B dev."
             if args.finetune_epochs > 0
