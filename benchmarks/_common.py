@@ -28,6 +28,15 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def metric_cell(rec: dict[str, Any] | None, metric: str) -> str:
+    """``value [low, high]`` of one metric of an evaluation record (``–`` when the record or metric is missing)."""
+    if rec is None or metric not in rec["metrics"]:
+        return "–"
+    value = rec["metrics"][metric]
+    ci = rec["ci"].get(metric)
+    return f"{value:.2f} [{ci['low']:.2f}, {ci['high']:.2f}]" if ci else f"{value:.2f}"
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from _common import add_set_argument, write_results  # noqa: E402
+from _common import add_set_argument, metric_cell, write_results  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 logger = logging.getLogger("finetune_recipes")
@@ -78,14 +78,6 @@ DEV_ONLY = {"stsb_regularisers"}
 def _primary(rec: dict[str, Any]) -> tuple[str, float, dict[str, float] | None]:
     name = rec["primary_metric"]
     return name, rec["primary_value"], rec["ci"].get(name)
-
-
-def _cell(rec: dict[str, Any] | None, metric: str) -> str:
-    if rec is None or metric not in rec["metrics"]:
-        return "–"
-    value = rec["metrics"][metric]
-    ci = rec["ci"].get(metric)
-    return f"{value:.2f} [{ci['low']:.2f}, {ci['high']:.2f}]" if ci else f"{value:.2f}"
 
 
 def run_group(group: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -171,7 +163,7 @@ def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
         lines += [f"**{dataset} {split}**", "", "| run | " + " | ".join(metrics) + " | train time (s) | steps |"]
         lines.append("|---|" + "---:|" * (len(metrics) + 2))
         for run, rec in zip(runs, recs, strict=True):
-            cells = " | ".join(_cell(rec, m) for m in metrics)
+            cells = " | ".join(metric_cell(rec, m) for m in metrics)
             lines.append(f"| {run['name']} | {cells} | {run['train_wall_time_s']:.0f} | {run['global_step']} |")
         lines.append("")
     lines += ["Dev metric per evaluation:", ""]

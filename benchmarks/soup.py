@@ -26,18 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from _common import write_results  # noqa: E402
+from _common import metric_cell, write_results  # noqa: E402
 
 #: metrics shown per task, after the primary similarity's prefix (e.g. cosine_)
 SHOWN = {"sts": ("pearson", "spearman", "mse"), "classification": ("accuracy", "f1", "ap")}
-
-
-def _cell(rec: dict[str, Any], metric: str) -> str:
-    value = rec["metrics"].get(metric)
-    if value is None:
-        return "–"
-    ci = rec["ci"].get(metric)
-    return f"{value:.2f} [{ci['low']:.2f}, {ci['high']:.2f}]" if ci else f"{value:.2f}"
 
 
 def main() -> None:
@@ -103,8 +95,8 @@ def main() -> None:
     ]
     lines += ["", "| model | split | " + " | ".join(shown) + " |", "|---|---|" + "---:|" * len(shown)]
     for split in ("dev", "test"):
-        lines.append(f"| soup | {split} | " + " | ".join(_cell(records[split], m) for m in shown) + " |")
-    lines.append("| best single model by dev | test | " + " | ".join(_cell(best_test, m) for m in shown) + " |")
+        lines.append(f"| soup | {split} | " + " | ".join(metric_cell(records[split], m) for m in shown) + " |")
+    lines.append("| best single model by dev | test | " + " | ".join(metric_cell(best_test, m) for m in shown) + " |")
     lines += [
         "",
         f"Best single model by dev: `{best['members'][0]}` (dev {best['dev']:.2f}). Paired bootstrap on test, "

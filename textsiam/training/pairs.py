@@ -310,9 +310,9 @@ def silver_pairs(
     sim_name = getattr(teacher, "similarity_fn_name", "cosine") or "cosine"
     emb = np.asarray(teacher.encode(pool, batch_size=batch_size, show_progress_bar=show_progress_bar))  # (N, D)
     n = len(pool)
+    index = {t: i for i, t in enumerate(pool)}
     seen: set[tuple[int, int]] = set()
     if gold is not None:
-        index = {t: i for i, t in enumerate(pool)}
         for ta, tb in zip(gold[0], gold[1], strict=True):
             if ta in index and tb in index:
                 seen.add((min(index[ta], index[tb]), max(index[ta], index[tb])))
@@ -339,7 +339,7 @@ def silver_pairs(
                 scores.append(float(s[j]))
     y = np.asarray(scores, dtype=np.float64)
     if calibration is not None and gold is not None:
-        gold_scores = _gold_scores(teacher, gold[0], gold[1], pool, emb, sim_name, batch_size)
+        gold_scores = _gold_scores(teacher, gold[0], gold[1], index, emb, sim_name, batch_size)
         gold_y = np.asarray([float(v) for v in gold[2]], dtype=np.float64)
         if calibration == "isotonic":
             from sklearn.isotonic import IsotonicRegression
@@ -366,7 +366,7 @@ def _gold_scores(
     teacher: Any,
     texts_a: Sequence[str],
     texts_b: Sequence[str],
-    pool: list[str],
+    index: dict[str, int],
     pool_emb: np.ndarray,
     sim_name: str,
     batch_size: int,
@@ -374,12 +374,11 @@ def _gold_scores(
     """The teacher's similarity of each gold pair, reusing the pool's embeddings (only other texts are encoded)."""
     from textsiam.similarity import pairwise_similarity
 
-    row = {t: i for i, t in enumerate(pool)}
-    missing = [t for t in dict.fromkeys([*texts_a, *texts_b]) if t not in row]
-    emb = pool_emb
+    missing = [t for t in dict.fromkeys([*texts_a, *texts_b]) if t not in index]
+    row, emb = index, pool_emb  # text -> row of emb; texts outside the pool are appended below
     if missing:
         extra = np.asarray(teacher.encode(missing, batch_size=batch_size, show_progress_bar=False))
-        row.update({t: len(pool) + i for i, t in enumerate(missing)})
+        row = {**index, **{t: len(pool_emb) + i for i, t in enumerate(missing)}}
         emb = np.concatenate([pool_emb, extra.astype(pool_emb.dtype, copy=False)])
     ia = np.fromiter((row[t] for t in texts_a), dtype=np.int64, count=len(texts_a))
     ib = np.fromiter((row[t] for t in texts_b), dtype=np.int64, count=len(texts_b))
