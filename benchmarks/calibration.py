@@ -10,36 +10,34 @@
 The fit is what ``SiameseModel.calibrate(dev_pairs, method=...)`` does; raw scores are computed once and the
 calibrators applied to them.
 
-    python benchmarks/calibration.py [--data-dir ../shared/data]
+    python -m benchmarks.calibration [--data-dir ../shared/data]
 
-Writes benchmarks/results/calibration.{json,md}.
+Writes benchmarks/results/calibration/calibration.{json,md}.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
+import logging
 import time
-from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-from _common import write_results  # noqa: E402
+from benchmarks.common import benchmark_parser, configure, markdown_table, write_results
 
 N_BINS = 15
 
 
-def _scores(model, pairs, batch_size: int) -> np.ndarray:
+def _scores(model: Any, pairs: Any, batch_size: int) -> np.ndarray:
+    """Similarity of every pair of ``pairs`` (a dataset with ``text_a`` / ``text_b``) under ``model``."""
     return np.asarray(
         model.similarity(list(pairs["text_a"]), list(pairs["text_b"]), batch_size=batch_size, show_progress_bar=True),
         dtype=np.float64,
     )
 
 
-def quora(model, data_dir, batch_size: int) -> dict:
+def quora(model: Any, data_dir: str | None, batch_size: int) -> dict[str, Any]:
+    """Duplicate probabilities on Quora test: raw clipped cosine vs isotonic / sigmoid calibrators fitted on dev."""
     from sklearn.metrics import roc_auc_score
 
     from textsiam.calibration import Calibrator, calibration_metrics
@@ -75,7 +73,8 @@ def quora(model, data_dir, batch_size: int) -> dict:
     }
 
 
-def stsb(model, data_dir, batch_size: int) -> dict:
+def stsb(model: Any, data_dir: str | None, batch_size: int) -> dict[str, Any]:
+    """0-5 scores on STS-B test: raw ``5 x cosine`` vs isotonic / linear calibrators fitted on dev."""
     from scipy.stats import pearsonr, spearmanr
 
     from textsiam.calibration import Calibrator
@@ -105,12 +104,47 @@ def stsb(model, data_dir, batch_size: int) -> dict:
     }
 
 
+def render(q: dict[str, Any], s: dict[str, Any], model_name: str, wall: float) -> str:
+    """The markdown report of the Quora (``q``) and STS-B (``s``) measurements."""
+    quora_rows = [
+        [
+            name,
+            f"{m['brier']:.4f}",
+            f"{m['ece']:.4f}",
+            f"{m['log_loss']:.4f}",
+            f"{m['accuracy_at_0.5']:.2f}",
+            f"{m['roc_auc']:.2f}",
+        ]
+        for name, m in q["metrics"].items()
+    ]
+    stsb_rows = [
+        [name, f"{m['mae']:.3f}", f"{m['rmse']:.3f}", f"{m['pearson']:.2f}", f"{m['spearman']:.2f}"]
+        for name, m in s["metrics"].items()
+    ]
+    md = [
+        f"Model: `{model_name}` (cosine). Calibrators fitted on dev, measured on test; wall time {wall} s.\n",
+        f"## Quora duplicate probability (fit on {q['n_dev']} dev pairs, test {q['n_test']} pairs, "
+        f"{100 * q['positive_rate_test']:.1f}% duplicates)\n",
+        f"ECE uses {N_BINS} equal-width bins. Accuracy at the dev-chosen raw threshold "
+        f"{q['dev_accuracy_threshold']:.4f}: {q['accuracy_at_dev_threshold']:.2f}.\n",
+        *markdown_table(
+            ["probability", "Brier ↓", "ECE ↓", "log loss ↓", "accuracy at p ≥ 0.5", "ROC-AUC"], quora_rows, "lrrrrr"
+        ),
+        "",
+        f"## STS-B 0-5 scale (fit on {s['n_dev']} dev pairs, test {s['n_test']} pairs)\n",
+        *markdown_table(["prediction", "MAE ↓", "RMSE ↓", "Pearson ×100", "Spearman ×100"], stsb_rows, "lrrrr"),
+        "\nIsotonic regression is a step function and every map is clipped to its target range, so tied outputs "
+        "can lower Spearman / ROC-AUC slightly; within the range the sigmoid and linear maps are strictly increasing "
+        "and keep the ranking.",
+    ]
+    return "\n".join(md) + "\n"
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
-    p.add_argument("--model", default=None, help="default: the embedded all-MiniLM-L6-v2")
+    p = benchmark_parser(__doc__, "calibration", model=True)
     p.add_argument("--batch-size", type=int, default=64)
     args = p.parse_args()
+    configure(logging.WARNING)
 
     from textsiam import SiameseModel
 
@@ -119,36 +153,8 @@ def main() -> None:
     q = quora(model, args.data_dir, args.batch_size)
     s = stsb(model, args.data_dir, args.batch_size)
     wall = round(time.perf_counter() - start, 1)
-
-    md = [
-        f"Model: `{model.name_or_path}` (cosine). Calibrators fitted on dev, measured on test; wall time {wall} s.\n",
-        f"## Quora duplicate probability (fit on {q['n_dev']} dev pairs, test {q['n_test']} pairs, "
-        f"{100 * q['positive_rate_test']:.1f}% duplicates)\n",
-        f"ECE uses {N_BINS} equal-width bins. Accuracy at the dev-chosen raw threshold "
-        f"{q['dev_accuracy_threshold']:.4f}: {q['accuracy_at_dev_threshold']:.2f}.\n",
-        "| probability | Brier ↓ | ECE ↓ | log loss ↓ | accuracy at p ≥ 0.5 | ROC-AUC |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, m in q["metrics"].items():
-        md.append(
-            f"| {name} | {m['brier']:.4f} | {m['ece']:.4f} | {m['log_loss']:.4f} | {m['accuracy_at_0.5']:.2f} | "
-            f"{m['roc_auc']:.2f} |"
-        )
-    md += [
-        "",
-        f"## STS-B 0-5 scale (fit on {s['n_dev']} dev pairs, test {s['n_test']} pairs)\n",
-        "| prediction | MAE ↓ | RMSE ↓ | Pearson ×100 | Spearman ×100 |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, m in s["metrics"].items():
-        md.append(f"| {name} | {m['mae']:.3f} | {m['rmse']:.3f} | {m['pearson']:.2f} | {m['spearman']:.2f} |")
-    md.append(
-        "\nIsotonic regression is a step function and every map is clipped to its target range, so tied outputs "
-        "can lower Spearman / ROC-AUC slightly; within the range the sigmoid and linear maps are strictly increasing "
-        "and keep the ranking."
-    )
-    body = "\n".join(md) + "\n"
-    write_results("calibration", {"wall_time_s": wall, "quora": q, "stsb": s}, body)
+    body = render(q, s, model.name_or_path, wall)
+    write_results(args.results_dir, "calibration", {"wall_time_s": wall, "quora": q, "stsb": s}, body)
     print(body)
 
 

@@ -18,10 +18,10 @@ Steps (one run, everything on the CPU):
    with 95% bootstrap CIs, and **CPU encode throughput** on the STS-B sentences: the teacher and the students
    alternate (order flipped every run), same texts, batch size and threads; the median of ``--runs`` runs.
 
-    python benchmarks/distill_towers.py --teacher /work/runs/stsb/model     # full run
-    python benchmarks/distill_towers.py --smoke                             # a few minutes, small everything
+    python -m benchmarks.distill_towers --teacher /work/runs/stsb/model     # full run
+    python -m benchmarks.distill_towers --smoke                             # a few minutes, small everything
 
-Writes benchmarks/results/towers.{json,md} (``--smoke`` writes towers_smoke.*).
+Writes benchmarks/results/towers/towers.{json,md} (``--smoke`` writes towers_smoke.*).
 """
 
 from __future__ import annotations
@@ -32,21 +32,22 @@ import hashlib
 import json
 import logging
 import math
-import os
-import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from benchmarks.common import (
+    alternating_times,
+    benchmark_parser,
+    configure,
+    markdown_table,
+    medians,
+    resolve_data_dir,
+    value_ci,
+    write_results,
+)
 
-from _common import write_results  # noqa: E402
-
-logger = logging.getLogger("distill_towers")
+logger = logging.getLogger("benchmarks.distill_towers")
 
 PROBES = [
     "A man is playing a guitar.",
@@ -104,6 +105,7 @@ def teacher_embeddings(
 
 # ---------------------------------------------------------------------------------------------- students
 def build_student(kind: str, teacher: Any, args: argparse.Namespace) -> Any:
+    """An LSTM or CNN student on the teacher's tokenizer and word embeddings, projected to its dimension."""
     from textsiam import SiameseModel
 
     common = dict(
@@ -127,6 +129,7 @@ def build_student(kind: str, teacher: Any, args: argparse.Namespace) -> Any:
 
 
 def count_params(model: Any) -> dict[str, int]:
+    """Parameters of ``model``: in all, in the word embedding matrix, and the others."""
     total = sum(p.numel() for p in model.parameters())
     emb = [m for m in model.modules() if m.__class__.__name__ == "Embedding"]
     word = max((m.weight.numel() for m in emb), default=0)  # the word (token) embedding matrix
@@ -134,6 +137,7 @@ def count_params(model: Any) -> dict[str, int]:
 
 
 def dev_spearman(model: Any, dev_pairs: Any) -> float:
+    """Cosine Spearman (×100) of ``model`` on the STS-B dev pairs."""
     from textsiam.evaluation import evaluate_dataset
 
     res = evaluate_dataset(model, "stsb", "dev", pairs=dev_pairs, n_resamples=0, batch_size=128)
@@ -248,23 +252,18 @@ def finetune(distilled_dir: Path, out_dir: Path, args: argparse.Namespace, data_
 # ---------------------------------------------------------------------------------------------- measuring
 def throughput(models: dict[str, Any], texts: list[str], batch_size: int, runs: int) -> dict[str, Any]:
     """Sentences/s of each model on ``texts``: runs alternate between models (order flipped each run)."""
-    names = list(models)
-    for name in names:  # warm-up
-        models[name].encode(texts[:256], batch_size=batch_size)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(runs):
-        for name in names if r % 2 == 0 else names[::-1]:
-            t0 = time.perf_counter()
-            models[name].encode(texts, batch_size=batch_size)
-            times[name].append(time.perf_counter() - t0)
-            logger.info("[speed] run %d/%d %s: %.0f sentences/s", r + 1, runs, name, len(texts) / times[name][-1])
+    for model in models.values():  # warm-up
+        model.encode(texts[:256], batch_size=batch_size)
+    jobs = {name: lambda m=model: m.encode(texts, batch_size=batch_size) for name, model in models.items()}
+    times = alternating_times(jobs, runs, "speed", items=len(texts), unit="sentences")
     return {
-        name: {"seconds": [round(t, 3) for t in v], "sentences_per_s": len(texts) / statistics.median(v)}
-        for name, v in times.items()
+        name: {"seconds": [round(t, 3) for t in times[name]], "sentences_per_s": len(texts) / median}
+        for name, median in medians(times).items()
     }
 
 
 def test_scores(model: Any, data_dir: str | None, n_resamples: int, limit: int | None) -> dict[str, Any]:
+    """STS-B test Spearman and SICK test Pearson (cosine, ×100) with 95% bootstrap CIs."""
     from textsiam.data import load_pairs
     from textsiam.evaluation import evaluate_dataset
 
@@ -281,18 +280,12 @@ def test_scores(model: Any, data_dir: str | None, n_resamples: int, limit: int |
     return out
 
 
-def fmt_ci(entry: dict[str, Any]) -> str:
-    if entry.get("low") is None:
-        return f"{entry['value']:.2f}"
-    return f"{entry['value']:.2f} [{entry['low']:.2f}, {entry['high']:.2f}]"
-
-
 # ---------------------------------------------------------------------------------------------- main
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The command line (``argv``, default ``sys.argv[1:]``), with the ``--smoke`` sizes applied."""
+    p = benchmark_parser(__doc__, "towers")
     p.add_argument("--teacher", default=None, help="teacher model dir (default: the embedded zero-shot MiniLM)")
     p.add_argument("--work-dir", default="runs/distill_towers", help="cache, students and fine-tuning runs")
-    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
     p.add_argument("--towers", nargs="+", default=["lstm", "cnn"], choices=["lstm", "cnn"])
     p.add_argument("--augment-copies", type=int, default=1, help="augmented copies per training sentence")
     p.add_argument("--augment-prob", type=float, default=0.15, help="deletion probability / swaps per word")
@@ -349,7 +342,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    configure(logging.INFO)
     for noisy in ("textsiam", "transformers", "datasets", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import torch
@@ -361,7 +354,7 @@ def main(argv: list[str] | None = None) -> None:
     transformers.utils.logging.disable_progress_bar()
     if args.threads:
         torch.set_num_threads(args.threads)
-    data_dir = args.data_dir or os.environ.get("TEXTSIAM_DATA")
+    data_dir = resolve_data_dir(args.data_dir)
     work = Path(args.work_dir).expanduser()
     work.mkdir(parents=True, exist_ok=True)
     wall = time.perf_counter()
@@ -436,7 +429,7 @@ def main(argv: list[str] | None = None) -> None:
     total_s = time.perf_counter() - wall
     payload = {
         **report,
-        "settings": dict(vars(args)),
+        "settings": {k: v for k, v in vars(args).items() if k != "results_dir"},
         "threads": torch.get_num_threads(),
         "n_distillation_texts": len(texts),
         "n_speed_texts": len(speed_texts),
@@ -446,13 +439,26 @@ def main(argv: list[str] | None = None) -> None:
     }
     md = render(payload, args)
     name = args.results_name or ("towers_smoke" if args.smoke else "towers")
-    write_results(name, payload, md)
+    write_results(args.results_dir, name, payload, md)
     (work / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
     print(md)
 
 
 def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
-    rows = payload["rows"]
+    """The markdown report: a row per tower (size, speed, test figures), the dev history, the goal's verdict."""
+    rows = [
+        [
+            r["tower"],
+            f"{r['params']['total'] / 1e6:.1f}M ({r['params']['other'] / 1e6:.2f}M w/o word emb.)",
+            f"{r['sentences_per_s']:.0f}",
+            f"{r['speed_vs_teacher']:.1f}×",
+            value_ci(r["stsb_test_spearman"]),
+            f"{100 * r['spearman_vs_teacher']:.1f}%",
+            value_ci(r["sick_test_pearson"]),
+        ]
+        for r in payload["rows"]
+    ]
+    header = ["tower", "params", "sentences/s", "× teacher", "STS-B ρ (test)", "% of teacher", "SICK r (test)"]
     copies = f"{args.augment_copies} augmented cop{'y' if args.augment_copies == 1 else 'ies'}"
     lines = [
         f"Teacher: {payload['teacher']['name']}. Students distilled on {payload['n_distillation_texts']:,} texts "
@@ -467,17 +473,9 @@ def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
         f"{payload['threads']}, median of {args.runs} alternating runs. Test figures ×100 with "
         "95% bootstrap CIs.",
         "",
-        "| tower | params | sentences/s | × teacher | STS-B ρ (test) | % of teacher | SICK r (test) |",
-        "|---|---|---|---|---|---|---|",
+        *markdown_table(header, rows),
+        "",
     ]
-    for r in rows:
-        p = r["params"]
-        lines.append(
-            f"| {r['tower']} | {p['total'] / 1e6:.1f}M ({p['other'] / 1e6:.2f}M w/o word emb.) | "
-            f"{r['sentences_per_s']:.0f} | {r['speed_vs_teacher']:.1f}× | {fmt_ci(r['stsb_test_spearman'])} | "
-            f"{100 * r['spearman_vs_teacher']:.1f}% | {fmt_ci(r['sick_test_pearson'])} |"
-        )
-    lines.append("")
     for kind, info in payload["towers"].items():
         dist = ", ".join(f"{e['dev_spearman']:.2f}" for e in info["distillation"])
         ft = info["finetuning"]

@@ -19,20 +19,17 @@ deterministically by concatenating STS-B sentences in order. Also measured: p50/
 ``similarity(a, b)`` call on a warm model, STS-B test Spearman (cosine) of each path, and the gain of
 ``similarity()``'s de-duplication on the Quora test pairs.
 
-    python benchmarks/encode_speed.py --runs 5          # the full run
-    python benchmarks/encode_speed.py --quick           # a small smoke run (minutes)
+    python -m benchmarks.encode_speed --runs 5          # the full run
+    python -m benchmarks.encode_speed --quick           # a small smoke run (minutes)
 
-Writes benchmarks/results/encode_speed.{json,md}.
+Writes benchmarks/results/speed/encode_speed.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
-import statistics
-import sys
 import tempfile
 import time
 import warnings
@@ -40,17 +37,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-from _common import write_results  # noqa: E402
+from benchmarks.common import (
+    alternating_times,
+    benchmark_parser,
+    configure,
+    markdown_table,
+    medians,
+    resolve_data_dir,
+    write_results,
+)
 
 LONG_TOKENS = 256
+logger = logging.getLogger("benchmarks.encode_speed")
 
 
 def stsb_sentences(data_dir: str | None) -> list[str]:
+    """The unique sentences of STS-B train, dev and test, in first-seen order."""
     from textsiam.data import load_pairs
 
     seen: dict[str, None] = {}
@@ -96,6 +98,7 @@ class Contender:
 
 
 def build_paths(args: argparse.Namespace, model_path: str, notes: dict[str, str]) -> list[Contender]:
+    """Load every path of ``--paths`` (its load time recorded); why a path did not load goes into ``notes``."""
     import numpy as np
 
     from textsiam import SiameseModel
@@ -111,7 +114,7 @@ def build_paths(args: argparse.Namespace, model_path: str, notes: dict[str, str]
             m = SiameseModel.from_pretrained(model_path, device="cpu", **kw)
         except ImportError as err:
             notes[name] = f"not run: {err}"
-            print(f"{name}: {notes[name]}", flush=True)
+            logger.warning("%s: %s", name, notes[name])
             return
         load_s = time.perf_counter() - t0
         paths.append(
@@ -153,22 +156,16 @@ def build_paths(args: argparse.Namespace, model_path: str, notes: dict[str, str]
             paths.append(st_path("st-onnx-int8", st_q, time.perf_counter() - t0))
         except Exception as err:  # noqa: BLE001 - record why the peer's fast path is missing
             notes["st-onnx-int8"] = f"not run: {type(err).__name__}: {str(err).splitlines()[0][:300]}"
-            print(f"st-onnx-int8: {notes['st-onnx-int8']}", flush=True)
+            logger.warning("st-onnx-int8: %s", notes["st-onnx-int8"])
     return paths
 
 
 def time_alternating(
     paths: list[Contender], texts: list[str], batch_size: int, runs: int, label: str
 ) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {p.name: [] for p in paths}
-    for r in range(runs):
-        order = paths if r % 2 == 0 else paths[::-1]
-        for p in order:
-            t0 = time.perf_counter()
-            p.encode(texts, batch_size)
-            times[p.name].append(time.perf_counter() - t0)
-            print(f"[{label}] run {r + 1}/{runs} {p.name}: {len(texts) / times[p.name][-1]:.1f} texts/s", flush=True)
-    return times
+    """Seconds of encoding ``texts`` with each path, ``runs`` times, alternating between the paths."""
+    jobs = {p.name: lambda p=p: p.encode(texts, batch_size) for p in paths}
+    return alternating_times(jobs, runs, label, items=len(texts))
 
 
 def latency(paths: list[Contender], pairs: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
@@ -204,7 +201,7 @@ def spearman_of(paths: list[Contender], data_dir: str | None, limit: int | None)
             p.model, "stsb", "test", data_dir, pairs=test, n_resamples=0, primary_similarity="cosine"
         )
         out[p.name] = float(res["metrics"]["cosine_spearman"])
-        print(f"[spearman] {p.name}: {out[p.name]:.2f}", flush=True)
+        logger.info("[spearman] %s: %.2f", p.name, out[p.name])
     return out
 
 
@@ -228,16 +225,9 @@ def caching_gain(model: Any, data_dir: str | None, limit: int | None, runs: int,
         eb = model.encode(b, batch_size=batch_size)
         return pairwise_similarity(ea, eb, model.similarity_fn_name)
 
-    times: dict[str, list[float]] = {"cached": [], "uncached": []}
-    results = {}
-    for r in range(runs):
-        order = [("cached", cached), ("uncached", uncached)]
-        for name, fn in order if r % 2 == 0 else order[::-1]:
-            t0 = time.perf_counter()
-            results[name] = fn()
-            times[name].append(time.perf_counter() - t0)
-            print(f"[quora cache] run {r + 1}/{runs} {name}: {times[name][-1]:.2f}s", flush=True)
-    med = {k: statistics.median(v) for k, v in times.items()}
+    results: dict[str, np.ndarray] = {}
+    times = alternating_times({"cached": cached, "uncached": uncached}, runs, "quora cache", outputs=results)
+    med = medians(times)
     return {
         "pairs": len(a),
         "texts": 2 * len(a),
@@ -249,10 +239,66 @@ def caching_gain(model: Any, data_dir: str | None, limit: int | None, runs: int,
     }
 
 
+def render(payload: dict[str, Any]) -> str:
+    """The markdown report: a row per path (speed on both workloads, latency, Spearman, agreement), then notes."""
+    rates, lat, spear = payload["texts_per_second"], payload["similarity_latency"], payload["stsb_test_spearman"]
+    diffs, cache, ratio = (
+        payload["embedding_agreement_vs_textsiam_fp32"],
+        payload["quora_cache"],
+        payload["ratio_textsiam_over_st"],
+    )
+    nan = float("nan")
+
+    def speed(wl: str, n: str) -> list[str]:  # texts/s of path n on workload wl, and its multiple of st-fp32
+        r = rates.get(wl, {})
+        if n not in r:
+            return ["-", "-"]
+        return [f"{r[n]:.1f}", f"{r[n] / r['st-fp32']:.2f}x" if "st-fp32" in r else "-"]
+
+    rows = [
+        [
+            n,
+            f"{payload['load_seconds'][n]:.1f}",
+            *speed("short", n),
+            *speed("long", n),
+            f"{lat.get(n, {}).get('p50_ms', nan):.1f}",
+            f"{lat.get(n, {}).get('p99_ms', nan):.1f}",
+            f"{spear.get(n, nan):.2f}",
+            f"{diffs.get(n, {}).get('min_cosine', nan):.4f}",
+        ]
+        for n in payload["paths"]
+    ]
+    header = ["path", "load s", "short texts/s", "x st-fp32", "long texts/s", "x st-fp32", "sim p50 ms", "sim p99 ms"]
+    md = [
+        f"{payload['texts']} unique STS-B sentences (short) and {payload['long_texts']} {LONG_TOKENS}-token paragraphs "
+        f"(long), batch {payload['batch_size']}, median of {payload['runs']} alternating runs"
+        + (" (**--quick smoke run**)" if payload["quick"] else "")
+        + ".\n",
+        *markdown_table([*header, "STS-B Spearman", "min cos vs fp32"], rows),
+    ]
+    md += [f"\n- {n}: {why}" for n, why in payload["notes"].items()]
+    if ratio is not None:
+        md.append(f"\n**Ratio textsiam / sentence-transformers (fp32, short): {ratio:.2f}x**")
+    if payload["fastest_short"]:
+        md.append(f"\nFastest path on short texts: **{payload['fastest_short']}**.")
+    if cache:
+        md.append(
+            f"\nQuora test caching: {cache['pairs']} pairs, {cache['texts']} texts, {cache['unique_texts']} unique; "
+            f"similarity() with de-duplication {cache['median_s']['cached']:.2f}s vs encoding both columns "
+            f"{cache['median_s']['uncached']:.2f}s: **{cache['speedup']:.2f}x**; max score difference "
+            f"{cache['max_abs_score_diff']:.1e}."
+        )
+    md.append(
+        "\nload s: loading (the onnx paths include exporting, fusing and quantising the graph). sim p50/p99: one "
+        "`similarity(a, b)` call on a warm model (for sentence-transformers: `encode([a, b])` + cosine). "
+        "min cos vs fp32: lowest cosine between a path's embedding and textsiam-fp32's over 256 STS-B sentences."
+    )
+    return "\n".join(md)
+
+
 def main() -> None:
     all_paths = ["textsiam-fp32", "textsiam-onnx-fp32", "textsiam-int8", "st-fp32", "st-onnx-int8"]
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
+    p = benchmark_parser(__doc__, "speed")
     p.add_argument("--runs", type=int, default=5, help="alternating runs per workload (median reported)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=None, help="torch/ORT threads for all paths (default: torch's)")
@@ -274,10 +320,10 @@ def main() -> None:
         args.spearman_limit = args.spearman_limit or 300
         args.quora_limit = args.quora_limit or 400
         args.quora_runs = 1
-    args.data_dir = args.data_dir or os.environ.get("TEXTSIAM_DATA")
+    args.data_dir = resolve_data_dir(args.data_dir)
 
     warnings.filterwarnings("ignore")
-    logging.basicConfig(level=logging.WARNING)
+    configure(logging.WARNING)
     import numpy as np
     import torch
 
@@ -312,7 +358,7 @@ def main() -> None:
     rates: dict[str, dict[str, float]] = {}
     for wl, texts in workloads.items():
         times[wl] = time_alternating(paths, texts, args.batch_size, args.runs, wl)
-        rates[wl] = {k: len(texts) / statistics.median(v) for k, v in times[wl].items()}
+        rates[wl] = {k: len(texts) / v for k, v in medians(times[wl]).items()}
 
     lat = {}
     if "latency" not in args.skip:
@@ -363,54 +409,9 @@ def main() -> None:
         "stsb_test_spearman": spear,
         "quora_cache": cache,
     }
-    md = [
-        f"{len(short)} unique STS-B sentences (short) and {len(long)} {LONG_TOKENS}-token paragraphs (long), "
-        f"batch {args.batch_size}, median of {args.runs} alternating runs"
-        + (" (**--quick smoke run**)" if args.quick else "")
-        + ".\n",
-        "| path | load s | short texts/s | x st-fp32 | long texts/s | x st-fp32 | sim p50 ms | sim p99 ms "
-        "| STS-B Spearman | min cos vs fp32 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for path in paths:
-        n = path.name
-
-        def cell(wl: str, n: str = n) -> str:
-            r = rates.get(wl, {})
-            if n not in r:
-                return "| - | - "
-            x = f"{r[n] / r['st-fp32']:.2f}x" if "st-fp32" in r else "-"
-            return f"| {r[n]:.1f} | {x} "
-
-        la = lat.get(n, {})
-        md.append(
-            f"| {n} | {path.load_s:.1f} "
-            + cell("short")
-            + cell("long")
-            + f"| {la.get('p50_ms', float('nan')):.1f} | {la.get('p99_ms', float('nan')):.1f} "
-            + f"| {spear.get(n, float('nan')):.2f} | {diffs.get(n, {}).get('min_cosine', float('nan')):.4f} |"
-        )
-    for n, why in notes.items():
-        md.append(f"\n- {n}: {why}")
-    if ratio is not None:
-        md.append(f"\n**Ratio textsiam / sentence-transformers (fp32, short): {ratio:.2f}x**")
-    if fastest:
-        md.append(f"\nFastest path on short texts: **{fastest}**.")
-    if cache:
-        md.append(
-            f"\nQuora test caching: {cache['pairs']} pairs, {cache['texts']} texts, {cache['unique_texts']} unique; "
-            f"similarity() with de-duplication {cache['median_s']['cached']:.2f}s vs encoding both columns "
-            f"{cache['median_s']['uncached']:.2f}s: **{cache['speedup']:.2f}x**; max score difference "
-            f"{cache['max_abs_score_diff']:.1e}."
-        )
-    md.append(
-        "\nload s: loading (the onnx paths include exporting, fusing and quantising the graph). sim p50/p99: one "
-        "`similarity(a, b)` call on a warm model (for sentence-transformers: `encode([a, b])` + cosine). "
-        "min cos vs fp32: lowest cosine between a path's embedding and textsiam-fp32's over 256 STS-B sentences."
-    )
-    j, m = write_results("encode_speed", payload, "\n".join(md))
-    print("\n".join(md))
-    print(f"wrote {j} and {m}")
+    body = render(payload)
+    write_results(args.results_dir, "encode_speed", payload, body)
+    print(body)
 
 
 if __name__ == "__main__":

@@ -6,24 +6,21 @@ A faithful method lowers the score more than random deletion. Pairs: STS-B dev p
 (highly similar, where removing the matching words must matter), a seeded random sample. Both methods:
 occlusion and integrated gradients (Gauss-Legendre quadrature, [PAD] baseline).
 
-    python benchmarks/explain_faithfulness.py [--n-pairs 200] [--k 1 3 5] [--steps 32]
+    python -m benchmarks.explain_faithfulness [--n-pairs 200] [--k 1 3 5] [--steps 32]
 
-Writes benchmarks/results/explain_faithfulness.{json,md}.
+Writes benchmarks/results/explain/explain_faithfulness.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
+import logging
 import time
-from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-from _common import write_results  # noqa: E402
+from benchmarks.common import benchmark_parser, configure, markdown_table, write_results
 
 
 def _p(value: float, n_resamples: int = 1000) -> str:
@@ -31,10 +28,62 @@ def _p(value: float, n_resamples: int = 1000) -> str:
     return f"< {2 / n_resamples:.3f}" if value == 0 else f"{value:.3f}"
 
 
+def is_faithful(runs: list[dict[str, Any]]) -> bool:
+    """Whether every method and k lowers the score more than random deletion, with a CI above 0."""
+    return all(r["mean_difference"] > 0 and r["ci_low"] > 0 for res in runs for r in res["results"])
+
+
+def render(runs: list[dict[str, Any]], args: argparse.Namespace, model_name: str, n_pairs: int, n_eligible: int) -> str:
+    """The markdown report of the deletion test of every method in ``runs``."""
+    rows = []
+    for res in runs:
+        name = res["method"] + (f" ({args.steps} steps)" if res["method"] == "integrated_gradients" else "")
+        rows += [
+            [
+                name,
+                r["k"],
+                r["n_pairs"],
+                f"{r['mean_drop_topk']:.4f}",
+                f"{r['mean_drop_random']:.4f}",
+                f"{r['mean_difference']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]",
+                _p(r["p_value"]),
+                f"{100 * r['win_rate']:.1f}%",
+                res["wall_time_s"],
+            ]
+            for r in res["results"]
+        ]
+    header = [
+        "method",
+        "k",
+        "pairs",
+        "top-k drop",
+        "random drop",
+        "difference [95% CI]",
+        "p",
+        "win rate",
+        "time (s)",
+    ]
+    faithful = is_faithful(runs)
+    md = [
+        f"Model: `{model_name}` (cosine). {n_pairs} STS-B dev pairs with gold ≥ {args.min_gold:g} "
+        f"(seeded sample of {n_eligible}); mean cosine of these pairs {runs[0]['mean_score']:.3f}.\n",
+        "Drop = cosine(pair) − cosine(pair after deleting k tokens from the input; special tokens never deleted). "
+        f"Random = mean over {args.n_random} random draws of k tokens per pair. Difference = top-k drop − random "
+        "drop, with its paired-bootstrap 95% CI (1,000 resamples over pairs). Win rate = fraction of pairs where "
+        "the top-k deletion lowered the score more.\n",
+        *markdown_table(header, rows, "lrrrrrrrr"),
+        "\nVerdict: "
+        + (
+            "every method and k lowers the score more than random deletion (CI above 0)."
+            if faithful
+            else "NOT every method/k beats random deletion with a CI above 0 — see the rows."
+        ),
+    ]
+    return "\n".join(md) + "\n"
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
-    p.add_argument("--model", default=None, help="default: the embedded all-MiniLM-L6-v2")
+    p = benchmark_parser(__doc__, "explain", model=True)
     p.add_argument("--n-pairs", type=int, default=200, help="pairs sampled from STS-B dev with gold >= --min-gold")
     p.add_argument("--min-gold", type=float, default=4.0)
     p.add_argument("--k", type=int, nargs="+", default=[1, 3, 5])
@@ -43,6 +92,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--methods", nargs="+", default=["occlusion", "integrated_gradients"])
     args = p.parse_args()
+    configure(logging.WARNING)
 
     from textsiam import SiameseModel
     from textsiam.data import load_pairs
@@ -71,34 +121,8 @@ def main() -> None:
         res["wall_time_s"] = round(time.perf_counter() - start, 1)
         runs.append(res)
 
-    md = [
-        f"Model: `{model.name_or_path}` (cosine). {len(pairs)} STS-B dev pairs with gold ≥ {args.min_gold:g} "
-        f"(seeded sample of {len(eligible)}); mean cosine of these pairs {runs[0]['mean_score']:.3f}.\n",
-        "Drop = cosine(pair) − cosine(pair after deleting k tokens from the input; special tokens never deleted). "
-        f"Random = mean over {args.n_random} random draws of k tokens per pair. Difference = top-k drop − random "
-        "drop, with its paired-bootstrap 95% CI (1,000 resamples over pairs). Win rate = fraction of pairs where "
-        "the top-k deletion lowered the score more.\n",
-        "| method | k | pairs | top-k drop | random drop | difference [95% CI] | p | win rate | time (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for res in runs:
-        name = res["method"] + (f" ({args.steps} steps)" if res["method"] == "integrated_gradients" else "")
-        for r in res["results"]:
-            md.append(
-                f"| {name} | {r['k']} | {r['n_pairs']} | {r['mean_drop_topk']:.4f} | {r['mean_drop_random']:.4f} | "
-                f"{r['mean_difference']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}] | {_p(r['p_value'])} | "
-                f"{100 * r['win_rate']:.1f}% | {res['wall_time_s']} |"
-            )
-    faithful = all(r["mean_difference"] > 0 and r["ci_low"] > 0 for res in runs for r in res["results"])
-    md.append(
-        "\nVerdict: "
-        + (
-            "every method and k lowers the score more than random deletion (CI above 0)."
-            if faithful
-            else "NOT every method/k beats random deletion with a CI above 0 — see the rows."
-        )
-    )
-    body = "\n".join(md) + "\n"
+    body = render(runs, args, model.name_or_path, len(pairs), len(eligible))
+    faithful = is_faithful(runs)
     payload = {
         "dataset": "stsb/dev",
         "min_gold": args.min_gold,
@@ -111,7 +135,7 @@ def main() -> None:
         "faithful": faithful,
         "runs": runs,
     }
-    write_results("explain_faithfulness", payload, body)
+    write_results(args.results_dir, "explain_faithfulness", payload, body)
     print(body)
 
 

@@ -14,31 +14,35 @@ dev. Groups:
 A CPU budget of tens of minutes per group forces shorter runs than the configs' defaults: ``--epochs`` and
 ``--max-train-pairs`` shorten every run of a group, and the result files state what was run.
 
-    python benchmarks/finetune_recipes.py sick --epochs 1
-    python benchmarks/finetune_recipes.py quora --epochs 1 --max-train-pairs 4000
-    python benchmarks/finetune_recipes.py stsb_losses --epochs 1 --smoke
+    python -m benchmarks.finetune_recipes sick --epochs 1
+    python -m benchmarks.finetune_recipes quora --epochs 1 --max-train-pairs 4000
+    python -m benchmarks.finetune_recipes stsb_losses --epochs 1 --smoke
 
-Writes ``benchmarks/results/finetune_<group>.{json,md}`` (``--smoke``: ``finetune_<group>_smoke.*``).
+Writes ``benchmarks/results/finetune/finetune_<group>.{json,md}`` (``--smoke``: ``finetune_<group>_smoke.*``).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from benchmarks.common import (
+    CONFIGS,
+    SMOKE_OVERRIDES,
+    add_set_argument,
+    add_training_arguments,
+    benchmark_parser,
+    configure,
+    markdown_table,
+    metric_cell,
+    training_overrides,
+    write_results,
+)
 
-from _common import add_set_argument, metric_cell, write_results  # noqa: E402
-
-CONFIGS = Path(__file__).resolve().parent / "configs"
-logger = logging.getLogger("finetune_recipes")
+logger = logging.getLogger("benchmarks.finetune_recipes")
 
 #: group -> [(run name, config file, overrides)]
 GROUPS: dict[str, list[tuple[str, str, list[str]]]] = {
@@ -75,12 +79,8 @@ GROUPS: dict[str, list[tuple[str, str, list[str]]]] = {
 DEV_ONLY = {"stsb_regularisers"}
 
 
-def _primary(rec: dict[str, Any]) -> tuple[str, float, dict[str, float] | None]:
-    name = rec["primary_metric"]
-    return name, rec["primary_value"], rec["ci"].get(name)
-
-
 def run_group(group: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Train and evaluate the runs of ``group`` (those of ``--runs``), each in ``work/GROUP/RUN``."""
     from textsiam.training import TrainConfig, train
 
     runs = []
@@ -97,14 +97,9 @@ def run_group(group: str, args: argparse.Namespace, work: Path) -> dict[str, Any
         overrides = [f"output_dir={work / group / safe}", f"n_resamples={args.n_resamples}", *extra]
         if group in DEV_ONLY:
             overrides.append("test_datasets=[]")
-        if args.data_dir:
-            overrides.append(f"data_dir={args.data_dir}")
-        if args.epochs is not None:
-            overrides.append(f"epochs={args.epochs}")
-        if args.max_train_pairs is not None:
-            overrides.append(f"max_train_pairs={args.max_train_pairs}")
+        overrides += training_overrides(args)
         if args.smoke:
-            overrides += ["max_train_pairs=64", "epochs=1", "max_dev_pairs=200", "logging_steps=1"]
+            overrides += SMOKE_OVERRIDES
         overrides += args.set
         config = TrainConfig.from_file(CONFIGS / config_file).with_overrides(overrides)
         logger.info("=== %s / %s", group, name)
@@ -131,6 +126,7 @@ def run_group(group: str, args: argparse.Namespace, work: Path) -> dict[str, Any
 
 
 def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
+    """The markdown report: a table per evaluated dataset and split, then the dev history of every run."""
     runs = payload["runs"]
     first = runs[0]["config"]
     lines = [
@@ -160,12 +156,17 @@ def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
             for suffix in ("pearson", "spearman", "mse", "accuracy", "f1", "ap", "mrr@10"):
                 if f"{sim}_{suffix}" in rec["metrics"] and f"{sim}_{suffix}" not in metrics:
                     metrics.append(f"{sim}_{suffix}")
-        lines += [f"**{dataset} {split}**", "", "| run | " + " | ".join(metrics) + " | train time (s) | steps |"]
-        lines.append("|---|" + "---:|" * (len(metrics) + 2))
-        for run, rec in zip(runs, recs, strict=True):
-            cells = " | ".join(metric_cell(rec, m) for m in metrics)
-            lines.append(f"| {run['name']} | {cells} | {run['train_wall_time_s']:.0f} | {run['global_step']} |")
-        lines.append("")
+        rows = [
+            [
+                run["name"],
+                *(metric_cell(rec, m) for m in metrics),
+                f"{run['train_wall_time_s']:.0f}",
+                run["global_step"],
+            ]
+            for run, rec in zip(runs, recs, strict=True)
+        ]
+        header = ["run", *metrics, "train time (s)", "steps"]
+        lines += [f"**{dataset} {split}**", "", *markdown_table(header, rows, "l" + "r" * (len(metrics) + 2)), ""]
     lines += ["Dev metric per evaluation:", ""]
     for run in runs:
         hist = ", ".join(
@@ -183,19 +184,14 @@ def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = benchmark_parser(__doc__, "finetune")
     p.add_argument("group", choices=sorted(GROUPS))
-    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
-    p.add_argument("--epochs", type=float, default=None, help="override every run's epochs")
-    p.add_argument("--max-train-pairs", type=int, default=None, help="seeded subsample of the training pairs")
-    p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
+    add_training_arguments(p, smoke_help="64 train pairs, 1 epoch, 200 dev pairs")
     add_set_argument(p)
     p.add_argument("--runs", default=None, help="comma-separated run names of the group to run (default: all)")
-    p.add_argument("--results-name", default=None, help="benchmarks/results/NAME.{json,md} (default: from the group)")
-    p.add_argument("--work-dir", default=None, help="where the runs write (default: a temp dir)")
-    p.add_argument("--smoke", action="store_true", help="64 train pairs, 1 epoch, 200 dev pairs")
+    p.add_argument("--results-name", default=None, help="result file name NAME.{json,md} (default: from the group)")
     args = p.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure(logging.INFO)
     from textsiam.evaluation.results import to_jsonable
 
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="finetune_recipes_"))
@@ -209,9 +205,8 @@ def main() -> None:
         name += "_" + "_".join("".join(c if c.isalnum() else "_" for c in r) for r in args.runs.split(","))
     name = args.results_name or name
     name += "_smoke" if args.smoke else ""
-    json_path, md_path = write_results(name, to_jsonable(payload), body)
+    write_results(args.results_dir, name, to_jsonable(payload), body)
     print(body)
-    print(f"wrote {json_path} and {md_path}")
 
 
 if __name__ == "__main__":

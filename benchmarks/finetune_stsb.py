@@ -10,11 +10,11 @@ epoch with the best dev score is kept. The kept models are then evaluated on STS
 per-epoch dev evaluation and checkpointing) and their ratio are recorded. textsiam trains first, then
 sentence-transformers; run it with nothing else heavy on the machine.
 
-    python benchmarks/finetune_stsb.py --loss cosent            # full recipe (tens of minutes on a CPU)
-    python benchmarks/finetune_stsb.py --loss cosine --epochs 1
-    python benchmarks/finetune_stsb.py --smoke                  # 64 pairs, 1 epoch, dev/test subsamples
+    python -m benchmarks.finetune_stsb --loss cosent            # full recipe (tens of minutes on a CPU)
+    python -m benchmarks.finetune_stsb --loss cosine --epochs 1
+    python -m benchmarks.finetune_stsb --smoke                  # 64 pairs, 1 epoch, dev/test subsamples
 
-Writes benchmarks/results/finetune_stsb.{json,md} (``--results-name``; ``--smoke`` adds ``_smoke``).
+Writes benchmarks/results/finetune/finetune_stsb.{json,md} (``--results-name``; ``--smoke`` adds ``_smoke``).
 """
 
 from __future__ import annotations
@@ -23,25 +23,31 @@ import argparse
 import copy
 import json
 import logging
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from benchmarks.common import (
+    CONFIGS,
+    SMOKE_OVERRIDES,
+    add_set_argument,
+    add_training_arguments,
+    benchmark_parser,
+    configure,
+    markdown_table,
+    training_overrides,
+    write_results,
+)
 
-from _common import add_set_argument, write_results  # noqa: E402
-
-CONFIGS = Path(__file__).resolve().parent / "configs"
 LOSS_CONFIG = {"cosent": "stsb.yaml", "cosine": "stsb_cosine.yaml"}
-logger = logging.getLogger("finetune_stsb")
+#: dev and test pairs of a ``--smoke`` run (:data:`SMOKE_OVERRIDES` caps dev at this size too)
+SMOKE_EVAL_PAIRS = 200
+logger = logging.getLogger("benchmarks.finetune_stsb")
 
 
 def train_textsiam(config: Any) -> tuple[Any, Any]:
+    """Train ``config`` with textsiam; the run's result and the saved (best) model."""
     from textsiam import SiameseModel
     from textsiam.training import train
 
@@ -124,20 +130,93 @@ def train_peer(config: Any, train_pairs: Any, dev_metric: Any, out_dir: Path) ->
 
 
 def _fmt_ci(rec: dict[str, Any]) -> str:
+    """``[low, high]`` of the primary metric of an evaluation record (empty without a CI)."""
     ci = rec["ci"].get(rec["primary_metric"])
     return f"[{ci['low']:.2f}, {ci['high']:.2f}]" if ci else ""
 
 
+def render(payload: dict[str, Any], args: argparse.Namespace) -> str:
+    """The markdown report: dev and test Spearman of each side, the paired comparison, dev per epoch."""
+    config, ts, peer = payload["config"], payload["textsiam"], payload["sentence_transformers"]
+    averaged, comparison, ratio = (
+        payload["textsiam_averaged"],
+        payload["comparison_test"],
+        payload["time_ratio_textsiam_over_st"],
+    )
+    # result files written before dev_metric and n_resamples were recorded: the same values, from elsewhere
+    metric = payload.get("dev_metric") or ts["dev"]["primary_metric"]
+    n_resamples = payload.get("n_resamples") or config["n_resamples"]
+    start = payload["start_model_test"]
+    rows = [["start model", "–", f"{start['primary_value']:.2f}", _fmt_ci(start), "–", "–"]]
+    rows += [
+        [
+            name,
+            f"{info['dev']['primary_value']:.2f}",
+            f"{info['test']['primary_value']:.2f}",
+            _fmt_ci(info["test"]),
+            f"{info['train_wall_time_s']:.1f}",
+            info["global_step"],
+        ]
+        for name, info in (("textsiam", ts), ("sentence-transformers", peer))
+    ]
+    if averaged is not None:
+        rows.append(
+            [
+                "textsiam + weight averaging",
+                f"{averaged['dev']['primary_value']:.2f}",
+                f"{averaged['test']['primary_value']:.2f}",
+                _fmt_ci(averaged["test"]),
+                f"{averaged['train_wall_time_s']:.1f}",
+                ts["global_step"],
+            ]
+        )
+    header = ["model", "dev Spearman", "test Spearman", "95% CI", "train wall time (s)", "steps"]
+    lines = [
+        f"STS-B fine-tuning, loss `{config['loss']}`, {payload['n_train_pairs']} train pairs, {config['epochs']:g} "
+        f"epoch(s), batch {config['batch_size']}, lr {config['learning_rate']:g}, warm-up {config['warmup_ratio']:g}, "
+        f"seed {config['seed']}. Best epoch by dev {metric} ({payload['n_dev_pairs']} pairs); test = "
+        f"{payload['n_test_pairs']} pairs, {n_resamples} bootstrap resamples. All values ×100."
+        + (" **Smoke run: numbers are not meaningful.**" if payload["smoke"] else ""),
+        "",
+        *markdown_table(header, rows, "lrrrrr"),
+    ]
+    if averaged is not None:
+        rep, diff = averaged["report"], averaged["comparison_test"]
+        lines += [
+            "",
+            f"Weight averaging, chosen on dev only (`--soup {args.soup}`, `--wise-alphas {args.wise_alphas}`): greedy "
+            f"soup of {', '.join(rep['soup_members']) or 'the best checkpoint'}, WiSE-FT alpha {rep['wise_alpha']:.2f} "
+            f"(dev {rep['best_checkpoint_dev']:.2f} -> {rep['final_dev']:.2f}, {rep['wall_time_s']:.0f} s). "
+            f"Paired bootstrap on test (averaged textsiam − sentence-transformers): {diff['difference']:+.2f} "
+            f"[{diff['ci']['low']:+.2f}, {diff['ci']['high']:+.2f}], p = {diff['p_value']:.3f}.",
+        ]
+    ts_history, peer_history = ts["dev_history"], peer["dev_history"]
+    epochs = []
+    for i in range(max(len(ts_history), len(peer_history))):
+        a = ts_history[i] if i < len(ts_history) else None
+        b = peer_history[i] if i < len(peer_history) else None
+        epoch = (a or b)["epoch"]  # type: ignore[index]
+        epochs.append([f"{epoch:.2f}", f"{a['value']:.2f}" if a else "–", f"{b['value']:.2f}" if b else "–"])
+    lines += [
+        "",
+        f"Paired bootstrap on test (textsiam − sentence-transformers): {comparison['difference']:+.2f} "
+        f"[{comparison['ci']['low']:+.2f}, {comparison['ci']['high']:+.2f}], p = {comparison['p_value']:.3f}.",
+        f"Training time ratio textsiam / sentence-transformers: {ratio:.2f} (speed ratio {1 / ratio:.2f}×; "
+        "measured in this run, which includes the dev evaluations; `python -m benchmarks.train_speed` times training "
+        "alone in alternating rounds).",
+        "",
+        "Dev Spearman per epoch:",
+        "",
+        *markdown_table(["epoch", "textsiam", "sentence-transformers"], epochs, "rrr"),
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = benchmark_parser(__doc__, "finetune")
     p.add_argument("--loss", choices=sorted(LOSS_CONFIG), default="cosent")
     p.add_argument("--config", default=None, help="textsiam config (default: configs/stsb.yaml or stsb_cosine.yaml)")
-    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
-    p.add_argument("--epochs", type=float, default=None, help="override the config's epochs")
-    p.add_argument("--max-train-pairs", type=int, default=None, help="seeded subsample of the training pairs")
-    p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for CIs and the comparison")
-    p.add_argument("--smoke", action="store_true", help="64 train pairs, 1 epoch, 200 dev / 200 test pairs")
-    p.add_argument("--work-dir", default=None, help="where both runs write checkpoints (default: a temp dir)")
+    add_training_arguments(p, smoke_help="64 train pairs, 1 epoch, 200 dev / 200 test pairs")
     p.add_argument(
         "--side",
         choices=["both", "textsiam", "peer", "report"],
@@ -145,7 +224,7 @@ def main() -> None:
         help="both: train textsiam then the peer, then report. textsiam / peer: train one side only (run the two "
         "at once, one thread each, for identical conditions); report: evaluate and compare the two saved sides",
     )
-    p.add_argument("--results-name", default="finetune_stsb", help="benchmarks/results/NAME.{json,md}")
+    p.add_argument("--results-name", default="finetune_stsb", help="result file name NAME.{json,md}")
     p.add_argument("--soup", action="store_true", help="also report textsiam + a greedy checkpoint soup (on dev)")
     p.add_argument(
         "--wise-alphas",
@@ -154,7 +233,7 @@ def main() -> None:
     )
     add_set_argument(p)
     args = p.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure(logging.INFO)
 
     import torch
 
@@ -167,17 +246,12 @@ def main() -> None:
 
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="finetune_stsb_"))
     overrides = [f"output_dir={work / 'textsiam'}", "test_datasets=[]", f"n_resamples={args.n_resamples}"]
-    if args.data_dir:
-        overrides.append(f"data_dir={args.data_dir}")
-    if args.epochs is not None:
-        overrides.append(f"epochs={args.epochs}")
-    if args.max_train_pairs is not None:
-        overrides.append(f"max_train_pairs={args.max_train_pairs}")
+    overrides += training_overrides(args)
     overrides += args.set
     eval_pairs = None
     if args.smoke:
-        eval_pairs = 200
-        overrides += ["max_train_pairs=64", "epochs=1", f"max_dev_pairs={eval_pairs}", "logging_steps=1"]
+        eval_pairs = SMOKE_EVAL_PAIRS
+        overrides += SMOKE_OVERRIDES
     config = TrainConfig.from_file(args.config or CONFIGS / LOSS_CONFIG[args.loss]).with_overrides(overrides)
     config.validate()
     data_dir = config.data_dir
@@ -276,62 +350,13 @@ def main() -> None:
         "comparison_test": comparison,
         "time_ratio_textsiam_over_st": ratio,
         "textsiam_averaged": averaged,
+        "dev_metric": metric,
+        "n_resamples": args.n_resamples,
     }
-    lines = [
-        f"STS-B fine-tuning, loss `{config.loss}`, {len(train_pairs)} train pairs, {config.epochs:g} epoch(s), "
-        f"batch {config.batch_size}, lr {config.learning_rate:g}, warm-up {config.warmup_ratio:g}, seed {config.seed}. "
-        f"Best epoch by dev {metric} ({len(dev_pairs)} pairs); test = {len(test_pairs)} pairs, "
-        f"{args.n_resamples} bootstrap resamples. All values ×100."
-        + (" **Smoke run: numbers are not meaningful.**" if args.smoke else ""),
-        "",
-        "| model | dev Spearman | test Spearman | 95% CI | train wall time (s) | steps |",
-        "|---|---:|---:|---:|---:|---:|",
-        f"| start model | – | {tests['start model']['primary_value']:.2f} | {_fmt_ci(tests['start model'])} | – | – |",
-    ]
-    for name, info in (("textsiam", payload["textsiam"]), ("sentence-transformers", payload["sentence_transformers"])):
-        lines.append(
-            f"| {name} | {devs[name]['primary_value']:.2f} | {tests[name]['primary_value']:.2f} | "
-            f"{_fmt_ci(tests[name])} | {info['train_wall_time_s']:.1f} | {info['global_step']} |"
-        )
-    if averaged is not None:
-        rep = averaged["report"]
-        lines.append(
-            f"| textsiam + weight averaging | {averaged['dev']['primary_value']:.2f} | "
-            f"{averaged['test']['primary_value']:.2f} | {_fmt_ci(averaged['test'])} | "
-            f"{averaged['train_wall_time_s']:.1f} | {ts_info['global_step']} |"
-        )
-        diff = averaged["comparison_test"]
-        lines += [
-            "",
-            f"Weight averaging, chosen on dev only (`--soup {args.soup}`, `--wise-alphas {args.wise_alphas}`): greedy "
-            f"soup of {', '.join(rep['soup_members']) or 'the best checkpoint'}, WiSE-FT alpha {rep['wise_alpha']:.2f} "
-            f"(dev {rep['best_checkpoint_dev']:.2f} -> {rep['final_dev']:.2f}, {rep['wall_time_s']:.0f} s). "
-            f"Paired bootstrap on test (averaged textsiam − sentence-transformers): {diff['difference']:+.2f} "
-            f"[{diff['ci']['low']:+.2f}, {diff['ci']['high']:+.2f}], p = {diff['p_value']:.3f}.",
-        ]
-    lines += [
-        "",
-        f"Paired bootstrap on test (textsiam − sentence-transformers): {comparison['difference']:+.2f} "
-        f"[{comparison['ci']['low']:+.2f}, {comparison['ci']['high']:+.2f}], p = {comparison['p_value']:.3f}.",
-        f"Training time ratio textsiam / sentence-transformers: {ratio:.2f} (speed ratio {1 / ratio:.2f}×; "
-        "measured in this run, which includes the dev evaluations; `benchmarks/train_speed.py` times training alone "
-        "in alternating rounds).",
-        "",
-        "Dev Spearman per epoch:",
-        "",
-        "| epoch | textsiam | sentence-transformers |",
-        "|---:|---:|---:|",
-    ]
-    for i in range(max(len(ts_history), len(peer["dev_history"]))):
-        a = ts_history[i] if i < len(ts_history) else None
-        b = peer["dev_history"][i] if i < len(peer["dev_history"]) else None
-        epoch = (a or b)["epoch"]  # type: ignore[index]
-        lines.append(f"| {epoch:.2f} | {a['value']:.2f} |" if a else f"| {epoch:.2f} | – |")
-        lines[-1] += f" {b['value']:.2f} |" if b else " – |"
-    name = args.results_name + ("_smoke" if args.smoke else "")
-    json_path, md_path = write_results(name, to_jsonable(payload), "\n".join(lines))
-    print("\n".join(lines))
-    print(f"wrote {json_path} and {md_path}")
+    payload = to_jsonable(payload)
+    body = render(payload, args)
+    write_results(args.results_dir, args.results_name + ("_smoke" if args.smoke else ""), payload, body)
+    print(body)
 
 
 if __name__ == "__main__":

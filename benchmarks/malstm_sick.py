@@ -7,35 +7,36 @@ SICK dev (SICK_trial). Test figures come from ``textsiam.evaluation`` on SICK te
 Spearman ×100 of the MaLSTM similarity, and the MSE of ``1 + 4 * similarity`` against the 1-5 gold scores
 (the paper's scale), each with a 95% bootstrap CI.
 
-    python benchmarks/malstm_sick.py                         # the recipe as it is
-    python benchmarks/malstm_sick.py --set epochs=1 --smoke  # a quick check (writes malstm_sick_smoke.*)
-    python benchmarks/malstm_sick.py --silver-teacher DIR    # + silver pairs scored by a teacher (below)
+    python -m benchmarks.malstm_sick                         # the recipe as it is
+    python -m benchmarks.malstm_sick --set epochs=1 --smoke  # a quick check (writes malstm_sick_smoke.*)
+    python -m benchmarks.malstm_sick --silver-teacher DIR    # + silver pairs scored by a teacher (below)
 
 ``--silver-teacher`` adds Augmented-SBERT "silver" pairs (``textsiam.training.silver_pairs``): every distinct
 sentence of SICK **train** is paired with its ``--silver-k`` nearest neighbours under the teacher and
 ``--silver-random`` random others, the teacher scores each new pair, and an isotonic fit on the gold train pairs
 maps its cosine onto the 1-5 scale. The MaLSTM then trains on gold + silver pairs; dev and test are untouched.
 
-Writes benchmarks/results/malstm_sick.{json,md}.
+Writes benchmarks/results/malstm/malstm_sick.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from benchmarks.common import (
+    CONFIGS,
+    add_set_argument,
+    benchmark_parser,
+    configure,
+    markdown_table,
+    value_ci,
+    write_results,
+)
 
-from _common import add_set_argument, write_results  # noqa: E402
-
-CONFIG = Path(__file__).resolve().parent / "configs" / "malstm_sick.yaml"
+CONFIG = CONFIGS / "malstm_sick.yaml"
 #: SICK test figures of Mueller & Thyagarajan (2016), Table 1 (Pearson, Spearman, MSE on the 1-5 scale).
 PAPER = {
     "MaLSTM": (0.8822, 0.8345, 0.2286),
@@ -45,7 +46,7 @@ PAPER = {
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = benchmark_parser(__doc__, "malstm", data_dir=False)
     p.add_argument("--config", default=str(CONFIG))
     p.add_argument("--output-dir", default="runs/malstm_sick", help="the training run folder (replaced)")
     add_set_argument(p)
@@ -56,7 +57,7 @@ def main() -> None:
     p.add_argument("--silver-k", type=int, default=3, help="nearest neighbours per train sentence")
     p.add_argument("--silver-random", type=int, default=1, help="random partners per train sentence")
     args = p.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    configure(logging.INFO)
     import torch
     import transformers
 
@@ -95,47 +96,52 @@ def main() -> None:
         "paper": {k: dict(zip(("pearson", "spearman", "mse"), v, strict=True)) for k, v in PAPER.items()},
     }
 
-    def cell(entry: dict[str, Any], scale: float = 1.0, digits: int = 2) -> str:
-        v = entry["value"] * scale
-        if entry["low"] is None:
-            return f"{v:.{digits}f}"
-        return f"{v:.{digits}f} [{entry['low'] * scale:.{digits}f}, {entry['high'] * scale:.{digits}f}]"
+    payload = to_jsonable(payload)
+    body = render(payload)
+    name = args.results_name or ("malstm_sick_smoke" if args.smoke else "malstm_sick")
+    write_results(args.results_dir, name, payload, body)
+    print(body)
 
+
+def render(payload: dict[str, Any]) -> str:
+    """The markdown report: SICK test figures with CIs next to the published ones, and the goal's verdict."""
+    figures, silver, metric = payload["sick_test"], payload.get("silver"), payload["best_dev"]["metric"]
+    overrides = payload["overrides"]
+    rows = [
+        [
+            "textsiam MaLSTM (this run)",
+            value_ci(figures["pearson"], 0.01, 4),
+            value_ci(figures["spearman"], 0.01, 4),
+            value_ci(figures["mse"], 1.0, 4),
+        ]
+    ]
+    rows += [[f"{name}, as published", f"{r:.4f}", f"{rho:.4f}", f"{mse:.4f}"] for name, (r, rho, mse) in PAPER.items()]
+    verdict = "met" if payload["goal_pearson_0_87_met"] else "NOT met"
     lines = [
-        f"Recipe `{Path(args.config).name}`" + (f" with {' '.join(args.set)}" if args.set else "") + "; epoch chosen "
-        f"on SICK dev ({result.metric_name} = {result.best_metric:.2f}). SICK test, {test['n_pairs']:,} pairs, 95% "
-        f"bootstrap CIs ({config.n_resamples} resamples). MSE: `1 + 4 * similarity` against the 1-5 gold scores.",
+        f"Recipe `{Path(payload['config_file']).name}`"
+        + (f" with {' '.join(overrides)}" if overrides else "")
+        + f"; epoch chosen on SICK dev ({metric} = {payload['best_dev']['value']:.2f}). SICK test, "
+        f"{payload['n_test_pairs']:,} pairs, 95% bootstrap CIs ({payload['config']['n_resamples']} resamples). MSE: "
+        "`1 + 4 * similarity` against the 1-5 gold scores.",
         "",
         *(
             [
                 f"Training data: {silver['n_gold']:,} gold SICK train pairs + {silver['n_silver']:,} silver pairs of "
-                f"the {silver['n_sentences']:,} train sentences ({args.silver_k} nearest + {args.silver_random} random "
-                f"each), scored by `{args.silver_teacher}` and calibrated to 1-5 on the gold pairs (isotonic); "
+                f"the {silver['n_sentences']:,} train sentences ({silver['k_nearest']} nearest + {silver['n_random']} "
+                f"random each), scored by `{silver['teacher']}` and calibrated to 1-5 on the gold pairs (isotonic); "
                 f"built in {silver['seconds']:.0f} s.",
                 "",
             ]
             if silver
             else []
         ),
-        "| model | Pearson r | Spearman ρ | MSE |",
-        "|---|---|---|---|",
-        f"| textsiam MaLSTM (this run) | {cell(figures['pearson'], 0.01, 4)} | {cell(figures['spearman'], 0.01, 4)} | "
-        f"{cell(figures['mse'], 1.0, 4)} |",
-    ]
-    for name, (r, rho, mse) in PAPER.items():
-        lines.append(f"| {name}, as published | {r:.4f} | {rho:.4f} | {mse:.4f} |")
-    verdict = "met" if payload["goal_pearson_0_87_met"] else "NOT met"
-    lines += [
+        *markdown_table(["model", "Pearson r", "Spearman ρ", "MSE"], rows),
         "",
-        f"**Goal (Pearson ≥ 0.87): {verdict}.** Dev {result.metric_name} per epoch: "
-        + ", ".join(f"{h[result.metric_name]:.2f}" for h in result.dev_history)
-        + f". Training wall time {result.train_wall_time_s / 60:.1f} min.",
+        f"**Goal (Pearson ≥ 0.87): {verdict}.** Dev {metric} per epoch: "
+        + ", ".join(f"{h[metric]:.2f}" for h in payload["dev_history"])
+        + f". Training wall time {payload['train_wall_time_s'] / 60:.1f} min.",
     ]
-    body = "\n".join(lines)
-    name = args.results_name or ("malstm_sick_smoke" if args.smoke else "malstm_sick")
-    json_path, md_path = write_results(name, to_jsonable(payload), body)
-    print(body)
-    print(f"wrote {json_path} and {md_path}")
+    return "\n".join(lines)
 
 
 def _write_silver(args: argparse.Namespace, config: Any) -> dict[str, Any]:

@@ -7,34 +7,26 @@ and evaluation are outside). The runs alternate (textsiam, sentence-transformers
 drift in machine load hits both; the figure is the ratio of median wall times. Run it with nothing else
 heavy on the machine.
 
-    python benchmarks/train_speed.py --steps 60 --rounds 3
+    python -m benchmarks.train_speed --steps 60 --rounds 3
 
-Writes benchmarks/results/train_speed.{json,md}.
+Writes benchmarks/results/speed/train_speed.{json,md}.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
-import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from benchmarks.common import CONFIGS, benchmark_parser, configure, markdown_table, medians, write_results
 
-from _common import write_results  # noqa: E402
-
-CONFIGS = Path(__file__).resolve().parent / "configs"
-logger = logging.getLogger("train_speed")
+logger = logging.getLogger("benchmarks.train_speed")
 
 
 def time_textsiam(config: Any) -> float:
+    """Seconds of ``Trainer.train`` of one textsiam run of ``config``."""
     from textsiam.training import train
 
     result = train(config, overwrite=True)
@@ -42,6 +34,7 @@ def time_textsiam(config: Any) -> float:
 
 
 def time_peer(config: Any, train_pairs: Any, out_dir: Path) -> float:
+    """Seconds of ``trainer.train()`` of sentence-transformers with the recipe of ``config``."""
     import datasets
     from sentence_transformers import (
         SentenceTransformer,
@@ -83,15 +76,32 @@ def time_peer(config: Any, train_pairs: Any, out_dir: Path) -> float:
     return time.perf_counter() - start
 
 
+def render(payload: dict[str, Any]) -> str:
+    """The markdown report: median wall time and steps/s of each trainer, and their ratio."""
+    steps, med = payload["steps"], payload["median_s"]
+    rows = [
+        [k, f"{med[k]:.1f}", f"{steps / med[k]:.3f}", ", ".join(f"{t:.1f}" for t in runs)]
+        for k, runs in payload["wall_times_s"].items()
+    ]
+    lines = [
+        f"STS-B training speed, loss `{payload['loss']}`, batch {payload['batch_size']}, {steps} optimiser steps per "
+        f"run, {payload['rounds']} alternating rounds; only `Trainer.train` is timed (no dev evaluation or checkpoint "
+        "inside).",
+        "",
+        *markdown_table(["trainer", "median wall time (s)", "steps/s", "runs (s)"], rows, "lrrl"),
+        "",
+        f"Speed ratio (sentence-transformers time / textsiam time): **{payload['speedup_textsiam_over_st']:.2f}×**.",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = benchmark_parser(__doc__, "speed")
     p.add_argument("--loss", choices=["cosent", "cosine"], default="cosent")
     p.add_argument("--steps", type=int, default=60, help="optimiser steps per timed run")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds (each: one textsiam, one peer run)")
-    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
     args = p.parse_args()
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logger.setLevel(logging.INFO)
+    configure(logging.WARNING)
 
     import torch
 
@@ -124,7 +134,7 @@ def main() -> None:
             times["textsiam"][-1],
             times["sentence-transformers"][-1],
         )
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med = medians(times)
     speedup = med["sentence-transformers"] / med["textsiam"]
     payload = {
         "loss": config.loss,
@@ -137,19 +147,9 @@ def main() -> None:
         "steps_per_s": {k: args.steps / v for k, v in med.items()},
         "speedup_textsiam_over_st": speedup,
     }
-    lines = [
-        f"STS-B training speed, loss `{config.loss}`, batch {config.batch_size}, {args.steps} optimiser steps per run, "
-        f"{args.rounds} alternating rounds; only `Trainer.train` is timed (no dev evaluation or checkpoint inside).",
-        "",
-        "| trainer | median wall time (s) | steps/s | runs (s) |",
-        "|---|---:|---:|---|",
-    ]
-    for k in times:
-        runs = ", ".join(f"{t:.1f}" for t in times[k])
-        lines.append(f"| {k} | {med[k]:.1f} | {args.steps / med[k]:.3f} | {runs} |")
-    lines += ["", f"Speed ratio (sentence-transformers time / textsiam time): **{speedup:.2f}×**."]
-    write_results("train_speed", payload, "\n".join(lines))
-    print("\n".join(lines))
+    body = render(payload)
+    write_results(args.results_dir, "train_speed", payload, body)
+    print(body)
 
 
 if __name__ == "__main__":

@@ -4,22 +4,18 @@ This is the correctness check of the whole pipeline: the STS figures must reprod
 (MTEB: STS-B test cosine Spearman 82.03; SICK-R 77.58 on all 9,927 pairs; 77.15 on the SemEval SICK test split,
 measured independently). Thresholds for MRPC and Quora are chosen on dev and applied unchanged to test.
 
-    python benchmarks/zero_shot.py [--data-dir ../shared/data] [--n-resamples 1000]
+    python -m benchmarks.zero_shot [--data-dir ../shared/data] [--n-resamples 1000] [--results-dir /tmp/trial]
 
-Writes benchmarks/results/zero_shot.{json,md}.
+Writes benchmarks/results/zero_shot/zero_shot.{json,md}.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
+import logging
 import sys
-from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from _common import write_results  # noqa: E402
+from benchmarks.common import benchmark_parser, configure, markdown_table, write_results
 
 # (dataset, split, metric key, published value, source)
 REFERENCE = [
@@ -30,13 +26,66 @@ REFERENCE = [
 RUNS = [("stsb", "test"), ("sick", "test"), ("sick", "all"), ("sick-e", "test"), ("mrpc", "test"), ("quora", "test")]
 
 
+def reproduction_checks(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each :data:`REFERENCE` figure next to the one measured, and whether they agree within ±0.1."""
+    checks = []
+    for name, split, key, ref, source in REFERENCE:
+        got = next(r for r in records if r["dataset"] == name and r["split"] == split)["metrics"][key]
+        checks.append(
+            {
+                "dataset": name,
+                "split": split,
+                "metric": key,
+                "textsiam": round(got, 2),
+                "reference": ref,
+                "difference": round(got - ref, 2),
+                "within_0.1": abs(got - ref) <= 0.1,
+                "source": source,
+            }
+        )
+    return checks
+
+
+def render(checks: list[dict[str, Any]], results_markdown: str) -> str:
+    """The markdown report: the reproduction check, then every result (``EvaluationResults.to_markdown``)."""
+    rows = [
+        [
+            c["dataset"],
+            c["split"],
+            c["metric"],
+            f"{c['textsiam']:.2f}",
+            f"{c['reference']:.2f}",
+            f"{c['difference']:+.2f}",
+            "yes" if c["within_0.1"] else "NO",
+            c["source"],
+        ]
+        for c in checks
+    ]
+    header = ["dataset", "split", "metric", "textsiam", "reference", "diff", "ok", "source"]
+    return "\n".join(
+        [
+            "Default model, zero-shot. Thresholds (MRPC, Quora, SICK-E) are chosen on dev and applied to test. "
+            "Quora train/dev are a leak-free split of the BiMPM dev file; test is BiMPM test. "
+            "Note: all-MiniLM-L6-v2 saw Quora duplicates during its pre-training.",
+            "",
+            "## Reproduction check (must be within ±0.1)",
+            "",
+            *markdown_table(header, rows, "lllrrrll"),
+            "",
+            "## All results",
+            "",
+            results_markdown,
+            "",
+        ]
+    )
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
-    p.add_argument("--model", default=None, help="default: the embedded all-MiniLM-L6-v2")
+    p = benchmark_parser(__doc__, "zero_shot", model=True)
     p.add_argument("--n-resamples", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=64)
     args = p.parse_args()
+    configure(logging.WARNING)
 
     from textsiam import SiameseModel
     from textsiam.evaluation import EvaluationResults, evaluate_dataset, package_versions
@@ -64,38 +113,9 @@ def main() -> None:
         versions=package_versions(),
         wall_time_s=round(sum(r["wall_time_s"] for r in records), 2),
     )
-    checks = []
-    for name, split, key, ref, source in REFERENCE:
-        got = next(r for r in records if r["dataset"] == name and r["split"] == split)["metrics"][key]
-        checks.append(
-            {
-                "dataset": name,
-                "split": split,
-                "metric": key,
-                "textsiam": round(got, 2),
-                "reference": ref,
-                "difference": round(got - ref, 2),
-                "within_0.1": abs(got - ref) <= 0.1,
-                "source": source,
-            }
-        )
-    md = (
-        "Default model, zero-shot. Thresholds (MRPC, Quora, SICK-E) are chosen on dev and applied to test. "
-        "Quora train/dev are a leak-free split of the BiMPM dev file; test is BiMPM test. "
-        "Note: all-MiniLM-L6-v2 saw Quora duplicates during its pre-training.\n\n"
-        "## Reproduction check (must be within ±0.1)\n\n"
-        "| dataset | split | metric | textsiam | reference | diff | ok | source |\n"
-        "|---|---|---|---:|---:|---:|---|---|\n"
-        + "".join(
-            f"| {c['dataset']} | {c['split']} | {c['metric']} | {c['textsiam']:.2f} | {c['reference']:.2f} | "
-            f"{c['difference']:+.2f} | {'yes' if c['within_0.1'] else 'NO'} | {c['source']} |\n"
-            for c in checks
-        )
-        + "\n## All results\n\n"
-        + results.to_markdown()
-        + "\n"
-    )
-    write_results("zero_shot", {"reproduction_check": checks, "results": results.to_dict()}, md)
+    checks = reproduction_checks(records)
+    md = render(checks, results.to_markdown())
+    write_results(args.results_dir, "zero_shot", {"reproduction_check": checks, "results": results.to_dict()}, md)
     print(md)
     if not all(c["within_0.1"] for c in checks):
         sys.exit("reproduction check FAILED")

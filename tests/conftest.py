@@ -43,7 +43,7 @@ def one_torch_thread():
 def default_tokenizer():
     from transformers import AutoTokenizer
 
-    from textsiam.siamese import default_model_path
+    from textsiam.model.siamese import default_model_path
 
     return AutoTokenizer.from_pretrained(default_model_path())
 
@@ -53,7 +53,7 @@ def make_tiny_model(tokenizer, pooling: str = "mean", similarity: str = "cosine"
     from transformers import BertConfig, BertModel
 
     from textsiam.encoders import TransformerEncoder
-    from textsiam.siamese import SiameseModel
+    from textsiam.model.siamese import SiameseModel
 
     torch.manual_seed(seed)
     config = BertConfig(

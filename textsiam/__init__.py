@@ -3,16 +3,64 @@
 >>> import textsiam
 >>> textsiam.similarity("How do I learn Python?", "What is the best way to learn Python?")  # doctest: +SKIP
 0.87...
+
+``import textsiam`` is light: torch, transformers and faiss load when a model, an explanation or a mining run
+first needs them.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
-from textsiam.api import get_model, similarity  # noqa: E402
-from textsiam.explain import Explanation, explain  # noqa: E402
-from textsiam.mining import MiningResult, mine_duplicates  # noqa: E402
-from textsiam.siamese import SiameseConfig, SiameseModel  # noqa: E402
+from textsiam.api import get_model, similarity
+from textsiam.version import __version__
+
+if TYPE_CHECKING:
+    from textsiam.explain import Explanation, explain
+    from textsiam.mining import MiningResult, mine_duplicates
+    from textsiam.model.siamese import SiameseConfig, SiameseModel
+
+#: Names loaded on first use (each pulls in torch): name -> module.
+_LAZY = {
+    "Explanation": "textsiam.explain",
+    "explain": "textsiam.explain",
+    "MiningResult": "textsiam.mining",
+    "mine_duplicates": "textsiam.mining",
+    "SiameseConfig": "textsiam.model.siamese",
+    "SiameseModel": "textsiam.model.siamese",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'textsiam' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+#: Functions that share their name with a sub-module (``textsiam.explain`` the function and the package of the
+#: same name; ``textsiam.similarity`` and the deprecated module path). Importing such a sub-module must not
+#: replace the function on the package, which Python's import system would otherwise do.
+_FUNCTIONS_NAMED_LIKE_MODULES = frozenset({"explain", "similarity"})
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FUNCTIONS_NAMED_LIKE_MODULES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "Explanation",

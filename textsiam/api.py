@@ -1,14 +1,21 @@
-"""One-line facade: ``textsiam.similarity(a, b)``."""
+"""One-line facade: ``textsiam.similarity(a, b)``.
+
+Importing this module is light: torch and transformers load on the first call, so that ``import textsiam`` and
+``textsiam --help`` stay fast.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from textsiam.siamese import SiameseModel, Texts
+    from textsiam.model.siamese import SiameseModel
+    from textsiam.texts import Texts
 
 _CACHE: dict[str, SiameseModel] = {}
 _LOCK = threading.Lock()
@@ -20,12 +27,13 @@ def get_model(model: str | os.PathLike | SiameseModel | None = None, **kwargs: A
     ``None`` is the embedded default model (all-MiniLM-L6-v2). Keyword arguments go to
     :meth:`SiameseModel.from_pretrained` and are part of the cache key.
     """
-    if isinstance(model, SiameseModel):
+    siamese_model = importlib.import_module("textsiam.model.siamese").SiameseModel  # torch loads here, once
+    if isinstance(model, siamese_model):
         return model
     key = repr((None if model is None else os.fspath(model), sorted(kwargs.items())))
     with _LOCK:
         if key not in _CACHE:
-            _CACHE[key] = SiameseModel.from_pretrained(model, **kwargs)
+            _CACHE[key] = siamese_model.from_pretrained(model, **kwargs)
         return _CACHE[key]
 
 

@@ -1,13 +1,24 @@
-"""The ``textsiam`` command line: score, encode, evaluate, train, ..."""
+"""The ``textsiam`` command line: score, encode, evaluate, train, ...
+
+Errors: every expected failure (a bad argument, a malformed input or model file, a missing or unwritable
+path, a full disk) prints one line ``textsiam <command>: error: <message naming the file>`` on stderr and
+exits with code 2; ``--debug`` shows the traceback instead. Ctrl-C exits with 130, SIGTERM with 143, in
+both cases after the ``finally`` blocks have removed any temporary output.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,18 +28,48 @@ logger = logging.getLogger("textsiam")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _load_model(args: argparse.Namespace):  # noqa: ANN202
-    from textsiam.siamese import SiameseModel
+def _from_pretrained(name: str | None, **kwargs: Any):  # noqa: ANN202
+    """``SiameseModel.from_pretrained`` with the errors of a broken model folder turned into ``ValueError``.
 
+    ``safetensors`` (truncated or garbage weights) and ``tokenizers`` (a garbage ``tokenizer.json``: a bare
+    ``Exception``) raise types the command line would otherwise show as a traceback; they become a
+    ``ValueError`` that names the model.
+    """
+    import json
+
+    from safetensors import SafetensorError
+
+    from textsiam import SiameseModel
+
+    try:
+        return SiameseModel.from_pretrained(name, **kwargs)
+    except ImportError as err:  # e.g. --backend onnx without the optional extra: a clean one-line error
+        raise ValueError(str(err)) from err
+    except (SafetensorError, json.JSONDecodeError) as err:
+        raise ValueError(f"cannot load the model {name or '(default)'}: {type(err).__name__}: {err}") from err
+    except Exception as err:
+        if type(err) is not Exception:  # only the bare Exception of the Rust bindings (tokenizers)
+            raise
+        raise ValueError(f"cannot load the model {name or '(default)'}: {err}") from err
+
+
+def _load_model(args: argparse.Namespace):  # noqa: ANN202
     if getattr(args, "quiet", False):
         import transformers
 
         transformers.utils.logging.disable_progress_bar()
-    kwargs = _model_kwargs(args)
+    return _from_pretrained(args.model, **_model_kwargs(args))
+
+
+@contextlib.contextmanager
+def _naming(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Give an ``OSError`` without a file name (a failed write or read: ENOSPC, EIO, ...) the name ``path``."""
     try:
-        return SiameseModel.from_pretrained(args.model, **kwargs)
-    except ImportError as err:  # e.g. --backend onnx without the optional extra: a clean one-line error
-        raise ValueError(str(err)) from err
+        yield
+    except OSError as err:
+        if err.filename is not None or err.errno is None:
+            raise
+        raise OSError(err.errno, err.strerror or os.strerror(err.errno), os.fspath(path)) from err
 
 
 def _check_output_dir(out: Path, overwrite: bool) -> None:
@@ -42,7 +83,7 @@ def _model_kwargs(args: argparse.Namespace) -> dict:
     kwargs: dict = {}
     if getattr(args, "similarity", None):
         kwargs["similarity"] = args.similarity
-    if getattr(args, "max_seq_length", None):
+    if getattr(args, "max_seq_length", None) is not None:
         kwargs["max_seq_length"] = args.max_seq_length
     if getattr(args, "backend", None):
         kwargs["backend"] = args.backend
@@ -81,13 +122,13 @@ def _run_on_ray(args: argparse.Namespace, kind: str) -> int:
 
 def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` lazily; a non-UTF-8 line raises with ``file:line``."""
-    with open(path, "rb") as fh:
+    with _naming(path), open(path, "rb") as fh:
         yield from iter_lines(fh, str(path))
 
 
 def _read_pairs(path: Path) -> Iterator[tuple[int, str, str]]:
     """Yield ``(line_number, text_a, text_b)`` from a TSV of pairs. A ``text_a<TAB>text_b`` header is skipped."""
-    with open(path, "rb") as fh:
+    with _naming(path), open(path, "rb") as fh:
         yield from iter_pairs(fh, str(path))
 
 
@@ -137,7 +178,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         return n
 
     if args.output:
-        with atomic_open(args.output) as out:
+        with _naming(args.output), atomic_open(args.output, overwrite=args.overwrite) as out:
             n = run(out)
         logger.info("wrote %d scores to %s", n, args.output)
     else:
@@ -158,7 +199,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     model = _load_model(args)
     from tqdm.auto import tqdm
 
-    with atomic_path(args.output) as tmp:
+    with _naming(args.output), atomic_path(args.output, overwrite=args.overwrite) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, model.embedding_dim))
         row = 0
         with tqdm(total=n, desc="Encoding", unit="text", disable=args.quiet) as bar:
@@ -188,13 +229,13 @@ class _LineTexts:
 
 
 def cmd_mine(args: argparse.Namespace) -> int:
-    from textsiam.mining import _check_common, mine_duplicates
+    from textsiam.mining import check_mining_args, mine_duplicates
 
     src = Path(args.input)
     if not src.is_file():
         raise FileNotFoundError(f"input file not found: {src}")
     check_output(args.output, args.overwrite)
-    _check_common(  # bad arguments fail before the model loads
+    check_mining_args(  # bad arguments fail before the model loads
         threshold=args.threshold,
         top_k=args.top_k,
         index=args.index,
@@ -207,10 +248,10 @@ def cmd_mine(args: argparse.Namespace) -> int:
     model = _load_model(args)
     if args.calibrated:
         from textsiam.calibration import NotCalibratedError
-        from textsiam.mining import _mining_calibrator
+        from textsiam.mining import mining_calibrator
 
         try:
-            _mining_calibrator(model)
+            mining_calibrator(model)
         except NotCalibratedError as err:
             raise ValueError(str(err)) from err
     result = mine_duplicates(
@@ -236,7 +277,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
     def clean(text: str) -> str:
         return text.replace("\t", " ")  # a tab inside a text would shift the columns
 
-    with atomic_open(args.output) as out:
+    with _naming(args.output), atomic_open(args.output, overwrite=args.overwrite) as out:
         out.write("i\tj\tscore\ttext_a\ttext_b\n")
         for (i, j), score in zip(result.pairs.tolist(), result.scores.tolist(), strict=True):
             out.write(f"{i}\t{j}\t{score:.6f}\t{clean(texts[i])}\t{clean(texts[j])}\n")
@@ -310,8 +351,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from textsiam.siamese import SiameseModel
-
     out = Path(args.output)
     _check_output_dir(out, args.overwrite)
     if args.quiet:
@@ -319,11 +358,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         transformers.utils.logging.disable_progress_bar()
     quantize = None if args.quantize == "none" else args.quantize
-    try:
-        model = SiameseModel.from_pretrained(args.model, backend=args.format, quantize=quantize, device="cpu")
-    except ImportError as err:  # the optional onnx extra is missing: a clean one-line error
-        raise ValueError(str(err)) from err
-    path = model.save(out)
+    model = _from_pretrained(args.model, backend=args.format, quantize=quantize, device="cpu")
+    with _naming(out):
+        path = model.save(out)
     logger.info("exported %s (%s, quantize=%s) to %s", model.name_or_path, args.format, quantize, path)
     return 0
 
@@ -344,8 +381,9 @@ def cmd_soup(args: argparse.Namespace) -> int:
         transformers.utils.logging.disable_progress_bar()
     metric = make_dev_metric(args.dev_dataset, args.data_dir, split=args.dev_split, batch_size=args.batch_size)
     model, report = soup_models(args.models, metric)
-    path = model.save(out)
-    with atomic_open(path / "soup.json", "w") as fh:
+    with _naming(out):
+        path = model.save(out)
+    with _naming(path / "soup.json"), atomic_open(path / "soup.json", "w", overwrite=args.overwrite) as fh:
         json.dump({"dev_dataset": args.dev_dataset, "dev_split": args.dev_split, **report.to_dict()}, fh, indent=2)
     print(f"soup of {len(report.soup_members)} model(s), dev {report.metric_name}: {report.final_dev:.2f}")
     for trial in report.trials:
@@ -354,16 +392,64 @@ def cmd_soup(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------- argument types
+def _int(text: str, minimum: int) -> int:
+    try:
+        value = int(text.strip().replace("_", ""))
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type=``: an integer >= 1 (a clean ``error: argument ...`` and exit code 2 otherwise)."""
+    return _int(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse ``type=``: an integer >= 0."""
+    return _int(text, 0)
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type=``: a finite number (``nan`` and ``inf`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type=``: a finite number > 0."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
 # ---------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textsiam", description="Text similarity with Siamese networks.")
     parser.add_argument("--verbose", "-v", action="store_true", help="log at DEBUG level")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, **kwargs)
+        # also accepted after the command; SUPPRESS keeps a --debug given before it
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return p
 
     def model_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", "-m", default=None, help="model directory or Hub name (default: all-MiniLM-L6-v2)")
-        p.add_argument("--batch-size", type=int, default=64)
-        p.add_argument("--max-seq-length", type=int, default=None)
+        p.add_argument("--batch-size", type=positive_int, default=64)
+        p.add_argument("--max-seq-length", type=positive_int, default=None)
         p.add_argument(
             "--backend", choices=["torch", "onnx"], default=None, help="inference backend (onnx: ONNX Runtime)"
         )
@@ -381,30 +467,32 @@ def build_parser() -> argparse.ArgumentParser:
             help="local: this process; ray: Ray Data actors; --output is then a parquet folder with a 'line' column",
         )
         g.add_argument("--ray-address", help="Ray cluster (auto, HOST:6379, ray://HOST:10001); default: a local one")
-        g.add_argument("--ray-actors", type=int, default=None, help="model actors (default: up to one per CPU)")
-        g.add_argument("--ray-cpus-per-actor", type=float, default=1.0, help="CPUs (torch threads) per actor")
+        g.add_argument(
+            "--ray-actors", type=positive_int, default=None, help="model actors (default: up to one per CPU)"
+        )
+        g.add_argument("--ray-cpus-per-actor", type=positive_float, default=1.0, help="CPUs (torch threads) per actor")
 
-    p = sub.add_parser("score", help="score two texts, or a TSV file of pairs")
+    p = add_parser("score", help="score two texts, or a TSV file of pairs")
     p.add_argument("texts", nargs="*", help="two texts to compare")
     p.add_argument("--pairs", help="TSV file: text_a<TAB>text_b per line (a 'text_a<TAB>text_b' header is skipped)")
     p.add_argument("--output", "-o", help="write text_a, text_b, score as TSV here (default: stdout)")
     p.add_argument("--similarity", choices=["cosine", "dot", "euclidean", "manhattan", "malstm"])
-    p.add_argument("--chunk-size", type=int, default=10_000, help="pairs read into memory at a time")
+    p.add_argument("--chunk-size", type=positive_int, default=10_000, help="pairs read into memory at a time")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     model_args(p)
     engine_args(p)
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("encode", help="embed a text file, one text per line, into a .npy matrix")
+    p = add_parser("encode", help="embed a text file, one text per line, into a .npy matrix")
     p.add_argument("input")
     p.add_argument("--output", "-o", required=True, help="output .npy file, (N, D) float32")
-    p.add_argument("--chunk-size", type=int, default=10_000, help="lines read into memory at a time")
+    p.add_argument("--chunk-size", type=positive_int, default=10_000, help="lines read into memory at a time")
     p.add_argument("--overwrite", action="store_true")
     model_args(p)
     engine_args(p)
     p.set_defaults(func=cmd_encode)
 
-    p = sub.add_parser(
+    p = add_parser(
         "mine",
         help="find near-duplicate texts in a file, one text per line (faiss index)",
         description="Mine near-duplicates: every line's top-k most similar lines, and the pairs with a cosine "
@@ -413,31 +501,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("input", help="text file, one text per line (UTF-8)")
     p.add_argument("--output", "-o", required=True, help="TSV of pairs: i, j, score, text_a, text_b")
-    p.add_argument("--threshold", "-t", type=float, default=0.8, help="lowest score of a reported pair (0.8)")
-    p.add_argument("--top-k", "-k", type=int, default=10, help="neighbours searched per text (10)")
+    p.add_argument("--threshold", "-t", type=finite_float, default=0.8, help="lowest score of a reported pair (0.8)")
+    p.add_argument("--top-k", "-k", type=positive_int, default=10, help="neighbours searched per text (10)")
     p.add_argument("--index", choices=["auto", "flat", "hnsw", "ivf"], default="auto", help="auto: flat < 100k, hnsw")
     p.add_argument("--precision", choices=["float16", "int8", "float32"], default="float16")
-    p.add_argument("--ef-search", type=int, default=128, help="HNSW candidates per query (more: slower, more exact)")
-    p.add_argument("--nprobe", type=int, default=None, help="IVF lists searched per text (default max(32, nlist/16))")
+    p.add_argument(
+        "--ef-search", type=positive_int, default=128, help="HNSW candidates per query (more: slower, more exact)"
+    )
+    p.add_argument(
+        "--nprobe", type=positive_int, default=None, help="IVF lists searched per text (default max(32, nlist/16))"
+    )
     p.add_argument("--calibrated", action="store_true", help="threshold and scores on the model's calibrated scale")
     p.add_argument("--work-dir", default=None, help="keep the memory-mapped embeddings here (default: a temp dir)")
-    p.add_argument("--chunk-size", type=int, default=10_000, help="lines read, encoded and searched at a time")
+    p.add_argument("--chunk-size", type=positive_int, default=10_000, help="lines read, encoded and searched at a time")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     model_args(p)
     p.set_defaults(func=cmd_mine, batch_size=32)  # smaller batches: less transient memory, as fast on a CPU
 
-    p = sub.add_parser("evaluate", help="evaluate a model on STS-B, SICK, MRPC, Quora")
+    p = add_parser("evaluate", help="evaluate a model on STS-B, SICK, MRPC, Quora")
     p.add_argument("--datasets", nargs="+", default=["stsb", "sick", "mrpc", "quora"])
     p.add_argument("--split", default="test")
     p.add_argument("--data-dir", default=None, help="folder with the datasets (default: $TEXTSIAM_DATA, else Hub)")
     p.add_argument("--output", "-o", help="write the results as JSON here")
-    p.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--n-resamples", type=non_negative_int, default=1000, help="bootstrap resamples for the CIs (0: none)"
+    )
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--overwrite", action="store_true")
     model_args(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser(
+    p = add_parser(
         "train",
         help="fine-tune a model from a YAML/JSON config",
         description="Fine-tune a Siamese model. Every config field can be overridden with --set key=value "
@@ -467,7 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser(
+    p = add_parser(
         "soup",
         help="average the weights of fine-tuned models (greedy soup on dev)",
         description="Greedy model soup (Wortsman et al., ICML 2022): score every model on the dev split, then "
@@ -478,13 +572,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev-dataset", "-d", required=True, help="dataset whose dev split picks the soup (e.g. sick)")
     p.add_argument("--dev-split", default="dev", help="split of --dev-dataset (default: dev; test is refused)")
     p.add_argument("--data-dir", default=None, help="folder with the datasets (default: $TEXTSIAM_DATA, else Hub)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--output", "-o", required=True, help="directory to save the soup to (with soup.json)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_soup)
 
-    p = sub.add_parser(
+    p = add_parser(
         "export",
         help="export a model for fast CPU inference (ONNX Runtime, optionally int8)",
         description="Export a model to ONNX for ONNX Runtime (load it back with SiameseModel.from_pretrained(DIR)). "
@@ -500,19 +594,97 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# ---------------------------------------------------------------------------------------------- errors and signals
+#: Exit codes: an expected error, Ctrl-C (128 + SIGINT), SIGTERM (128 + SIGTERM).
+EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
+
+
+class Terminated(SystemExit):
+    """Raised in the main thread on SIGTERM, so that ``finally`` blocks run (temporary files are removed).
+
+    A ``SystemExit`` (code 143): ``except Exception`` handlers do not swallow it, and if it escapes
+    :func:`main` the interpreter still exits with 143.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(EXIT_TERMINATED)
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`Terminated` (main thread only); the old handler is restored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def is_expected_error(err: BaseException) -> bool:
+    """Whether ``err`` is a failure to report in one line (bad input, files, disk) rather than a bug.
+
+    ``ValueError`` (``ConfigError``, ``DataFormatError``, ``json.JSONDecodeError``, ``UnicodeDecodeError``),
+    ``TypeError``, ``OSError`` (missing, existing, unreadable or unwritable paths, a full disk), a
+    ``safetensors.SafetensorError``, ``textsiam.calibration.NotCalibratedError`` and the bare ``Exception``
+    that the Rust ``tokenizers`` bindings raise for a malformed ``tokenizer.json``.
+    """
+    if isinstance(err, (ValueError, TypeError, OSError)) or type(err) is Exception:
+        return True
+    from safetensors import SafetensorError
+
+    from textsiam.calibration import NotCalibratedError
+
+    return isinstance(err, (SafetensorError, NotCalibratedError))
+
+
+def describe_error(err: BaseException) -> str:
+    """The one-line message of an expected error; an ``OSError`` names its file (``path: No space left ...``)."""
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        where = os.fsdecode(err.filename)
+        if err.filename2 is not None:
+            where += f" -> {os.fsdecode(err.filename2)}"
+        return f"{where}: {err.strerror}"
+    return str(err) or type(err).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``textsiam`` console script."""
+    """Entry point of the ``textsiam`` console script.
+
+    Returns the exit code: 0, 2 for an expected error (one line on stderr; ``--debug`` re-raises it with its
+    traceback), 130 for Ctrl-C and 143 for SIGTERM. Argument errors exit with 2 from ``argparse``.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    prog = f"textsiam {args.command}"
     try:
-        return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as err:
-        print(f"textsiam {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        with _sigterm_raises():
+            return int(args.func(args) or 0)
+    except Terminated:
+        if args.debug:
+            raise
+        print(f"{prog}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:
+        if args.debug or not is_expected_error(err):
+            raise
+        print(f"{prog}: error: {describe_error(err)}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -209,7 +209,7 @@ def reliability_diagram(
         ax: axes to draw on.
         title: axes title.
     """
-    from textsiam.calibration import expected_calibration_error, reliability_curve
+    from textsiam.model.calibrator import expected_calibration_error, reliability_curve
 
     curves = dict(probs) if isinstance(probs, Mapping) else {"model": probs}
     ax = _axes(ax, (5.0, 5.0))

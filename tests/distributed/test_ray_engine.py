@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,14 +131,37 @@ def test_missing_ray_is_a_clear_error(tmp_path, monkeypatch, capsys):
 def test_line_readers_match_the_local_engine(tmp_path):
     pytest.importorskip("ray")
     from textsiam.cli import _read_lines, _read_pairs
-    from textsiam.distributed._ray_datasource import iter_lines, iter_pairs
+    from textsiam.distributed.ray_datasource import iter_lines, iter_pairs
 
     path = tmp_path / "x.tsv"
-    path.write_bytes("\ufefftext_a\ttext_b\r\nα\tβ\r\n\tempty left\nx\ty\tz\n".encode())
+    path.write_bytes("\ufefftext_a\ttext_b\r\nα\tβ\r\n\tempty left\n".encode())
     with open(path, "rb") as fh:
         assert list(iter_lines(fh, str(path))) == list(_read_lines(path))
     with open(path, "rb") as fh:
         assert list(iter_pairs(fh, str(path))) == list(_read_pairs(path))
+    # a third field is an error in both engines, not silently dropped
+    path.write_bytes(b"a\tb\nx\ty\tz\n")
+    with open(path, "rb") as fh, pytest.raises(ValueError, match=r"x\.tsv:2: expected two .* found 3 fields"):
+        list(iter_pairs(fh, str(path)))
+    with pytest.raises(ValueError, match=r"x\.tsv:2: expected two .* found 3 fields"):
+        list(_read_pairs(path))
     path.write_bytes(b"ok\n\xff\xfe\n")
     with open(path, "rb") as fh, pytest.raises(ValueError, match=r"x.tsv:2: not valid UTF-8"):
         list(iter_lines(fh, str(path)))
+
+
+def test_overwrite_replaces_the_earlier_parquet_parts_and_keeps_other_files(tmp_path):
+    """``--overwrite`` onto an earlier output folder: its parquet parts go, a user's file in it stays."""
+    from textsiam.distributed.ray_engine import _output_dir
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "part-0.parquet").write_bytes(b"old")
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        with _output_dir(out, overwrite=False):
+            pass
+    with _output_dir(out, overwrite=True) as tmp:
+        (Path(tmp) / "part-1.parquet").write_bytes(b"new")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "part-1.parquet"]
+    assert (out / "notes.txt").read_text() == "mine"

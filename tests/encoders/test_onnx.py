@@ -16,7 +16,7 @@ from textsiam import SiameseModel  # noqa: E402
 from textsiam.cli import main  # noqa: E402
 from textsiam.encoders import ENCODERS, OnnxEncoder  # noqa: E402
 from textsiam.encoders.onnx import export_transformer  # noqa: E402
-from textsiam.siamese import CONFIG_NAME  # noqa: E402
+from textsiam.model.siamese import CONFIG_NAME  # noqa: E402
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:

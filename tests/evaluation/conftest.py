@@ -1,14 +1,32 @@
-"""Fixtures for the evaluation tests: a deterministic hashing encoder and tiny fake datasets."""
+"""Fixtures for the evaluation tests: a deterministic hashing encoder, tiny fake datasets, reference numbers."""
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import zlib
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from textsiam.evaluation.results import to_jsonable
+
+#: Records of the evaluator before the 0.2 redesign on :func:`build_fake_data` (see its ``_about``).
+REFERENCE_PATH = Path(__file__).parent / "data" / "evaluate_reference.json"
+
 VOCAB = [f"w{i}" for i in range(60)]
+
+
+def direct_scores(model: Any, pairs: dict, sim: str = "cosine") -> np.ndarray:
+    """Independent path: encode each side separately, no dedupe."""
+    from textsiam.model.scoring import pairwise_similarity
+
+    ea = model.encode(pairs["text_a"])
+    eb = model.encode(pairs["text_b"])
+    return np.asarray(pairwise_similarity(ea, eb, sim), dtype=np.float64)
 
 
 class HashingEncoder:
@@ -118,8 +136,8 @@ def build_fake_data() -> dict:
 
 @pytest.fixture
 def fake_data(monkeypatch):
-    """Monkeypatch the evaluator's data hooks with tiny in-memory datasets; returns the dict and a load log."""
-    from textsiam.evaluation import evaluator as ev
+    """Monkeypatch the evaluation's data hooks with tiny in-memory datasets; returns the dict and a load log."""
+    from textsiam.evaluation import inputs
 
     data = build_fake_data()
     log: list[tuple[str, str]] = []
@@ -128,11 +146,37 @@ def fake_data(monkeypatch):
         log.append((name, split))
         return data[(name, split)]
 
-    monkeypatch.setattr(ev, "load_pairs", load_pairs)
-    monkeypatch.setattr(ev, "task_type", lambda name: TASKS[name])
+    monkeypatch.setattr(inputs, "load_pairs", load_pairs)
+    monkeypatch.setattr(inputs, "task_type", lambda name: TASKS[name])
     return data, log
 
 
 @pytest.fixture
 def encoder():
     return HashingEncoder()
+
+
+@pytest.fixture(scope="session")
+def reference() -> dict:
+    """The hard-coded reference numbers (:data:`REFERENCE_PATH`)."""
+    return json.loads(REFERENCE_PATH.read_text(encoding="utf-8"))
+
+
+def assert_same(actual: Any, expected: Any, path: str = "") -> None:
+    """``actual`` (made JSON-ready) equals ``expected``: same keys in the same order, floats to 1e-9."""
+    actual = to_jsonable(actual)
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), path
+        if "wall_time_s" in actual and "wall_time_s" not in expected:
+            actual = {k: v for k, v in actual.items() if k != "wall_time_s"}
+        assert list(actual) == list(expected), f"{path}: keys differ"
+        for key, value in expected.items():
+            assert_same(actual[key], value, f"{path}/{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), path
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_same(a, e, f"{path}[{i}]")
+    elif isinstance(expected, float) and not isinstance(actual, bool) and isinstance(actual, (int, float)):
+        assert math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-12), f"{path}: {actual} != {expected}"
+    else:
+        assert actual == expected, f"{path}: {actual!r} != {expected!r}"

@@ -5,7 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from textsiam.evaluation import bootstrap_ci, bootstrap_cis, paired_bootstrap, spearman
+from textsiam.evaluation import bootstrap_ci, paired_bootstrap
+from textsiam.evaluation.bootstrap import bootstrap_cis
+from textsiam.evaluation.correlation import spearman
 
 
 def test_ci_contains_estimate_and_shrinks_with_more_data():

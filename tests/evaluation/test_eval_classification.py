@@ -14,14 +14,9 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from textsiam.evaluation import (
-    candidate_thresholds,
-    classification_metrics,
-    find_best_threshold,
-    pair_classification_metrics,
-    ranking_metrics,
-)
 from textsiam.evaluation import classification as clf
+from textsiam.evaluation import find_best_threshold, pair_classification_metrics
+from textsiam.evaluation.classification import candidate_thresholds, classification_metrics, ranking_metrics
 
 
 def test_candidate_thresholds_are_midpoints_between_distinct_scores():

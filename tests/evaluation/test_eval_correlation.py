@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from textsiam.evaluation import correlation_metrics, pearson, spearman
+from textsiam.evaluation import correlation_metrics
+from textsiam.evaluation.correlation import pearson, spearman
 
 
 def test_hand_computed_values():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import ndcg_score
 
-from textsiam.evaluation import duplicate_queries, per_query_metrics, rank_relevant, retrieval_metrics
+from textsiam.evaluation import retrieval_metrics
+from textsiam.evaluation.retrieval import duplicate_queries, per_query_metrics, rank_relevant
 
 
 def test_duplicate_queries_direct_and_transitive():

@@ -69,7 +69,7 @@ def word_vector_tiny_model_dir(tmp_path_factory, default_tokenizer) -> Path:
     from conftest import make_tiny_model
     from safetensors.torch import load_file
 
-    from textsiam.siamese import default_model_path
+    from textsiam.model.siamese import default_model_path
 
     weights = load_file(str(default_model_path() / "model.safetensors"))
     (key,) = [k for k in weights if k.endswith("word_embeddings.weight")]

@@ -363,7 +363,8 @@ def load_pairs(name: str, split: str, data_dir: str | os.PathLike[str] | None = 
         ValueError: unknown dataset or split (the message lists the valid ones).
         DataNotFoundError: a file is missing (the message names it and mentions ``TEXTSIAM_DATA``),
             or no data directory is configured and the Hub cannot be used.
-        DataFormatError: a malformed line; the message starts with ``file:line``.
+        DataFormatError: a malformed line (the message starts with ``file:line``), or a file / split without
+            a single pair (never an empty dataset).
     """
     info = dataset_info(name)
     split = _canonical_split(info, split)
@@ -378,6 +379,8 @@ def load_pairs(name: str, split: str, data_dir: str | os.PathLike[str] | None = 
                 f"it should hold the stsb/, sick/, mrpc/ and quora/ sub-folders"
             )
         cols = _read_local(root, info, split)
+        if not cols["text_a"]:  # e.g. a Quora dev.tsv so small that every pair goes to dev
+            raise DataFormatError(root / info.folder, None, f"the files hold no {info.name} {split!r} pairs")
     logger.debug("loaded %s/%s: %d pairs", info.name, split, len(cols["text_a"]))
     return datasets.Dataset.from_dict(cols, features=_features(info, cols))
 
@@ -387,7 +390,10 @@ def _parse_labels(path: Path, values: Sequence[Any], where: Sequence[Location]) 
     numbers: list[float] = []
     for value, (line, prefix) in zip(values, where, strict=True):
         if isinstance(value, (bool, int, float)):
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # a JSON integer too large for a float
+                raise DataFormatError(path, line, f"{prefix}label {value!r} is out of range") from None
         elif isinstance(value, str) and value.strip():
             try:
                 number = float(value.strip())
@@ -447,6 +453,13 @@ def load_pairs_from_file(
             if not isinstance(value, str):
                 found = type(value).__name__
                 raise DataFormatError(path, line, f"{prefix}column {in_name!r} must be text, found {found}")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:  # a JSON "\ud800" escape: a lone surrogate, not a character
+                bad = value[exc.start : exc.start + 1]
+                raise DataFormatError(
+                    path, line, f"{prefix}column {in_name!r} holds the lone surrogate {bad!r}"
+                ) from None
         cols[out_name] = list(values)
     spec: dict[str, Any] = {"text_a": datasets.Value("string"), "text_b": datasets.Value("string")}
     if label is not None:

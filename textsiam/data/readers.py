@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from textsiam.graph import text_components
+from textsiam.data.graph import text_components
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +147,12 @@ def _parse_binary(path: Path, number: int, value: str, what: str = "label") -> i
     return int(value)
 
 
+def _check_not_empty(path: Path, cols: Columns, message: str) -> None:
+    """A benchmark file without a single pair is an error, never an empty dataset (metrics of nothing)."""
+    if not cols["text_a"]:
+        raise DataFormatError(path, None, message)
+
+
 def _check_header(path: Path, number: int, line: str, expected: Sequence[str]) -> None:
     found = line.split("\t")
     if [f.strip() for f in found] != list(expected):
@@ -190,6 +196,7 @@ def read_stsb(path: str | os.PathLike[str]) -> Columns:
         cols["pair_id"].append(f"{filename}-{year}-{sid}")
     if skipped:
         logger.info("%s: skipped %d unscored pair(s) (empty score field)", path, skipped)
+    _check_not_empty(path, cols, "no scored pairs")
     return cols
 
 
@@ -217,6 +224,7 @@ def read_sick(path: str | os.PathLike[str]) -> Columns:
         cols["score"].append(_parse_score(path, number, score, 1.0, 5.0))
         cols["label3"].append(SICK_E_CLASSES.index(judgment))
         cols["pair_id"].append(pair_id.strip())
+    _check_not_empty(path, cols, "no data rows after the header")
     return cols
 
 
@@ -239,6 +247,7 @@ def read_mrpc(path: str | os.PathLike[str]) -> Columns:
         cols["text_b"].append(text_b)
         cols["label"].append(_parse_binary(path, number, quality, "Quality"))
         cols["pair_id"].append(f"{id_a.strip()}-{id_b.strip()}")
+    _check_not_empty(path, cols, "no data rows after the header")
     return cols
 
 
@@ -372,6 +381,10 @@ def read_pair_file(
     fmt = (format or infer_format(path)).lower()
     if fmt not in ("csv", "tsv", "jsonl", "json"):
         raise ValueError(f"unknown format {format!r}; expected 'csv', 'tsv', 'jsonl' or 'json'")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n"):
+        raise ValueError(f"delimiter must be one character (not a newline), got {delimiter!r}")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"the columns to read must have different names, got {list(columns)!r}")
     lines = read_text_lines(path)
     out: Columns = {name: [] for name in columns}
     where: list[Location] = []
@@ -407,6 +420,8 @@ def read_pair_file(
             items = json.loads("\n".join(line for _, line in lines))
         except json.JSONDecodeError as exc:
             raise DataFormatError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise DataFormatError(path, 1, "invalid JSON: nested too deeply") from None
         if not isinstance(items, list):
             raise DataFormatError(path, 1, "expected a JSON array of objects")
         records_json = [((None, f"item {i}: "), item) for i, item in enumerate(items, start=1)]
@@ -418,6 +433,8 @@ def read_pair_file(
                 records_json.append(((number, ""), json.loads(line)))
             except json.JSONDecodeError as exc:
                 raise DataFormatError(path, number, f"invalid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise DataFormatError(path, number, "invalid JSON: nested too deeply") from None
     for (line, prefix), record in records_json:
         if not isinstance(record, dict):
             raise DataFormatError(path, line, f"{prefix}expected a JSON object, found {type(record).__name__}")

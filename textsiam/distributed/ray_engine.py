@@ -3,7 +3,7 @@
 The pipeline is plain Ray Data:
 
 1. read the input lazily into blocks of rows that carry their line number
-   (:class:`~textsiam.distributed._ray_datasource.LinesDatasource`, a ``FileBasedDatasource`` like the one behind
+   (:class:`~textsiam.distributed.ray_datasource.LinesDatasource`, a ``FileBasedDatasource`` like the one behind
    ``ray.data.read_text``);
 2. ``map_batches`` with a callable class in an actor pool (``compute=ray.data.ActorPoolStrategy``): every actor
    loads the model once and encodes / scores the batches it receives with :meth:`SiameseModel.encode` /
@@ -62,7 +62,7 @@ class _ModelActor:
     def __init__(self, model: str | None, model_kwargs: dict[str, Any], batch_size: int, num_threads: int) -> None:
         import torch
 
-        from textsiam.siamese import SiameseModel
+        from textsiam.model.siamese import SiameseModel
 
         device = "cuda" if torch.cuda.is_available() else "cpu"  # Ray exposes a GPU only to actors that asked
         self.model = SiameseModel.from_pretrained(model, device=device, num_threads=num_threads, **model_kwargs)
@@ -143,16 +143,23 @@ def _check_output(output: str | os.PathLike[str], overwrite: bool) -> bool:
 def _output_dir(output: str | os.PathLike[str], overwrite: bool) -> Iterator[str]:
     """Yield the folder Ray writes to: a temporary sibling renamed over ``output`` on success (local paths)."""
     exists = _check_output(output, overwrite)
-    if _is_uri(output):  # object stores have no atomic rename: clear and write in place
+    if _is_uri(output):  # object stores have no atomic rename: remove the earlier parquet parts, write in place
         if exists:
             import pyarrow.fs
 
             fs, root = pyarrow.fs.FileSystem.from_uri(os.fspath(output))
-            fs.delete_dir_contents(root, missing_dir_ok=True)
+            for info in fs.get_file_info(pyarrow.fs.FileSelector(root, recursive=False)):
+                if info.type == pyarrow.fs.FileType.File and _is_output_part(info.base_name):
+                    fs.delete_file(info.path)
         yield os.fspath(output)
         return
-    with atomic_dir(output) as tmp:
+    with atomic_dir(output, overwrite=overwrite, replaces=_is_output_part) as tmp:
         yield str(tmp)
+
+
+def _is_output_part(name: str) -> bool:
+    """A file Ray wrote for an earlier run of the same output (a parquet part); other files are kept."""
+    return name.endswith(".parquet")
 
 
 def _user_error(err: BaseException) -> BaseException | None:
@@ -202,7 +209,7 @@ def _run(
     model_ref = _model_ref(model)
     _check_output(output, overwrite)  # fail before Ray starts
     ray = require_ray()
-    from textsiam.distributed._ray_datasource import LinesDatasource
+    from textsiam.distributed.ray_datasource import LinesDatasource
 
     started = False
     if not ray.is_initialized():

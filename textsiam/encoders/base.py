@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from textsiam.encoders.loading import check_max_seq_length
+
 logger = logging.getLogger(__name__)
 
 
@@ -114,9 +116,35 @@ class Encoder(nn.Module, ABC):
     #: ``True`` when a text's embedding does not depend on how far its batch is padded (mask-aware
     #: encoders). :meth:`textsiam.SiameseModel.embed_many` then runs several batches as one forward pass.
     padding_invariant: ClassVar[bool] = False
+    #: ``True`` when :meth:`forward` accepts ``inputs_embeds`` ``(B, T, E)`` in place of ``input_ids`` (gradient
+    #: attributions such as integrated gradients differentiate with respect to them).
+    accepts_inputs_embeds: ClassVar[bool] = False
 
     tokenizer: Any
-    max_seq_length: int
+
+    def input_embeddings(self) -> nn.Embedding | None:
+        """The input word-embedding layer (row ``i`` embeds token id ``i``), or ``None`` if the tower has none."""
+        return None
+
+    def max_positions(self) -> int | None:
+        """Most tokens this tower can take in one text (its position embeddings), or ``None`` for no limit."""
+        return None
+
+    @property
+    def max_seq_length(self) -> int:
+        """Texts longer than this many tokens (special tokens included) are truncated."""
+        return self._max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        value = check_max_seq_length(value)
+        limit = self.max_positions()
+        if limit is not None and value > limit:
+            logger.warning(
+                "max_seq_length=%d is more than this model can take (%d positions); using %d", value, limit, limit
+            )
+            value = limit
+        self._max_seq_length = value
 
     def tokenize(self, texts: list[str]) -> tuple[dict[str, torch.Tensor], int]:
         """Tokenise a list of texts into a padded batch; also return how many texts were truncated."""

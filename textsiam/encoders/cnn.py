@@ -59,7 +59,7 @@ class CNNEncoder(SubwordEncoder):
     """Subword embeddings -> 1-D convolutions of several widths -> max over time -> ``(B, D)``.
 
     ``D = len(kernel_sizes) * num_filters``. Build one with :meth:`SiameseModel.cnn <textsiam.SiameseModel.cnn>`
-    or :meth:`from_source`; see :class:`CNNConfig` for the settings.
+    or :meth:`from_embeddings`; see :class:`CNNConfig` for the settings.
 
     Args:
         config: the settings.

@@ -57,7 +57,7 @@ class LSTMEncoder(SubwordEncoder):
     the first), ``"max"`` / ``"mean"`` pool the top layer's outputs over the real tokens. For an output of
     another size, give the :class:`~textsiam.SiameseModel` a projection (``SiameseModel.lstm(projection_dim=...)``).
 
-    Build one with :meth:`SiameseModel.lstm <textsiam.SiameseModel.lstm>` or :meth:`from_source`; see
+    Build one with :meth:`SiameseModel.lstm <textsiam.SiameseModel.lstm>` or :meth:`from_embeddings`; see
     :class:`LSTMConfig` for the settings.
 
     Args:

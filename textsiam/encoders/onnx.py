@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from textsiam.encoders.base import Encoder
+from textsiam.encoders.loading import check_vocabulary, load_tokenizer, position_limit, read_json
 from textsiam.encoders.pooling import Pooling
 
 logger = logging.getLogger(__name__)
@@ -69,14 +70,6 @@ def check_quantize(quantize: str | None) -> str | None:
     if quantize not in QUANTIZE_MODES:
         raise ValueError(f"unknown quantize mode {quantize!r}; choose one of {list(QUANTIZE_MODES)}")
     return quantize
-
-
-def _max_len_limit(max_positions: int | None, tokenizer: Any) -> int:
-    limit = max_positions or DEFAULT_MAX_SEQ_LENGTH
-    tok_limit = getattr(tokenizer, "model_max_length", None)
-    if isinstance(tok_limit, int) and tok_limit < 1_000_000:
-        limit = min(limit, tok_limit)
-    return min(limit, DEFAULT_MAX_SEQ_LENGTH)
 
 
 class OnnxEncoder(Encoder):
@@ -120,12 +113,9 @@ class OnnxEncoder(Encoder):
         self.hidden_size = int(hidden_size)
         self.hf_config = dict(hf_config or {})
         self.quantize = check_quantize(quantize)
-        limit = _max_len_limit(self.hf_config.get("max_position_embeddings"), tokenizer)
         if max_seq_length is None:
-            max_seq_length = limit
-        if not isinstance(max_seq_length, int) or max_seq_length < 1:
-            raise ValueError(f"max_seq_length must be a positive int, got {max_seq_length!r}")
-        self.max_seq_length = max_seq_length
+            max_seq_length = min(self.max_positions() or DEFAULT_MAX_SEQ_LENGTH, DEFAULT_MAX_SEQ_LENGTH)
+        self.max_seq_length = max_seq_length  # checked, and capped at max_positions() with one warning
         self._sessions: dict[int, Any] = {}
         self._input_names = [i.name for i in self._session(1).get_inputs()]
 
@@ -147,6 +137,11 @@ class OnnxEncoder(Encoder):
     @property
     def pooling_mode(self) -> str:
         return self.pooling.mode
+
+    def max_positions(self) -> int | None:
+        return position_limit(
+            self.hf_config.get("max_position_embeddings"), self.hf_config.get("model_type"), self.tokenizer
+        )
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """Embed a tokenised batch with ONNX Runtime: ``features`` -> ``(B, H)`` float32 on the CPU."""
@@ -190,16 +185,17 @@ class OnnxEncoder(Encoder):
     @classmethod
     def load(cls, directory: Path, config: dict[str, Any], **kwargs: Any) -> OnnxEncoder:
         """Load a saved ONNX tower; ``quantize="int8"`` quantises a float32 graph in memory."""
-        from transformers import AutoTokenizer
-
         require_onnxruntime()
         directory = Path(directory)
-        onnx_path = directory / config.get("onnx_file", ONNX_FILE)
+        onnx_file = config.get("onnx_file", ONNX_FILE)
+        if not isinstance(onnx_file, str) or Path(onnx_file).name != onnx_file or onnx_file in ("", ".", ".."):
+            raise ValueError(f"{directory / 'textsiam.json'}: onnx_file must be a file name inside the model folder")
+        onnx_path = directory / onnx_file
         if not onnx_path.is_file():
             raise FileNotFoundError(f"no ONNX graph at {onnx_path}")
         hf_config: dict[str, Any] = {}
         if (directory / "config.json").is_file():
-            hf_config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+            hf_config = read_json(directory / "config.json")
         stored = config.get("quantize")
         wanted = check_quantize(kwargs.get("quantize", stored))
         data = onnx_path.read_bytes()
@@ -207,16 +203,24 @@ class OnnxEncoder(Encoder):
             data = quantize_onnx(data)
         elif wanted is None and stored == "int8":
             raise ValueError(f"{directory} holds an int8-quantised graph; it cannot be loaded as float32")
-        tokenizer = AutoTokenizer.from_pretrained(directory)
-        return cls(
-            data,
-            tokenizer,
-            pooling=config.get("pooling", "mean"),
-            max_seq_length=config.get("max_seq_length"),
-            hidden_size=int(config.get("hidden_size") or hf_config.get("hidden_size")),
-            hf_config=hf_config,
-            quantize=wanted,
-        )
+        tokenizer = load_tokenizer(directory)
+        vocab_size = hf_config.get("vocab_size")
+        if isinstance(vocab_size, int) and not isinstance(vocab_size, bool):
+            check_vocabulary(tokenizer, vocab_size, directory)
+        try:
+            return cls(
+                data,
+                tokenizer,
+                pooling=config.get("pooling", "mean"),
+                max_seq_length=config.get("max_seq_length"),
+                hidden_size=int(config.get("hidden_size") or hf_config.get("hidden_size")),
+                hf_config=hf_config,
+                quantize=wanted,
+            )
+        except (ValueError, TypeError):
+            raise
+        except Exception as err:  # onnxruntime's own errors for a damaged graph
+            raise ValueError(f"{onnx_path}: not a loadable ONNX graph ({type(err).__name__}: {err})") from None
 
     def extra_repr(self) -> str:
         return f"quantize={self.quantize!r}, hidden_size={self.hidden_size}, bytes={len(self.onnx_model)}"

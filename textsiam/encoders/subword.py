@@ -2,7 +2,7 @@
 
 Such a tower borrows a transformer's tokenizer (WordPiece, BPE or sentencepiece) and, by default, initialises
 its embedding matrix from that transformer's *input* word embeddings (row ``i`` = the embedding of token id
-``i``); the layers on top are new. :func:`source_embeddings` reads both from a source model;
+``i``); the layers on top are new. :func:`textsiam.model.towers.source_embeddings` reads both from a source model;
 :class:`SubwordEncoder` holds the tokenizer and the embedding, and saves and loads a tower:
 
 * ``model.safetensors``: every weight of the tower (embedding matrix included);
@@ -13,19 +13,24 @@ its embedding matrix from that transformer's *input* word embeddings (row ``i`` 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from textsiam.encoders.base import Encoder
+from textsiam.encoders.loading import (
+    check_finite,
+    check_loaded_keys,
+    check_vocabulary,
+    load_tokenizer,
+    read_safetensors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,45 +76,6 @@ class EmbeddingConfig:
         return cls(**data)
 
 
-def source_embeddings(source: Any = None) -> tuple[Any, torch.Tensor, str]:
-    """The tokenizer and input word embeddings ``(V, E)`` of a source model.
-
-    Args:
-        source: ``None`` (the embedded all-MiniLM-L6-v2), a model directory or Hub name (anything
-            :meth:`textsiam.SiameseModel.from_pretrained` reads), a :class:`~textsiam.SiameseModel`, or an
-            :class:`~textsiam.encoders.Encoder` (a transformer tower, or another subword tower).
-
-    Returns:
-        ``(tokenizer, weight, name)``: a private copy of the tokenizer, the embedding matrix (a detached
-        float32 CPU copy; row ``i`` embeds token id ``i``) and a name for the source (for logs and configs).
-    """
-    from textsiam.siamese import SiameseModel
-
-    name = ""
-    if source is None or isinstance(source, (str, os.PathLike)):
-        model = SiameseModel.from_pretrained(source, device="cpu")
-        name = str(source) if source is not None else "all-MiniLM-L6-v2 (embedded)"
-        source = model
-    if isinstance(source, SiameseModel):
-        name = name or source.name_or_path or "SiameseModel"
-        source = source.encoder
-    if not isinstance(source, Encoder):
-        raise TypeError(
-            f"source must be None, a model path or Hub name, a SiameseModel or an Encoder, got {type(source).__name__}"
-        )
-    name = name or type(source).__name__
-    layer: Any = None
-    inner = getattr(source, "model", None)
-    if inner is not None and hasattr(inner, "get_input_embeddings"):
-        layer = inner.get_input_embeddings()
-    elif isinstance(getattr(source, "embedding", None), nn.Embedding):
-        layer = source.embedding
-    if not isinstance(layer, nn.Embedding):
-        raise ValueError(f"{type(source).__name__} has no input word embedding (nn.Embedding) to copy")
-    weight = layer.weight.detach().to("cpu", torch.float32).clone()  # (V, E)
-    return copy.deepcopy(source.tokenizer), weight, name
-
-
 class SubwordEncoder(Encoder):
     """Base of the towers that embed subword tokens with a plain ``nn.Embedding`` and add layers on top.
 
@@ -137,8 +103,6 @@ class SubwordEncoder(Encoder):
             )
         if max_seq_length is None:
             max_seq_length = DEFAULT_MAX_SEQ_LENGTH
-        if not isinstance(max_seq_length, int) or isinstance(max_seq_length, bool) or max_seq_length < 1:
-            raise ValueError(f"max_seq_length must be a positive int, got {max_seq_length!r}")
         if len(tokenizer) > config.vocab_size:
             raise ValueError(
                 f"the tokenizer has {len(tokenizer)} tokens but the embedding matrix only {config.vocab_size} rows"
@@ -152,19 +116,26 @@ class SubwordEncoder(Encoder):
 
     # ------------------------------------------------------------------------------------------ building
     @classmethod
-    def from_source(
+    def from_embeddings(
         cls: type[E],
-        source: Any = None,
+        tokenizer: Any,
+        weight: torch.Tensor,
+        name: str = "",
         *,
         embeddings: str = "pretrained",
         max_seq_length: int | None = None,
         seed: int | None = None,
         **settings: Any,
     ) -> E:
-        """A new tower with ``source``'s tokenizer; its embedding matrix copied from ``source`` or random.
+        """A new tower over a source model's tokenizer; its embedding matrix copied from ``weight`` or random.
+
+        :meth:`textsiam.SiameseModel.lstm` / :meth:`~textsiam.SiameseModel.cnn` read ``tokenizer`` and ``weight``
+        from a source model (:func:`textsiam.model.towers.source_embeddings`).
 
         Args:
-            source: where the tokenizer (and the embeddings) come from; see :func:`source_embeddings`.
+            tokenizer: the source's tokenizer (the tower keeps it).
+            weight: the source's input word embeddings ``(V, E)``; row ``i`` embeds token id ``i``.
+            name: the source's name, for the log.
             embeddings: ``"pretrained"`` (copy the source's input word embeddings; their size sets
                 ``embedding_dim``) or ``"random"`` (``N(0, 1)`` rows of size ``embedding_dim``, default the
                 source's; the pad row is zero).
@@ -174,7 +145,6 @@ class SubwordEncoder(Encoder):
         """
         if embeddings not in EMBEDDING_INITS:
             raise ValueError(f"unknown embeddings init {embeddings!r}; choose one of {list(EMBEDDING_INITS)}")
-        tokenizer, weight, name = source_embeddings(source)
         if embeddings == "pretrained" and settings.get("embedding_dim", weight.shape[1]) != weight.shape[1]:
             raise ValueError(
                 f"embedding_dim={settings['embedding_dim']} differs from the size of the source embeddings "
@@ -216,6 +186,9 @@ class SubwordEncoder(Encoder):
     def pooling_mode(self) -> str:
         return self.config.pooling
 
+    def input_embeddings(self) -> nn.Embedding:
+        return self.embedding
+
     def encoder_config(self) -> dict[str, Any]:
         data = dataclasses.asdict(self.config)
         data.pop("pooling")  # stored as SiameseConfig.pooling (top level of textsiam.json)
@@ -228,9 +201,11 @@ class SubwordEncoder(Encoder):
         self.tokenizer.save_pretrained(directory)
 
     @classmethod
-    def load(cls: type[E], directory: Path, config: dict[str, Any], **kwargs: Any) -> E:
-        from transformers import AutoTokenizer
+    def load(cls: type[E], directory: Path, config: dict[str, Any], strict: bool = True, **kwargs: Any) -> E:
+        """Rebuild a saved tower; damaged or mismatched files are a ``ValueError`` naming the file.
 
+        ``strict=False`` loads a checkpoint with missing or unexpected tensors, with a warning naming them.
+        """
         if kwargs:
             raise ValueError(f"{cls.__name__}.load takes no extra options, got {sorted(kwargs)}")
         settings = dict(config)
@@ -240,9 +215,24 @@ class SubwordEncoder(Encoder):
         weights = directory / WEIGHTS_NAME
         if not weights.is_file():
             raise ValueError(f"{directory}: {cls.__name__} weights {WEIGHTS_NAME} are missing")
-        tokenizer = AutoTokenizer.from_pretrained(directory)
-        encoder = cls(cls.config_class.from_dict(settings), tokenizer, max_seq_length=max_seq_length)
-        encoder.load_state_dict(load_file(str(weights)))
+        tokenizer = load_tokenizer(directory)
+        vocab_size = settings.get("vocab_size")
+        if isinstance(vocab_size, int) and not isinstance(vocab_size, bool):
+            check_vocabulary(tokenizer, vocab_size, directory)
+        try:
+            encoder = cls(cls.config_class.from_dict(settings), tokenizer, max_seq_length=max_seq_length)
+        except (TypeError, ValueError) as err:  # a missing or wrongly typed setting in textsiam.json
+            raise ValueError(f"{directory / 'textsiam.json'}: bad encoder settings ({err})") from None
+        state = read_safetensors(weights)
+        own = {k for k, _ in encoder.state_dict().items()}
+        missing = sorted(own - set(state))
+        unexpected = sorted(set(state) - own)
+        check_loaded_keys(missing, unexpected, {k.split(".", 1)[0] for k in own | set(state)}, weights, strict)
+        try:
+            encoder.load_state_dict(state, strict=False)
+        except RuntimeError as err:  # shapes that do not fit the settings in textsiam.json
+            raise ValueError(f"{weights}: tensor shapes do not match the settings in textsiam.json ({err})") from None
+        check_finite(encoder, weights)
         return encoder
 
     def extra_repr(self) -> str:

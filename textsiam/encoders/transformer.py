@@ -8,14 +8,27 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoConfig, AutoModel, AutoModelForTextEncoding, AutoTokenizer, PreTrainedModel
+from safetensors import SafetensorError
+from transformers import AutoConfig, AutoModel, AutoModelForTextEncoding, PreTrainedModel
 
 from textsiam.encoders.base import Encoder
+from textsiam.encoders.loading import (
+    check_finite,
+    check_loaded_keys,
+    check_vocabulary,
+    load_tokenizer,
+    position_limit,
+    read_json,
+)
 from textsiam.encoders.pooling import Pooling
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_SEQ_LENGTH = 512
+#: Options that say where files come from (passed to the config and tokenizer loaders as well as the model's).
+HUB_OPTIONS = frozenset(
+    {"revision", "cache_dir", "token", "local_files_only", "force_download", "proxies", "subfolder"}
+)
 
 
 class TransformerEncoder(Encoder):
@@ -34,6 +47,7 @@ class TransformerEncoder(Encoder):
 
     encoder_type = "transformer"
     padding_invariant = True  # attention masks padding out; pooling is mask-aware
+    accepts_inputs_embeds = True  # forward() takes inputs_embeds in place of input_ids
 
     def __init__(
         self,
@@ -52,19 +66,23 @@ class TransformerEncoder(Encoder):
         self.model = model
         self.tokenizer = tokenizer
         self.pooling = Pooling(pooling)
-        limit = getattr(model.config, "max_position_embeddings", None) or DEFAULT_MAX_SEQ_LENGTH
-        tok_limit = getattr(tokenizer, "model_max_length", None)
-        if isinstance(tok_limit, int) and tok_limit < 1_000_000:
-            limit = min(limit, tok_limit)
         if max_seq_length is None:
-            max_seq_length = min(limit, DEFAULT_MAX_SEQ_LENGTH)
-        if not isinstance(max_seq_length, int) or max_seq_length < 1:
-            raise ValueError(f"max_seq_length must be a positive int, got {max_seq_length!r}")
-        self.max_seq_length = max_seq_length
+            max_seq_length = min(self.max_positions() or DEFAULT_MAX_SEQ_LENGTH, DEFAULT_MAX_SEQ_LENGTH)
+        self.max_seq_length = max_seq_length  # checked, and capped at max_positions() with one warning
         accepted = inspect.signature(model.forward).parameters
         self._model_inputs = {"input_ids", "attention_mask"}
         if "token_type_ids" in accepted:  # T5 and DistilBERT have none
             self._model_inputs.add("token_type_ids")
+
+    def input_embeddings(self) -> torch.nn.Embedding | None:
+        layer = self.model.get_input_embeddings()
+        return layer if isinstance(layer, torch.nn.Embedding) else None
+
+    def max_positions(self) -> int | None:
+        cfg = self.model.config
+        return position_limit(
+            getattr(cfg, "max_position_embeddings", None), getattr(cfg, "model_type", None), self.tokenizer
+        )
 
     @property
     def pooling_mode(self) -> str:
@@ -80,26 +98,39 @@ class TransformerEncoder(Encoder):
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
         quantize: str | None = None,
+        strict: bool = True,
         **hf_kwargs: Any,
     ) -> TransformerEncoder:
         """Load model and tokenizer with ``transformers`` from a directory or a Hub name.
 
         Weights are read from safetensors only, unless ``allow_pickle=True`` (then ``transformers`` still
-        loads ``.bin`` files with ``torch.load(weights_only=True)``).
+        loads ``.bin`` files with ``torch.load(weights_only=True)``). What is loaded is checked: damaged files,
+        tensors missing from the checkpoint or unknown to the model (``strict=False``: a warning that names
+        them), a tokenizer that does not fit the embedding matrix, and NaN or infinite weights are each a
+        ``ValueError`` naming the file.
         """
         name = str(name_or_path)
-        config = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code, **hf_kwargs)
+        local = Path(name).is_dir()
+        hub_kwargs = {k: v for k, v in hf_kwargs.items() if k in HUB_OPTIONS}  # for the config and the tokenizer
+        try:
+            config = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code, **hub_kwargs)
+        except OSError as err:
+            if local and "json" in str(err).lower():  # transformers' "not a valid JSON file": say why
+                read_json(Path(name) / "config.json")
+            raise
         encoder_only_of_seq2seq = getattr(config, "is_encoder_decoder", False) or any(
             a.endswith("EncoderModel") for a in (getattr(config, "architectures", None) or [])
         )  # T5 and friends: keep the encoder stack only (also when reloading a saved T5EncoderModel)
         model_cls = AutoModelForTextEncoding if encoder_only_of_seq2seq else AutoModel
+        weights = _weights_file(Path(name)) if local else name
         try:
-            model = model_cls.from_pretrained(
+            model, info = model_cls.from_pretrained(
                 name,
                 config=config,
                 trust_remote_code=trust_remote_code,
                 use_safetensors=None if allow_pickle else True,
-                **hf_kwargs,
+                output_loading_info=True,
+                **{"ignore_mismatched_sizes": True, **hf_kwargs},  # reported below, naming the tensors
             )
         except OSError as err:
             if not allow_pickle and "safetensors" in str(err).lower():
@@ -109,7 +140,29 @@ class TransformerEncoder(Encoder):
                     "(it is then loaded with weights_only=True)."
                 ) from err
             raise
-        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code, **hf_kwargs)
+        except SafetensorError as err:
+            msg = f"{weights}: not a readable safetensors file ({err}); it is damaged or incomplete"
+            raise ValueError(msg) from None
+        except RuntimeError as err:  # tensor shapes that do not fit config.json
+            if "mismatch" in str(err).lower() or "size" in str(err).lower():
+                raise ValueError(
+                    f"{weights}: tensor shapes do not match the model described by config.json ({err})"
+                ) from None
+            raise
+        mismatched = sorted(info.get("mismatched_keys", []), key=str)
+        if mismatched:
+            shown = ", ".join(f"{m[0]} (file {tuple(m[1])}, model {tuple(m[2])})" for m in mismatched[:3])
+            raise ValueError(
+                f"{weights}: {len(mismatched)} tensor(s) have shapes that do not fit config.json: {shown}"
+                + (", ..." if len(mismatched) > 3 else "")
+            )
+        own = {n for n, _ in model.named_children()}
+        check_loaded_keys(
+            list(info.get("missing_keys", [])), list(info.get("unexpected_keys", [])), own, weights, strict
+        )
+        tokenizer = load_tokenizer(name, trust_remote_code=trust_remote_code, **hub_kwargs)
+        check_vocabulary(tokenizer, model.get_input_embeddings().num_embeddings, name)
+        check_finite(model, weights)
         return cls(model, tokenizer, pooling=pooling, max_seq_length=max_seq_length, quantize=quantize)
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -151,6 +204,14 @@ class TransformerEncoder(Encoder):
             max_seq_length=config.get("max_seq_length"),
             **kwargs,
         )
+
+
+def _weights_file(directory: Path) -> Path:
+    """The weights file of a local checkpoint, for messages (``model.safetensors`` or its shard index)."""
+    for name in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"):
+        if (directory / name).is_file():
+            return directory / name
+    return directory / "model.safetensors"
 
 
 def quantize_linear_int8(model: torch.nn.Module) -> torch.nn.Module:

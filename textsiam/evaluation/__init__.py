@@ -7,79 +7,90 @@ High level::
     print(results.to_markdown())
     results.save("results.json")
 
-Array level (for training loops and custom data): :func:`correlation_metrics`,
-:func:`find_best_threshold`, :func:`classification_metrics`, :func:`pair_classification_metrics`,
-:func:`ranking_metrics`, :func:`retrieval_metrics`, :func:`bootstrap_ci`, :func:`paired_bootstrap`.
-All metric values are ×100.
+    # your own pairs: a datasets.Dataset, a pandas.DataFrame or a dict of lists
+    results = evaluate(model, {"sentence1": [...], "sentence2": [...], "score": [...]}, task="sts")
+
+One evaluator per task, in the style of sentence-transformers (call it with a model to get
+``{metric: value}``; ``primary_metric`` names the headline one): :class:`STSEvaluator`,
+:class:`PairClassificationEvaluator`, :class:`RetrievalEvaluator`. Array level (for training loops
+and your own scores): :func:`correlation_metrics`, :func:`find_best_threshold`,
+:func:`pair_classification_metrics`, :func:`retrieval_metrics`, :func:`bootstrap_ci`,
+:func:`paired_bootstrap`. All metric values are ×100.
+
+Everything else lives in its module (e.g. :mod:`textsiam.evaluation.classification`); the old
+package-level names still import from here, with a :class:`DeprecationWarning`, for one release.
 """
 
 from __future__ import annotations
 
-from textsiam.evaluation.bootstrap import (
-    BootstrapResult,
-    PairedBootstrapResult,
-    bootstrap_ci,
-    bootstrap_cis,
-    paired_bootstrap,
-)
-from textsiam.evaluation.classification import (
-    accuracy_metric,
-    candidate_thresholds,
-    classification_metrics,
-    f1_metric,
-    find_best_threshold,
-    pair_classification_metrics,
-    predictions_metrics,
-    ranking_metrics,
-    threshold_sweep,
-)
-from textsiam.evaluation.correlation import correlation_metrics, pearson, scaled_mse, spearman
-from textsiam.evaluation.encoding import encode_unique, pair_scores
-from textsiam.evaluation.evaluator import (
-    DEFAULT_DATASETS,
-    DevMetric,
-    compare,
-    evaluate,
-    evaluate_dataset,
-    make_dev_metric,
-)
-from textsiam.evaluation.metrics import DEFAULT_SIMILARITIES, primary_metric_name
-from textsiam.evaluation.results import EvaluationResults, package_versions
-from textsiam.evaluation.retrieval import duplicate_queries, per_query_metrics, rank_relevant, retrieval_metrics
+import importlib
+import warnings
+from typing import Any
+
+from textsiam.evaluation.bootstrap import bootstrap_ci, paired_bootstrap
+from textsiam.evaluation.classification import find_best_threshold, pair_classification_metrics
+from textsiam.evaluation.comparison import compare
+from textsiam.evaluation.correlation import correlation_metrics
+from textsiam.evaluation.dev_metric import DevMetric, make_dev_metric
+from textsiam.evaluation.evaluator import evaluate
+from textsiam.evaluation.evaluator import evaluate_dataset as evaluate_dataset  # deprecated; not in __all__
+from textsiam.evaluation.pair_classification_evaluator import PairClassificationEvaluator
+from textsiam.evaluation.results import EvaluationResults
+from textsiam.evaluation.retrieval import retrieval_metrics
+from textsiam.evaluation.retrieval_evaluator import RetrievalEvaluator
+from textsiam.evaluation.sts_evaluator import STSEvaluator
 
 __all__ = [
-    "DEFAULT_DATASETS",
-    "DEFAULT_SIMILARITIES",
-    "BootstrapResult",
     "DevMetric",
     "EvaluationResults",
-    "PairedBootstrapResult",
-    "accuracy_metric",
+    "PairClassificationEvaluator",
+    "RetrievalEvaluator",
+    "STSEvaluator",
     "bootstrap_ci",
-    "bootstrap_cis",
-    "candidate_thresholds",
-    "classification_metrics",
     "compare",
     "correlation_metrics",
-    "scaled_mse",
-    "duplicate_queries",
-    "encode_unique",
     "evaluate",
-    "evaluate_dataset",
-    "f1_metric",
     "find_best_threshold",
     "make_dev_metric",
-    "package_versions",
     "pair_classification_metrics",
-    "pair_scores",
     "paired_bootstrap",
-    "pearson",
-    "per_query_metrics",
-    "predictions_metrics",
-    "primary_metric_name",
-    "rank_relevant",
-    "ranking_metrics",
     "retrieval_metrics",
-    "spearman",
-    "threshold_sweep",
 ]
+
+#: Names the package exported before the 0.2 redesign -> the module that holds them now.
+_MOVED: dict[str, str] = {
+    **dict.fromkeys(("BootstrapResult", "PairedBootstrapResult", "bootstrap_cis"), "bootstrap"),
+    **dict.fromkeys(
+        (
+            "accuracy_metric",
+            "candidate_thresholds",
+            "classification_metrics",
+            "f1_metric",
+            "predictions_metrics",
+            "ranking_metrics",
+            "threshold_sweep",
+        ),
+        "classification",
+    ),
+    **dict.fromkeys(("pearson", "scaled_mse", "spearman"), "correlation"),
+    **dict.fromkeys(("encode_unique", "pair_scores"), "encoding"),
+    "DEFAULT_DATASETS": "evaluator",
+    "DEFAULT_SIMILARITIES": "metrics",
+    "primary_metric_name": "evaluator",
+    "package_versions": "results",
+    **dict.fromkeys(("duplicate_queries", "per_query_metrics", "rank_relevant"), "retrieval"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The old package-level names, read from their module with a :class:`DeprecationWarning`."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = f"{__name__}.{_MOVED[name]}"
+    warnings.warn(
+        f"importing {name} from {__name__} is deprecated and will be removed in the next release; "
+        f"import it from {module}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(module), name)

@@ -3,7 +3,7 @@
 Protocol:
 
 * A pair is predicted positive iff ``score >= threshold`` (higher score = more similar for every
-  similarity function in :mod:`textsiam.similarity`).
+  similarity function in :mod:`textsiam.model.scoring`).
 * :func:`find_best_threshold` sees **only dev scores and dev labels**. Candidate thresholds lie
   strictly between consecutive *distinct* dev scores (their midpoints), plus one below the
   minimum (everything positive) and one above the maximum (everything negative). Tied scores

@@ -15,14 +15,16 @@ from textsiam.evaluation.metrics import as_scores, check_same_length
 logger = logging.getLogger(__name__)
 
 
-def _correlation(fn: Any, scores: np.ndarray, gold: np.ndarray) -> float:
-    if np.ptp(scores) == 0 or np.ptp(gold) == 0:
+def _correlation(fn: Any, scores: Any, gold: Any) -> float:
+    s, g = as_scores(scores, "scores"), as_scores(gold, "gold")
+    check_same_length(scores=s, gold=g)
+    if np.ptp(s) == 0 or np.ptp(g) == 0:
         # scipy would warn and return NaN: a constant input has no defined correlation.
         logger.debug("constant input: correlation is undefined, returning NaN")
         return float("nan")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.ConstantInputWarning)
-        return float(fn(scores, gold).statistic) * 100.0
+        return float(fn(s, g).statistic) * 100.0
 
 
 def pearson(scores: Any, gold: Any) -> float:
@@ -32,9 +34,7 @@ def pearson(scores: Any, gold: Any) -> float:
         >>> round(pearson([1, 2, 3], [2, 4, 6]), 6)
         100.0
     """
-    s, g = as_scores(scores, "scores"), as_scores(gold, "gold")
-    check_same_length(scores=s, gold=g)
-    return _correlation(stats.pearsonr, s, g)
+    return _correlation(stats.pearsonr, scores, gold)
 
 
 def spearman(scores: Any, gold: Any) -> float:
@@ -44,9 +44,7 @@ def spearman(scores: Any, gold: Any) -> float:
         >>> round(spearman([1, 2, 3], [1, 10, 100]), 6)
         100.0
     """
-    s, g = as_scores(scores, "scores"), as_scores(gold, "gold")
-    check_same_length(scores=s, gold=g)
-    return _correlation(stats.spearmanr, s, g)
+    return _correlation(stats.spearmanr, scores, gold)
 
 
 def scaled_mse(scores: Any, gold: Any, score_range: tuple[float, float]) -> float:

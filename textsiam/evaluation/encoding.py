@@ -2,18 +2,20 @@
 
 The model is duck-typed: anything with
 ``encode(texts: list[str], batch_size: int = 32, show_progress_bar: bool = False) -> (N, D)``
-works (numpy array or torch tensor).
+works (numpy array or torch tensor). :func:`encode_pairs` encodes the distinct texts of several
+sets of pairs (e.g. test and dev) in one call and scores every set.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from textsiam.similarity import pairwise_similarity
+from textsiam.model.scoring import pairwise_similarity
 
 logger = logging.getLogger(__name__)
 
@@ -91,3 +93,56 @@ def pair_scores(
             scores[sl] = pairwise_similarity(embeddings[idx_a[sl]], embeddings[idx_b[sl]], name)
         out[name] = scores
     return out
+
+
+@dataclass(frozen=True)
+class EncodedPairs:
+    """The output of :func:`encode_pairs`.
+
+    Attributes:
+        texts: the distinct texts of all sets, in first-seen order.
+        embeddings: their ``(U, D)`` float32 embeddings.
+        scores: for each set of pairs, ``{similarity_name: (N,) float64 scores}``.
+    """
+
+    texts: list[str]
+    embeddings: np.ndarray
+    scores: list[dict[str, np.ndarray]]
+
+    def embeddings_of(self, texts: Sequence[str]) -> np.ndarray:
+        """The embeddings of ``texts`` (each must be one of :attr:`texts`), in their order."""
+        row_of = {t: i for i, t in enumerate(self.texts)}
+        return self.embeddings[np.fromiter((row_of[t] for t in texts), dtype=np.int64, count=len(texts))]
+
+
+def encode_pairs(
+    model: Any,
+    pair_sets: Sequence[tuple[Sequence[str], Sequence[str]]],
+    similarities: Iterable[str],
+    batch_size: int = 32,
+    show_progress_bar: bool = False,
+) -> EncodedPairs:
+    """Encode the distinct texts of all ``pair_sets`` in one ``model.encode`` call and score each set.
+
+    Args:
+        model: object with an ``encode`` method (see module docstring).
+        pair_sets: ``(text_a, text_b)`` column pairs of equal length, e.g. a test and a dev split.
+        similarities: similarity functions to score every pair with.
+        batch_size: forwarded to ``model.encode``.
+        show_progress_bar: forwarded to ``model.encode``.
+
+    Returns:
+        :class:`EncodedPairs` with one score dict per set, in the order of ``pair_sets``.
+    """
+    texts: list[str] = []
+    for a, b in pair_sets:
+        texts += [*a, *b]
+    unique, emb, inverse = encode_unique(model, texts, batch_size=batch_size, show_progress_bar=show_progress_bar)
+    sims = list(similarities)
+    scores: list[dict[str, np.ndarray]] = []
+    offset = 0
+    for a, _ in pair_sets:
+        n = len(a)
+        scores.append(pair_scores(emb, inverse[offset : offset + n], inverse[offset + n : offset + 2 * n], sims))
+        offset += 2 * n
+    return EncodedPairs(unique, emb, scores)

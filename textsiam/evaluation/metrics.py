@@ -5,17 +5,17 @@ MCC, average precision, ROC-AUC, MRR, recall@k, nDCG), so ``84.2`` means 0.842. 
 reported in the raw units of the similarity function and are never scaled.
 
 Metric keys are ``"{similarity}_{metric}"``, e.g. ``cosine_spearman``, ``dot_accuracy``,
-``cosine_mrr@10``; see :func:`primary_metric_name` and :func:`main_metric_names`.
+``cosine_mrr@10``; see :func:`textsiam.evaluation.evaluator.primary_metric_name`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from textsiam.similarity import check_similarity_name
+from textsiam.model.scoring import check_similarity_name
 
 #: Similarity functions scored for every dataset (the model's own function is added if missing).
 DEFAULT_SIMILARITIES: tuple[str, ...] = ("cosine", "dot", "euclidean", "manhattan")
@@ -23,9 +23,10 @@ DEFAULT_SIMILARITIES: tuple[str, ...] = ("cosine", "dot", "euclidean", "manhatta
 #: Similarity function used for the primary metric when the model does not name one.
 DEFAULT_PRIMARY_SIMILARITY = "cosine"
 
-#: Task types, as returned by :func:`textsiam.data.task_type`.
+#: Task types: the first two as returned by :func:`textsiam.data.task_type`; the keys of the evaluator registry.
 TASK_STS = "sts"
 TASK_CLASSIFICATION = "classification"
+TASK_RETRIEVAL = "retrieval"
 
 #: Datasets whose evaluation also includes duplicate-question retrieval.
 RETRIEVAL_DATASETS: frozenset[str] = frozenset({"quora", "qqp"})
@@ -37,11 +38,6 @@ NDCG_K = 10
 
 #: Metrics computed per threshold for pair classification (all ×100).
 CLASSIFICATION_METRICS: tuple[str, ...] = ("accuracy", "f1", "precision", "recall", "mcc")
-
-
-def retrieval_metric_keys() -> tuple[str, ...]:
-    """Names of the retrieval metrics, without the similarity prefix."""
-    return (f"mrr@{MRR_K}", *(f"recall@{k}" for k in RECALL_KS), f"ndcg@{NDCG_K}")
 
 
 def resolve_similarities(
@@ -69,42 +65,6 @@ def resolve_similarities(
         if name not in out:
             out.append(name)
     return out, primary
-
-
-def primary_metric_name(task: str, similarity: str = DEFAULT_PRIMARY_SIMILARITY) -> str:
-    """Key of the primary metric: ``{sim}_spearman`` for STS, ``{sim}_accuracy`` for classification."""
-    if task == TASK_STS:
-        return f"{similarity}_spearman"
-    if task == TASK_CLASSIFICATION:
-        return f"{similarity}_accuracy"
-    raise ValueError(f"unknown task type {task!r}; expected {TASK_STS!r} or {TASK_CLASSIFICATION!r}")
-
-
-def main_metric_names(task: str, similarities: Sequence[str], primary: str, retrieval: bool = False) -> list[str]:
-    """Headline metric keys shown by :meth:`EvaluationResults.to_markdown` (the primary one first)."""
-    if task == TASK_STS:
-        names = [f"{primary}_spearman", f"{primary}_pearson"]
-        for sim in similarities:
-            if sim != primary:
-                names += [f"{sim}_spearman", f"{sim}_pearson"]
-        return names
-    if task != TASK_CLASSIFICATION:
-        raise ValueError(f"unknown task type {task!r}")
-    names = [
-        f"{primary}_accuracy",
-        f"{primary}_f1",
-        f"{primary}_acc_thr_precision",
-        f"{primary}_acc_thr_recall",
-        f"{primary}_acc_thr_mcc",
-        f"{primary}_ap",
-        f"{primary}_roc_auc",
-    ]
-    for sim in similarities:
-        if sim != primary:
-            names += [f"{sim}_accuracy", f"{sim}_f1"]
-    if retrieval:
-        names += [f"{primary}_{key}" for key in retrieval_metric_keys()]
-    return names
 
 
 # ------------------------------------------------------------------------------------------ validation

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
-import importlib.metadata
 import json
 import math
 import os
-import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,16 +13,8 @@ from typing import Any
 
 import numpy as np
 
-#: Distribution name -> importable module, for :func:`package_versions`.
-_PACKAGES: dict[str, str] = {
-    "textsiam": "textsiam",
-    "torch": "torch",
-    "transformers": "transformers",
-    "datasets": "datasets",
-    "scikit-learn": "sklearn",
-    "scipy": "scipy",
-    "numpy": "numpy",
-}
+from textsiam.io_utils import atomic_open
+from textsiam.version import package_versions
 
 #: How the numbers were produced; stored with every result so a JSON file is self-describing.
 PROTOCOL: dict[str, str] = {
@@ -46,22 +34,6 @@ PROTOCOL: dict[str, str] = {
         "metrics at the fixed dev thresholds"
     ),
 }
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of textsiam and the numerical stack (``"not installed"`` when missing)."""
-    out: dict[str, str] = {}
-    for dist, module in _PACKAGES.items():
-        try:
-            out[dist] = importlib.metadata.version(dist)
-            continue
-        except importlib.metadata.PackageNotFoundError:
-            pass
-        try:
-            out[dist] = str(getattr(importlib.import_module(module), "__version__", "unknown"))
-        except ImportError:
-            out[dist] = "not installed"
-    return out
 
 
 def _utc_now() -> str:
@@ -99,7 +71,7 @@ class EvaluationResults:
     """Results of :func:`textsiam.evaluation.evaluate` for one model over several datasets.
 
     Attributes:
-        results: one dict per dataset, as returned by :func:`textsiam.evaluation.evaluate_dataset`
+        results: one dict per dataset, as returned by :meth:`textsiam.evaluation.base.PairEvaluator.evaluate`
             (keys ``dataset``, ``split``, ``task``, ``primary_metric``, ``primary_value``, ``metrics``,
             ``ci``, ``main_metrics``, ``wall_time_s``, ...).
         model: the model's ``name_or_path`` (or class name).
@@ -184,28 +156,16 @@ class EvaluationResults:
         """Read a file written by :meth:`save`."""
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_json` to ``path`` atomically (temp file in the same folder, then ``os.replace``).
+    def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> Path:
+        """Write :meth:`to_json` to ``path`` atomically (:func:`textsiam.io_utils.atomic_open`: a temporary file
+        beside it, renamed into place; the umask decides the mode; ``overwrite=False`` refuses an existing file).
 
         Returns:
             The path written.
         """
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = self.to_json() + "\n"
-        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, mode)  # mkstemp creates 0600; keep an existing file's mode, else 0644
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_open(target, overwrite=overwrite) as fh:
+            fh.write(self.to_json() + "\n")
         return target
 
     # ------------------------------------------------------------------------------ tables

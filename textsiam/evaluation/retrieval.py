@@ -10,7 +10,7 @@ Protocol (:func:`duplicate_queries`):
   Direct partners are the default: unlabelled duplicates (pairs never annotated) count as
   non-relevant either way, and transitive closure would chain annotation noise.
 
-Ranking (:func:`rank_relevant`) uses chunked :func:`textsiam.similarity.similarity_matrix`
+Ranking (:func:`rank_relevant`) uses chunked :func:`textsiam.model.scoring.similarity_matrix`
 products (``chunk_size`` queries at a time), so memory is ``O(chunk_size × corpus)``.
 Ties are broken **pessimistically**: a non-relevant candidate with the same score as a relevant
 one is ranked above it, so ties never inflate the figures.
@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import connected_components
 from tqdm.auto import tqdm
 
 from textsiam.evaluation.metrics import MRR_K, NDCG_K, RECALL_KS, as_binary_labels
-from textsiam.similarity import similarity_matrix
+from textsiam.model.scoring import similarity_matrix
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,11 @@ Label kinds (:data:`LOSS_LABEL_KIND`), for validating a dataset before training:
   for ``softmax``).
 * ``"teacher"``: teacher embeddings as labels.
 
-Each class also carries its kind as the class attribute ``label_kind``.
+Each class declares what it needs as class attributes of :class:`~textsiam.losses.base.SiameseLoss`:
+``label_kind``, ``batch_mode`` (how the trainer feeds it), ``in_batch_negatives``, ``min_batch_size``,
+``label_free``, ``needs_teacher``, ``accepts_hard_negatives`` and ``has_classifier_head``. The trainer, the
+collator and the config checks read those; none of them knows a loss by its name. A new loss is one file plus one
+line in :data:`LOSSES`.
 """
 
 from __future__ import annotations
@@ -41,8 +45,9 @@ from typing import Any
 
 from torch import nn
 
-from textsiam.losses._common import DISTANCES
+from textsiam.losses.base import BATCH_MODES, LABEL_KINDS, SiameseLoss
 from textsiam.losses.batch_triplet import BatchAllTripletLoss, BatchHardTripletLoss, BatchSemiHardTripletLoss
+from textsiam.losses.common import DISTANCES
 from textsiam.losses.contrastive import ContrastiveLoss
 from textsiam.losses.cosent import CoSENTLoss
 from textsiam.losses.cosine_similarity import CosineSimilarityLoss
@@ -53,9 +58,7 @@ from textsiam.losses.simcse import SimCSELoss
 from textsiam.losses.softmax import SoftmaxLoss
 from textsiam.losses.triplet import TripletLoss
 
-LABEL_KINDS: tuple[str, ...] = ("float", "binary", "triplet", "anchor_positive", "class", "teacher")
-
-LOSSES: dict[str, type[nn.Module]] = {
+LOSSES: dict[str, type[SiameseLoss]] = {
     "contrastive": ContrastiveLoss,
     "online_contrastive": OnlineContrastiveLoss,
     "triplet": TripletLoss,
@@ -70,7 +73,7 @@ LOSSES: dict[str, type[nn.Module]] = {
     "mse": MSELoss,
 }
 
-LOSS_LABEL_KIND: dict[str, str] = {name: cls.label_kind for name, cls in LOSSES.items()}  # type: ignore[attr-defined]
+LOSS_LABEL_KIND: dict[str, str] = {name: cls.label_kind for name, cls in LOSSES.items()}
 
 
 def get_loss(name: str, **kwargs: Any) -> nn.Module:
@@ -86,6 +89,7 @@ def get_loss(name: str, **kwargs: Any) -> nn.Module:
 
 
 __all__ = [
+    "BATCH_MODES",
     "DISTANCES",
     "LABEL_KINDS",
     "LOSSES",
@@ -99,6 +103,7 @@ __all__ = [
     "MSELoss",
     "MultipleNegativesRankingLoss",
     "OnlineContrastiveLoss",
+    "SiameseLoss",
     "SimCSELoss",
     "SoftmaxLoss",
     "TripletLoss",

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from textsiam.losses._common import check_distance_name, check_labels, check_tensor, distance_matrix, zero_loss
+from textsiam.losses.base import SiameseLoss
+from textsiam.losses.common import check_distance_name, check_labels, check_tensor, distance_matrix, zero_loss
 
 
-class _BatchTripletLoss(nn.Module):
+class _BatchTripletLoss(SiameseLoss):
     """Shared constructor and masks of the batch-mining triplet losses."""
 
     label_kind = "class"
+    batch_mode = "single"
+    min_batch_size = 2
 
     def __init__(self, distance: str = "euclidean", margin: float = 5.0) -> None:
         super().__init__()

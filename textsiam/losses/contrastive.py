@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from textsiam.losses._common import check_distance_name, check_labels, check_pair, pairwise_distance
+from textsiam.losses.base import SiameseLoss
+from textsiam.losses.common import check_distance_name, check_labels, check_pair, pairwise_distance
 
 
-class ContrastiveLoss(nn.Module):
+class ContrastiveLoss(SiameseLoss):
     r"""Contrastive loss on pairs labelled 1 (similar) or 0 (dissimilar).
 
     Similar pairs are pulled together; dissimilar pairs are pushed apart until their distance

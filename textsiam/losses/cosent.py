@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from textsiam.losses._common import check_labels, check_pair
-from textsiam.similarity import check_similarity_name, pairwise_similarity
+from textsiam.losses.base import SiameseLoss
+from textsiam.losses.common import check_labels, check_pair
+from textsiam.model.scoring import check_similarity_name, pairwise_similarity
 
 
-class CoSENTLoss(nn.Module):
+class CoSENTLoss(SiameseLoss):
     r"""CoSENT: a ranking loss that orders the pair similarities of a batch like their gold scores.
 
     With :math:`s_i` the similarity of pair ``i`` and :math:`y_i` its gold score, every ordered
@@ -60,6 +61,7 @@ class CoSENTLoss(nn.Module):
     """
 
     label_kind = "float"
+    min_batch_size = 2  # ranks the pairs of a batch against each other
 
     def __init__(self, scale: float = 20.0, similarity: str = "cosine") -> None:
         super().__init__()

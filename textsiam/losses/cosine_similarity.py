@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from textsiam.losses._common import check_labels, check_pair
-from textsiam.similarity import check_similarity_name, pairwise_similarity
+from textsiam.losses.base import SiameseLoss
+from textsiam.losses.common import check_labels, check_pair
+from textsiam.model.scoring import check_similarity_name, pairwise_similarity
 
 
-class CosineSimilarityLoss(nn.Module):
+class CosineSimilarityLoss(SiameseLoss):
     r"""Regress the similarity of each pair onto its gold score.
 
     .. math::

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from textsiam.losses._common import check_pair, check_tensor
-from textsiam.similarity import check_similarity_name, similarity_matrix
+from textsiam.losses.base import SiameseLoss
+from textsiam.losses.common import check_pair, check_tensor
+from textsiam.model.scoring import check_similarity_name, similarity_matrix
 
 
-class MultipleNegativesRankingLoss(nn.Module):
+class MultipleNegativesRankingLoss(SiameseLoss):
     r"""InfoNCE over (anchor, positive) pairs, using the other positives of the batch as negatives.
 
     For a batch of anchors :math:`a_i` and positives :math:`p_i` (plus optional hard negatives
@@ -72,6 +73,10 @@ class MultipleNegativesRankingLoss(nn.Module):
     """
 
     label_kind = "anchor_positive"
+    batch_mode = "in_batch"
+    in_batch_negatives = True
+    min_batch_size = 2
+    accepts_hard_negatives = True
 
     def __init__(self, scale: float = 20.0, similarity: str = "cosine", symmetric: bool = False) -> None:
         super().__init__()

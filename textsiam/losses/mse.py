@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from textsiam.losses._common import check_tensor
+from textsiam.losses.base import SiameseLoss
+from textsiam.losses.common import check_tensor
 
 
-class MSELoss(nn.Module):
+class MSELoss(SiameseLoss):
     r"""Mean squared error between student embeddings and (fixed) teacher embeddings.
 
     .. math::
@@ -56,6 +57,9 @@ class MSELoss(nn.Module):
     """
 
     label_kind = "teacher"
+    batch_mode = "teacher"
+    label_free = True
+    needs_teacher = True
 
     def forward(self, emb_a: Tensor, emb_b: Tensor | None = None, labels: Tensor | None = None) -> Tensor:
         check_tensor(emb_a, "MSELoss: emb_a")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from textsiam.losses._common import check_distance_name, check_labels, check_pair, pairwise_distance, zero_loss
+from textsiam.losses.base import SiameseLoss
+from textsiam.losses.common import check_distance_name, check_labels, check_pair, pairwise_distance, zero_loss
 
 
-class OnlineContrastiveLoss(nn.Module):
+class OnlineContrastiveLoss(SiameseLoss):
     r"""Contrastive loss computed only on the hard positive and hard negative pairs of a batch.
 
     With ``d`` the pair distances of the batch, ``P`` the positive pairs (label 1) and ``N`` the

@@ -55,7 +55,10 @@ class SimCSELoss(MultipleNegativesRankingLoss):
     """
 
     label_kind = "anchor_positive"
-    single_sentence = True
+    batch_mode = "two_views"
+    label_free = True
+    accepts_hard_negatives = False
+    single_sentence = True  # 0.1 name of batch_mode == "two_views"
 
     def __init__(self, temperature: float = 0.05, similarity: str = "cosine") -> None:
         if temperature <= 0:

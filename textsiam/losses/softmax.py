@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from textsiam.losses._common import check_labels, check_pair
+from textsiam.losses.base import SiameseLoss
+from textsiam.losses.common import check_labels, check_pair
 
 
-class SoftmaxLoss(nn.Module):
+class SoftmaxLoss(SiameseLoss):
     r"""Classify a pair from the features ``(u, v, |u - v|, u * v)`` with a trainable linear head.
 
     .. math::
@@ -64,6 +65,8 @@ class SoftmaxLoss(nn.Module):
     """
 
     label_kind = "class"
+    min_batch_size = 2
+    has_classifier_head = True
 
     def __init__(
         self,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from textsiam.losses._common import check_distance_name, check_pair, pairwise_distance
+from textsiam.losses.base import SiameseLoss
+from textsiam.losses.common import check_distance_name, check_pair, pairwise_distance
 
 
-class TripletLoss(nn.Module):
+class TripletLoss(SiameseLoss):
     r"""Triplet margin loss: the anchor must be closer to the positive than to the negative by ``margin``.
 
     .. math::
@@ -56,6 +57,8 @@ class TripletLoss(nn.Module):
     """
 
     label_kind = "triplet"
+    batch_mode = "triplet"
+    accepts_hard_negatives = True
 
     def __init__(self, distance: str = "euclidean", margin: float = 5.0) -> None:
         super().__init__()

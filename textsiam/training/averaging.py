@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from textsiam.training.run_folder import CHECKPOINT_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,6 @@ __all__ = [
 ]
 
 State = dict[str, torch.Tensor]
-_CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 
 
 @dataclass
@@ -154,7 +154,7 @@ def list_checkpoints(checkpoints_dir: str | Path) -> list[Path]:
         return []
     found = []
     for path in root.iterdir():
-        match = _CHECKPOINT_RE.match(path.name)
+        match = CHECKPOINT_NAME.match(path.name)
         if match and (path / CHECKPOINT_WEIGHTS).is_file():
             found.append((int(match.group(1)), path))
     return [p for _, p in sorted(found)]
@@ -292,7 +292,7 @@ def apply_averaging(
         values = dict(dev_values or {})
         for path in checkpoints:
             state = checkpoint_state(path)
-            step = int(_CHECKPOINT_RE.match(path.name).group(1))  # type: ignore[union-attr]
+            step = int(CHECKPOINT_NAME.match(path.name).group(1))  # type: ignore[union-attr]
             if step not in values:
                 _load(model, state)
                 values[step] = float(evaluate())
@@ -332,9 +332,11 @@ def average_run(
     ``start_model`` (default: the run's ``model`` field). Returns the model holding the kept weights (not
     saved) and the report.
     """
-    from textsiam.siamese import SiameseModel
+    from textsiam.model.siamese import SiameseModel
     from textsiam.training.config import TrainConfig
-    from textsiam.training.run import CHECKPOINTS_DIR, CONFIG_FILE, MODEL_DIR, _dev_metric, _load_dev
+    from textsiam.training.dev import dev_metric as make_dev_metric
+    from textsiam.training.run_folder import CHECKPOINTS_DIR, CONFIG_FILE, MODEL_DIR
+    from textsiam.training.sources import load_dev
 
     run = Path(run_dir)
     config = TrainConfig.from_file(run / CONFIG_FILE)
@@ -342,7 +344,7 @@ def average_run(
     if dev_metric is None:
         if config.dev_dataset is None:
             raise ValueError(f"{run} was trained without dev data: averaging needs a dev metric")
-        dev_metric = _dev_metric(config, model, *_load_dev(config))
+        dev_metric = make_dev_metric(config, model, *load_dev(config))
     name = getattr(dev_metric, "metric_name", None)
     values: dict[int, float] = {}
     log_file = run / "train_log.json"
@@ -387,7 +389,7 @@ def soup_models(
     Raises:
         ValueError: fewer than two models, or models that differ in architecture, pooling or similarity.
     """
-    from textsiam.siamese import SiameseModel
+    from textsiam.model.siamese import SiameseModel
 
     dirs = [Path(d) for d in model_dirs]
     if len(dirs) < 2:

@@ -17,6 +17,8 @@ import dataclasses
 import inspect
 import json
 import logging
+import math
+import numbers
 import os
 import re
 import types
@@ -143,22 +145,28 @@ class TrainConfig:
         p = Path(path).expanduser()
         if not p.is_file():
             raise FileNotFoundError(f"config file not found: {p}")
-        text = p.read_text(encoding="utf-8")
+        try:
+            text = p.read_bytes().decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError as err:
+            raise ConfigError([f"{p}: not valid UTF-8 (byte {err.start}: {err.reason})"]) from None
         if p.suffix.lower() == ".json":
             try:
                 data = json.loads(text)
-            except json.JSONDecodeError as err:
+            except (json.JSONDecodeError, RecursionError) as err:
                 raise ConfigError([f"{p}: invalid JSON: {err}"]) from None
         else:
             import yaml
 
             try:
                 data = yaml.safe_load(text)
-            except yaml.YAMLError as err:
+            except (yaml.YAMLError, RecursionError) as err:
                 raise ConfigError([f"{p}: invalid YAML: {err}"]) from None
         if data is None:
             data = {}
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except ConfigError as err:
+            raise ConfigError([f"{p}: {problem}" for problem in err.problems]) from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready dict of every field."""
@@ -249,7 +257,9 @@ class TrainConfig:
         """
         from textsiam.training.examples import check_label_compatibility
 
-        problems: list[str] = []
+        problems = self._check_types()
+        if problems:  # the checks below compare values and would fail on a value of the wrong type
+            raise ConfigError(problems)
         problems += self._check_loss()
         problems += self._check_data()
         problems += self._check_numbers()
@@ -259,6 +269,40 @@ class TrainConfig:
         if problems:
             raise ConfigError(problems)
         return self
+
+    def _check_types(self) -> list[str]:
+        """Every field holds a value of its declared type; numbers are finite.
+
+        A config built directly (``TrainConfig(bf16="false")``, no coercion) fails here rather than being read
+        as ``bool("false") is True``. Booleans are real ``bool`` (not ``1`` or ``"false"``), integers are ``int``
+        but not ``bool``, floats are finite ``int`` / ``float`` (no ``nan`` / ``inf``, not ``bool``).
+        """
+        problems: list[str] = []
+        for name, tp in _field_types().items():
+            value = getattr(self, name)
+            base, optional = _strip_optional(tp)
+            if value is None and optional:
+                continue
+            if typing.get_origin(base) is list:
+                (item_type,) = typing.get_args(base) or (Any,)
+                if not isinstance(value, list):
+                    problems.append(f"{name}: expected a list, got {value!r}")
+                elif item_type in (str, float, int, bool):
+                    bad = [v for v in value if not _has_type(v, item_type)]
+                    if bad:
+                        what = {str: "strings", float: "finite numbers", int: "integers", bool: "booleans"}[item_type]
+                        problems.append(f"{name}: expected a list of {what}, got the item {bad[0]!r}")
+                continue
+            if _is_dict_type(base):
+                if not isinstance(value, dict):
+                    problems.append(f"{name}: expected a mapping, got {value!r}")
+                continue
+            if base in (str, float, int, bool) and not _has_type(value, base):
+                if base is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
+                    problems.append(f"{name} must be a finite number, got {value!r}")
+                else:
+                    problems.append(f"{name}: expected {_type_name(tp)}, got {value!r}")
+        return problems
 
     def _check_loss(self) -> list[str]:
         from textsiam.losses import LOSSES
@@ -344,7 +388,7 @@ class TrainConfig:
 
     def _check_choices(self) -> list[str]:
         from textsiam.encoders.pooling import check_pooling_mode
-        from textsiam.similarity import check_similarity_name
+        from textsiam.model.scoring import check_similarity_name
 
         problems = []
         if self.label_transform not in LABEL_TRANSFORMS:
@@ -396,6 +440,9 @@ class TrainConfig:
         unknown = sorted(set(self.encoder_args) - set(names) - set(TOWER_OPTIONS))
         if unknown:
             return [f"encoder_args: unknown {self.encoder} setting(s) {unknown}; valid: {names + list(TOWER_OPTIONS)}"]
+        problems = _check_tower_options(self.encoder_args)
+        if problems:
+            return problems
         if self.pooling is not None:
             settings["pooling"] = self.pooling
         try:
@@ -410,6 +457,38 @@ class TrainConfig:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def _has_type(value: Any, tp: Any) -> bool:
+    """Whether ``value`` is a valid ``tp`` (``bool`` / ``int`` / ``float`` / ``str``) field value, strictly."""
+    if tp is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if tp is int:
+        return isinstance(value, numbers.Integral)
+    if tp is float:
+        try:
+            return isinstance(value, numbers.Real) and math.isfinite(value)
+        except OverflowError:  # an int too large for a float
+            return False
+    if tp is str:
+        return isinstance(value, (str, os.PathLike))  # a Path for output_dir, data_dir, ... is fine
+    return True  # pragma: no cover - no other scalar field type
+
+
+def _check_tower_options(args: dict[str, Any]) -> list[str]:
+    """The :data:`TOWER_OPTIONS` in ``encoder_args`` have the types of ``SiameseModel.lstm`` / ``.cnn``'s arguments."""
+    problems = []
+    if "normalize" in args and not isinstance(args["normalize"], bool):
+        problems.append(f"encoder_args.normalize: expected a boolean (true / false), got {args['normalize']!r}")
+    dim = args.get("projection_dim")
+    if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 1):
+        problems.append(f"encoder_args.projection_dim: expected a positive integer or none, got {dim!r}")
+    for name in ("projection_activation", "embeddings"):
+        if name in args and not isinstance(args[name], str):
+            problems.append(f"encoder_args.{name}: expected a string, got {args[name]!r}")
+    return problems
+
+
 def _message(err: BaseException) -> str:
     return err.args[0] if isinstance(err, KeyError) and err.args else str(err)
 
@@ -548,13 +627,13 @@ def coerce_value(key: str, value: Any) -> Any:
     if base is float:
         if isinstance(value, bool):
             raise ValueError(f"{where}, got {value!r}")
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
+        try:
+            if isinstance(value, (int, float)):
+                return float(value)
+            if isinstance(value, str):
                 return float(value.strip().replace("_", ""))
-            except ValueError:
-                pass
+        except (ValueError, OverflowError):
+            pass
         raise ValueError(f"{where}, got {value!r}")
     if base is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -586,7 +665,7 @@ def coerce_value(key: str, value: Any) -> Any:
                     if isinstance(v, bool):
                         raise ValueError
                     out.append(float(v.strip() if isinstance(v, str) else v))
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     raise ValueError(f"{where} of numbers, got the item {v!r}") from None
             return out
         return list(value)

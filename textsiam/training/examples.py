@@ -1,15 +1,8 @@
-"""From loaded pairs to the training examples a loss needs (label checks, label transforms, example formats).
+"""From loaded pairs to the training examples a loss needs (example formats per loss, subsampling).
 
-Source data are pairs ``(text_a, text_b, label)`` whose label is one of three *raw kinds*:
-
-* ``"float"``: graded similarity scores (STS-B 0-5, SICK 1-5);
-* ``"binary"``: 0/1 (MRPC, Quora, SICK-E);
-* ``"class"``: integer class ids with more than two values (e.g. SICK-E ``label3``).
-
-Each loss expects a label kind (:data:`textsiam.losses.LOSS_LABEL_KIND`). :func:`resolve_label_transform`
-decides how to get from one to the other (``auto`` picks the sensible default, e.g. ``scale`` for CoSENT on
-STS-B) and :func:`check_label_compatibility` explains what to change when that is impossible, *before* any
-model is loaded. :func:`build_examples` then produces the training :class:`datasets.Dataset`:
+The label logic (raw label kinds, ``label_transform``, the checks that the labels suit the loss) lives in
+:mod:`textsiam.training.labels`; its names are re-exported here for older imports. :func:`build_examples`
+produces the training :class:`datasets.Dataset`:
 
 ============================  ===========================================  ==============
 loss label kind               examples                                     labels
@@ -22,26 +15,58 @@ anchor_positive (simcse)      unique single sentences                      none
 class (batch_*_triplet)       unique sentences, cluster id                 long
 teacher (mse)                 unique sentences                             teacher vector
 ============================  ===========================================  ==============
+
+What decides the format is the loss's class attributes (``batch_mode``, ``needs_teacher``, ``label_kind``,
+``has_classifier_head``), never its name. The config is any object with the fields of :class:`ExampleSettings`
+(a :class:`~textsiam.training.config.TrainConfig` has them); this module does not import the config module.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import datasets
 import numpy as np
 
+from textsiam.losses import LOSSES
 from textsiam.training import pairs as pair_utils
-
-if TYPE_CHECKING:
-    from textsiam.training.config import TrainConfig
+from textsiam.training.labels import (
+    LabelSettings,
+    check_label_compatibility,
+    raw_label_kind,
+    resolve_label_transform,
+    task_label_kind,
+    transform_labels,
+)
 
 logger = logging.getLogger(__name__)
 
-#: Losses that ignore the labels of the source pairs.
-LABEL_FREE_LOSSES: frozenset[str] = frozenset({"simcse", "mse"})
+__all__ = [
+    "ExampleSettings",
+    "TrainExamples",
+    "build_examples",
+    "check_label_compatibility",
+    "raw_label_kind",
+    "resolve_label_transform",
+    "subsample",
+    "task_label_kind",
+    "transform_labels",
+]
+
+
+class ExampleSettings(LabelSettings, Protocol):
+    """What :func:`build_examples` reads from a training config, besides the :class:`LabelSettings`."""
+
+    #: 0/1 pair losses: resample to this positives:negatives ratio.
+    pos_neg_ratio: float | None
+    #: Mine each anchor's negative with the start model.
+    hard_negatives: bool
+    #: Seed of the resampling and of the triplet negatives.
+    seed: int
+    #: Texts per forward pass when encoding (teacher targets, hard-negative mining).
+    eval_batch_size: int
 
 
 @dataclass
@@ -67,122 +92,6 @@ class TrainExamples:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------------------------------------- label kinds
-def raw_label_kind(labels: Any) -> str:
-    """``"binary"`` if every label is 0 or 1, ``"class"`` for other non-negative integers, else ``"float"``.
-
-    Integer labels with more than two values may also be ordinal scores (e.g. 0-5 ratings); losses for graded
-    scores accept them as such (see :func:`resolve_label_transform`).
-    """
-    y = np.asarray(labels, dtype=np.float64)
-    if y.size == 0:
-        raise ValueError("no labels")
-    if not np.isfinite(y).all():
-        raise ValueError("labels contain NaN or infinite values")
-    if np.isin(y, (0.0, 1.0)).all():
-        return "binary"
-    if (y == np.round(y)).all() and (y >= 0).all():
-        return "class"
-    return "float"
-
-
-def task_label_kind(task: str | None) -> str | None:
-    """Raw label kind of a benchmark task: ``sts`` -> ``float``, ``classification`` -> ``binary``."""
-    return {"sts": "float", "classification": "binary"}.get(task or "")
-
-
-def resolve_label_transform(config: TrainConfig, raw_kind: str | None) -> tuple[str, str | None]:
-    """``(transform, problem)``: the transform to apply to labels of ``raw_kind`` for ``config.loss``.
-
-    ``problem`` is an error message (naming the fix) when no transform makes the labels usable, else ``None``.
-    With an unknown ``raw_kind`` (a data file not yet loaded) the requested transform is returned unchecked.
-    """
-    loss, kind, requested = config.loss, config.label_kind, config.label_transform
-    if loss in LABEL_FREE_LOSSES:
-        return "none", None
-    if raw_kind is None:
-        return requested, None
-    fix_binarize = (
-        "set label_transform: binarize and binarize_threshold: <score> (e.g. 4.0 on STS-B: scores >= 4 become 1)"
-    )
-    needs_binary = kind in ("binary", "triplet", "anchor_positive") or (kind == "class" and loss != "softmax")
-    if requested == "auto":
-        if config.binarize_threshold is not None and raw_kind in ("float", "class"):
-            transform = "binarize"
-        elif kind == "float" and raw_kind in ("float", "class"):  # integer ratings are ordinal scores
-            transform = "scale"
-        else:
-            transform = "none"
-    else:
-        transform = requested
-    if transform == "binarize":
-        return transform, None
-    if transform == "scale":
-        if raw_kind == "binary":
-            return transform, "label_transform=scale needs graded scores, but the labels are 0/1"
-        if kind != "float":
-            return transform, f"label_transform=scale makes graded targets, but loss {loss!r} needs {kind} labels"
-        return transform, None
-    # transform == "none": the raw labels must already fit
-    if needs_binary and raw_kind != "binary":
-        what = {"binary": "0/1 labels", "triplet": "duplicate (label 1) pairs to build triplets from"}.get(
-            kind, "0/1 labels (label 1 = duplicate / paraphrase)"
-        )
-        return transform, (
-            f"loss {loss!r} needs {what}, but the labels are {_describe(raw_kind)}: {fix_binarize}, "
-            "or choose a loss for graded scores (cosent, cosine_similarity)"
-        )
-    if loss == "softmax" and raw_kind == "float":
-        return transform, f"loss 'softmax' needs integer class labels, but the labels are graded scores: {fix_binarize}"
-    return transform, None
-
-
-def _describe(raw_kind: str) -> str:
-    return {"float": "graded similarity scores", "binary": "0/1", "class": "multi-class ids"}[raw_kind]
-
-
-def check_label_compatibility(config: TrainConfig, task: str | None, where: str, labels: Any = None) -> list[str]:
-    """Problems (possibly none) with training ``config.loss`` on data of ``task`` (or on ``labels`` if given)."""
-    from textsiam.losses import LOSSES
-
-    if config.loss not in LOSSES:
-        return []
-    if labels is not None:
-        try:
-            raw = raw_label_kind(labels)
-        except ValueError as err:
-            return [f"{where}: {err}"]
-    elif config.label_column != "label":
-        return []  # another column: known only once loaded
-    else:
-        raw = task_label_kind(task)
-    _, problem = resolve_label_transform(config, raw)
-    return [f"{where} ({config.train_dataset}): {problem}"] if problem else []
-
-
-# ---------------------------------------------------------------------------------------------- transforms
-def transform_labels(
-    labels: Any, transform: str, score_range: tuple[float, float] | None = None, threshold: float | None = None
-) -> np.ndarray:
-    """Apply ``none`` / ``scale`` (min-max by ``score_range``, or the observed range) / ``binarize``."""
-    y = np.asarray(labels, dtype=np.float64)
-    if transform == "none":
-        return y
-    if transform == "scale":
-        low, high = score_range if score_range is not None else (float(y.min()), float(y.max()))
-        if high <= low:
-            raise ValueError(f"cannot scale labels: empty score range ({low}, {high})")
-        return np.clip((y - low) / (high - low), 0.0, 1.0)
-    if transform == "binarize":
-        if threshold is None:
-            raise ValueError("binarize needs a threshold")
-        out = (y >= threshold).astype(np.int64)
-        if out.min() == out.max():
-            logger.warning("binarize_threshold=%s puts every label in one class (%d)", threshold, out[0])
-        return out
-    raise ValueError(f"unknown label transform {transform!r}")
-
-
 def subsample(ds: datasets.Dataset, n: int | None, seed: int) -> datasets.Dataset:
     """A seeded random subset of ``n`` rows (kept in their original order); ``ds`` itself if ``n`` is None or larger."""
     if n is None or n >= len(ds):
@@ -193,7 +102,7 @@ def subsample(ds: datasets.Dataset, n: int | None, seed: int) -> datasets.Datase
 
 # ---------------------------------------------------------------------------------------------- examples
 def build_examples(
-    config: TrainConfig,
+    config: ExampleSettings,
     source: datasets.Dataset,
     score_range: tuple[float, float] | None = None,
     model: Any = None,
@@ -206,24 +115,27 @@ def build_examples(
         source: pairs with ``text_a``, ``text_b`` and ``label`` (``config.label_column`` renamed by the loader).
         score_range: range of graded scores for ``scale`` (default: observed min / max).
         model: the start model, for ``hard_negatives``.
-        teacher: the teacher model, for ``loss=mse``.
+        teacher: the teacher model, for a loss that ``needs_teacher`` (``mse``).
 
     Raises:
-        ValueError: the labels do not suit the loss (same messages as :meth:`TrainConfig.validate`).
+        ValueError: the labels do not suit the loss (the messages of
+            :meth:`TrainConfig.validate <textsiam.training.config.TrainConfig.validate>`).
     """
-    loss, kind = config.loss, config.label_kind
+    loss = config.loss
+    spec = LOSSES[loss]
+    kind = spec.label_kind
     a, b = list(source["text_a"]), list(source["text_b"])
     n = len(a)
     if n == 0:
         raise ValueError("no training pairs")
 
-    if loss == "simcse":
+    if spec.batch_mode == "two_views":
         texts = list(dict.fromkeys(t for t in a + b if t.strip()))
         ds = datasets.Dataset.from_dict({"text_a": texts})
-        return TrainExamples(ds, None, f"{len(texts)} unique sentences (SimCSE, unlabelled)", n_source_pairs=n)
-    if loss == "mse":
+        return TrainExamples(ds, None, f"{len(texts)} unique sentences ({loss}, unlabelled)", n_source_pairs=n)
+    if spec.needs_teacher:
         if teacher is None:
-            raise ValueError("loss=mse needs a teacher model")
+            raise ValueError(f"loss={loss} needs a teacher model")
         texts = list(dict.fromkeys(t for t in a + b if t.strip()))
         target = np.asarray(teacher.encode(texts, batch_size=config.eval_batch_size), dtype=np.float32)
         ds = datasets.Dataset.from_dict({"text_a": texts, "label": target.tolist()})
@@ -243,14 +155,14 @@ def build_examples(
         "binarize": f"labels binarised at >= {config.binarize_threshold}",
     }[transform]
 
-    if kind in ("float", "binary") or loss == "softmax":
+    if kind in ("float", "binary") or spec.has_classifier_head:
         if config.pos_neg_ratio is not None:
             if not np.isin(y, (0, 1)).all():
                 raise ValueError("pos_neg_ratio needs 0/1 labels")
             a, b, yl = pair_utils.make_pos_neg_pairs(a, b, y.astype(int).tolist(), config.pos_neg_ratio, config.seed)
             y = np.asarray(yl)
             note += f", resampled to pos:neg = {config.pos_neg_ratio:g}"
-        if loss == "softmax":
+        if spec.has_classifier_head:
             labels = y.astype(np.int64)
             num_labels = max(2, int(labels.max()) + 1)
             ds = datasets.Dataset.from_dict({"text_a": a, "text_b": b, "label": labels.tolist()})

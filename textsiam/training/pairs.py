@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from textsiam.graph import text_components
+from textsiam.data.graph import text_components
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def mine_hard_negatives(
     Returns:
         ``{anchor: [negative, ...]}`` with the most similar first.
     """
-    from textsiam.similarity import similarity_matrix
+    from textsiam.model.scoring import similarity_matrix
 
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -292,7 +292,7 @@ def silver_pairs(
     Example:
         >>> a, b, y = silver_pairs(teacher, train_sentences, gold=(gold_a, gold_b, gold_y))  # doctest: +SKIP
     """
-    from textsiam.similarity import similarity_matrix
+    from textsiam.model.scoring import similarity_matrix
 
     if k_nearest < 0 or n_random < 0 or k_nearest + n_random == 0:
         raise ValueError(f"k_nearest and n_random must be >= 0 and not both 0, got {k_nearest} and {n_random}")
@@ -372,7 +372,7 @@ def _gold_scores(
     batch_size: int,
 ) -> np.ndarray:
     """The teacher's similarity of each gold pair, reusing the pool's embeddings (only other texts are encoded)."""
-    from textsiam.similarity import pairwise_similarity
+    from textsiam.model.scoring import pairwise_similarity
 
     missing = [t for t in dict.fromkeys([*texts_a, *texts_b]) if t not in index]
     row, emb = index, pool_emb  # text -> row of emb; texts outside the pool are appended below

@@ -14,30 +14,32 @@ Order of work (so that mistakes fail early and cheaply):
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import os
-import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import datasets
-
-from textsiam.training.config import ConfigError, TrainConfig, dataset_task, is_file_dataset
+from textsiam.training.build import build_loss, build_model, build_teacher, check_bf16, training_arguments
+from textsiam.training.config import ConfigError, TrainConfig
+from textsiam.training.dev import dev_metric as make_dev_metric
+from textsiam.training.dev import evaluate_final
+from textsiam.training.run_folder import (
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    MODEL_DIR,
+    RUN_ARTIFACTS,
+    latest_checkpoint,
+    prepare_output_dir,
+    process_rank,
+    warn_config_changes,
+)
+from textsiam.training.sources import load_dev, load_source, subsample_logged
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINTS_DIR = "checkpoints"
-MODEL_DIR = "model"
-CONFIG_FILE = "train_config.yaml"
-#: What :func:`train` writes into ``output_dir`` (removed by ``overwrite=True``).
-RUN_ARTIFACTS = (CHECKPOINTS_DIR, MODEL_DIR, CONFIG_FILE, "evaluation.json", "evaluation.md", "train_log.json")
-
-__all__ = ["TrainResult", "latest_checkpoint", "train"]
+__all__ = ["CHECKPOINTS_DIR", "CONFIG_FILE", "MODEL_DIR", "RUN_ARTIFACTS", "TrainResult", "latest_checkpoint", "train"]
 
 
 @dataclass
@@ -77,201 +79,25 @@ class TrainResult:
     averaging: dict[str, Any] | None = None
 
 
-# ---------------------------------------------------------------------------------------------- folders
-def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
-    """The complete ``checkpoint-N`` folder with the largest ``N`` in ``directory`` (``None`` if there is none).
+@dataclass
+class RunData:
+    """The data step's result: training pairs (with labels checked against the loss) and dev pairs."""
 
-    A checkpoint counts as complete when it holds a readable ``trainer_state.json`` (written last by the Trainer),
-    so a process killed while writing a checkpoint resumes from the one before.
-    """
-    d = Path(directory)
-    if not d.is_dir():
-        return None
-    found = []
-    for p in d.iterdir():
-        m = re.fullmatch(r"checkpoint-(\d+)", p.name)
-        if m and p.is_dir() and (p / "trainer_state.json").is_file():
-            found.append((int(m.group(1)), p))
-    for _, p in sorted(found, reverse=True):
-        try:
-            json.loads((p / "trainer_state.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            logger.warning("skipping the incomplete checkpoint %s (trainer_state.json: %s)", p, err)
-            continue
-        return p
-    return None
+    train_pairs: Any
+    score_range: Any
+    dev_pairs: Any
+    dev_task: str | None
 
 
-def _process_rank() -> int:
-    """Global rank of this process under ``torchrun`` (``RANK``); 0 in a plain single-process run."""
-    try:
-        return int(os.environ.get("RANK", "0"))
-    except ValueError:
-        return 0
+@dataclass
+class RunParts:
+    """The model step's result: everything the Trainer needs, and what the finish step reports."""
 
-
-def _prepare_output_dir(out: Path, resume: bool | str, overwrite: bool, main_process: bool = True) -> str | None:
-    """Check / clean the run folder; return the checkpoint to resume from (``None`` for a fresh run).
-
-    Under ``torchrun`` only the main process (``main_process=True``) checks and cleans the folder; the others
-    just find the checkpoint. They cannot get ahead of the cleaning: the process group is set up (a barrier)
-    before anything is trained or written.
-    """
-    if resume:
-        if isinstance(resume, (str, os.PathLike)) and not isinstance(resume, bool):
-            ckpt = Path(resume).expanduser()
-            if not (ckpt / "trainer_state.json").is_file():
-                raise FileNotFoundError(f"not a complete checkpoint (no trainer_state.json): {ckpt}")
-            return str(ckpt)
-        ckpt = latest_checkpoint(out / CHECKPOINTS_DIR)
-        if ckpt is None:
-            raise FileNotFoundError(f"nothing to resume: no complete checkpoint in {out / CHECKPOINTS_DIR}")
-        return str(ckpt)
-    if not main_process:
-        return None
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"output_dir {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise FileExistsError(
-                f"output_dir {out} already exists and is not empty; pass --overwrite to replace the run in it, "
-                "or --resume to continue it"
-            )
-        for name in RUN_ARTIFACTS:
-            p = out / name
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
-        logger.info("overwriting the run in %s", out)
-    return None
-
-
-# ---------------------------------------------------------------------------------------------- data
-def _load_source(name: str, split: str, config: TrainConfig, label_column: str) -> tuple[Any, str, Any]:
-    """``(dataset with a 'label' column, task, score_range)`` for a benchmark name or a data file."""
-    from textsiam.data import dataset_info, load_pairs, load_pairs_from_file
-    from textsiam.training.examples import raw_label_kind
-
-    if is_file_dataset(name):
-        ds = load_pairs_from_file(name, label=label_column)
-        kind = raw_label_kind(ds["label"])
-        return ds, ("sts" if kind == "float" else "classification"), None
-    info = dataset_info(name)
-    ds = load_pairs(name, split, config.data_dir)
-    if label_column != "label":
-        if label_column not in ds.column_names:
-            raise ValueError(f"{name}/{split} has no column {label_column!r}; columns: {ds.column_names}")
-        ds = ds.remove_columns("label").rename_column(label_column, "label")
-        return ds, info.task, None
-    return ds, info.task, (tuple(info.score_range) if info.task == "sts" else None)
-
-
-def _subsample(ds: datasets.Dataset, n: int | None, seed: int, what: str) -> datasets.Dataset:
-    from textsiam.training.examples import subsample
-
-    out = subsample(ds, n, seed)
-    if len(out) < len(ds):
-        logger.info("%s: using a seeded random subsample of %d of %d pairs", what, len(out), len(ds))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------- pieces
-def _training_arguments(config: TrainConfig, out: Path, metric_name: str | None) -> Any:
-    import torch
-    from transformers import TrainingArguments
-
-    names = {f.name for f in dataclasses.fields(TrainingArguments)}
-    if metric_name is None:
-        strategy = "no"
-    else:
-        strategy = "steps" if config.eval_steps else "epoch"
-    save_strategy = ("steps" if config.eval_steps else "epoch") if metric_name is None else strategy
-    kwargs: dict[str, Any] = dict(
-        output_dir=str(out / CHECKPOINTS_DIR),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps if config.max_steps else -1,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=config.lr_scheduler,
-        weight_decay=config.weight_decay,
-        max_grad_norm=config.max_grad_norm,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        bf16=config.bf16,
-        seed=config.seed,
-        data_seed=config.seed,
-        eval_strategy=strategy,
-        save_strategy=save_strategy,
-        save_total_limit=config.save_total_limit,
-        load_best_model_at_end=metric_name is not None,
-        metric_for_best_model=metric_name,
-        greater_is_better=True if metric_name is not None else None,
-        logging_strategy="steps",
-        logging_steps=config.logging_steps,
-        report_to="none",
-        remove_unused_columns=False,
-        dataloader_num_workers=config.dataloader_num_workers,
-        use_cpu=not torch.cuda.is_available(),
-    )
-    if config.eval_steps:
-        kwargs["save_steps"] = config.eval_steps
-        if metric_name is not None:
-            kwargs["eval_steps"] = config.eval_steps
-    if "warmup_ratio" in names:  # transformers 4.x
-        kwargs["warmup_ratio"] = config.warmup_ratio
-    else:  # transformers 5.x: a float < 1 is a ratio
-        kwargs["warmup_steps"] = config.warmup_ratio
-    return TrainingArguments(**kwargs)
-
-
-def _check_bf16(config: TrainConfig) -> None:
-    import torch
-
-    if not config.bf16:
-        return
-    if torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
-        raise ConfigError(["bf16=true but this GPU does not support bfloat16; set bf16: false"])
-    if not torch.cuda.is_available():
-        logger.warning("bf16 on CPU: bfloat16 autocast works but is rarely faster than float32")
-
-
-def _build_model(config: TrainConfig) -> Any:
-    """The start model: ``config.model`` as loaded, or (``encoder: lstm | cnn``) a new tower on its tokenizer."""
-    from textsiam.siamese import SiameseModel
-
-    if config.encoder == "transformer":
-        return SiameseModel.from_pretrained(
-            config.model,
-            pooling=config.pooling,
-            similarity=config.similarity,
-            max_seq_length=config.max_seq_length,
-            device="cpu",
-        )
-    args = dict(config.encoder_args)
-    if config.pooling is not None:
-        args["pooling"] = config.pooling
-    build = SiameseModel.lstm if config.encoder == "lstm" else SiameseModel.cnn
-    return build(
-        config.model,
-        similarity=config.similarity or "cosine",
-        max_seq_length=config.max_seq_length,
-        device="cpu",
-        seed=config.seed,
-        **args,
-    )
-
-
-def _build_loss(config: TrainConfig, model: Any, num_labels: int | None) -> Any:
-    from textsiam.losses import get_loss
-
-    kwargs = dict(config.loss_kwargs)
-    if config.loss == "softmax":
-        kwargs.setdefault("embedding_dim", model.embedding_dim)
-        kwargs.setdefault("num_labels", num_labels or 2)
-    try:
-        return get_loss(config.loss, **kwargs)
-    except (TypeError, ValueError) as err:
-        raise ConfigError([f"cannot build loss {config.loss!r} with {kwargs}: {err}"]) from err
+    model: Any
+    base_model: str
+    examples: Any
+    loss: Any
+    dev_metric: Any
 
 
 def _default_command(config_file: Path, out: Path) -> str:
@@ -307,68 +133,89 @@ def train(
         FileExistsError: ``output_dir`` holds a run and neither ``resume`` nor ``overwrite`` is set.
         FileNotFoundError: ``resume`` but no checkpoint.
     """
-    from transformers import EarlyStoppingCallback, set_seed
-
-    from textsiam.evaluation import EvaluationResults, evaluate, evaluate_dataset, package_versions
-    from textsiam.siamese import SiameseModel
-    from textsiam.training.augment import TextAugmenter
-    from textsiam.training.card import write_model_card
-    from textsiam.training.collator import SiameseDataCollator
-    from textsiam.training.examples import build_examples, check_label_compatibility
-    from textsiam.training.trainer import SiameseTrainer, SiameseTrainingModel
-
     config.validate()
-    _check_bf16(config)
+    check_bf16(config)
     out = Path(config.output_dir).expanduser()
-    checkpoint = _prepare_output_dir(out, resume, overwrite, main_process=_process_rank() == 0)
+    checkpoint = prepare_output_dir(out, resume, overwrite, main_process=process_rank() == 0)
     if checkpoint:
-        _warn_config_changes(config, out / CONFIG_FILE)
+        warn_config_changes(config, out / CONFIG_FILE)
         logger.info("resuming from %s", checkpoint)
-    # ---- data (before the model: label problems must not cost a model load)
-    train_pairs, _, score_range = _load_source(config.train_dataset, config.train_split, config, config.label_column)
+    data = prepare_data(config)
+    parts = prepare_model(config, data)
+    trainer, result, start_state = fit(config, out, parts, checkpoint, callbacks)
+    if not trainer.is_world_process_zero():
+        return result
+    return finish(config, out, data, parts, trainer, result, start_state, command)
+
+
+def prepare_data(config: TrainConfig) -> RunData:
+    """Step 1, before any model is loaded (label problems must not cost a model load): the training pairs,
+    checked against the loss and subsampled, and the dev pairs."""
+    from textsiam.training.examples import check_label_compatibility
+
+    train_pairs, _, score_range = load_source(config.train_dataset, config.train_split, config, config.label_column)
     problems = check_label_compatibility(config, None, "train_dataset", labels=train_pairs["label"])
     if problems:
         raise ConfigError(problems)
-    train_pairs = _subsample(train_pairs, config.max_train_pairs, config.seed, "train")
-    dev_pairs, dev_task = _load_dev(config)
+    train_pairs = subsample_logged(train_pairs, config.max_train_pairs, config.seed, "train")
+    dev_pairs, dev_task = load_dev(config)
+    return RunData(train_pairs, score_range, dev_pairs, dev_task)
 
-    # ---- model, examples, loss
+
+def prepare_model(config: TrainConfig, data: RunData) -> RunParts:
+    """Step 2: the start model (or a new tower), the training examples (with a teacher's targets if the loss
+    needs one), the loss and the dev metric."""
+    from transformers import set_seed
+
+    from textsiam.training.examples import build_examples
+
     set_seed(config.seed)
-    model = _build_model(config)
+    model = build_model(config)
     if model.calibrator is not None:  # fine-tuning changes the scores: a calibrator of the start model would lie
         logger.warning("dropping the start model's calibrator; calibrate the fine-tuned model on dev again")
         model.calibrator = None
     base_model = str(config.model) if config.model is not None else f"all-MiniLM-L6-v2 (embedded: {model.name_or_path})"
     if config.encoder != "transformer":
         base_model = f"a new {config.encoder} tower (tokenizer and initial word embeddings from {base_model})"
-    teacher = None
-    if config.loss == "mse":
-        teacher = SiameseModel.from_pretrained(config.teacher_model)
-        if teacher.embedding_dim != model.embedding_dim:
-            raise ConfigError(
-                [f"teacher embeddings have dim {teacher.embedding_dim}, the student's {model.embedding_dim}"]
-            )
-    examples = build_examples(config, train_pairs, score_range=score_range, model=model, teacher=teacher)
+    teacher = build_teacher(config, model)
+    examples = build_examples(config, data.train_pairs, score_range=data.score_range, model=model, teacher=teacher)
     del teacher
     logger.info("training examples: %s", examples.description)
     set_seed(config.seed)
-    loss = _build_loss(config, model, examples.num_labels)
-    dev_metric = _dev_metric(config, model, dev_pairs, dev_task) if dev_pairs is not None else None
+    loss = build_loss(config, model, examples.num_labels)
+    metric = make_dev_metric(config, model, data.dev_pairs, data.dev_task) if data.dev_pairs is not None else None
+    return RunParts(model, base_model, examples, loss, metric)
+
+
+def fit(
+    config: TrainConfig, out: Path, parts: RunParts, checkpoint: str | None, callbacks: list[Any] | None
+) -> tuple[Any, TrainResult, dict[str, Any] | None]:
+    """Step 3: ``SiameseTrainer.train`` (checkpoints in ``output_dir/checkpoints``, resumed from ``checkpoint``).
+
+    Returns ``(trainer, result, start_state)``; ``start_state`` is the start weights when WiSE-FT needs them.
+    """
+    from transformers import EarlyStoppingCallback
+
+    from textsiam.training.augment import TextAugmenter
+    from textsiam.training.collator import SiameseDataCollator
+    from textsiam.training.trainer import SiameseTrainer, SiameseTrainingModel
+
+    model, metric = parts.model, parts.dev_metric
     collator = SiameseDataCollator(
         model.encoder.tokenize,
-        label_dtype=examples.label_dtype,
+        label_dtype=parts.examples.label_dtype,
         augmenter=TextAugmenter(config.augment, config.augment_prob, config.seed),
     )
     all_callbacks = list(callbacks or [])
     if config.early_stopping_patience is not None:
         all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    args = _training_arguments(config, out, dev_metric.metric_name if dev_metric is not None else None)
+    args = training_arguments(config, out, metric.metric_name if metric is not None else None)
     trainer = SiameseTrainer(
-        model=SiameseTrainingModel(model, loss),
+        model=SiameseTrainingModel(model, parts.loss),
         args=args,
-        train_dataset=examples.dataset,
+        train_dataset=parts.examples.dataset,
         data_collator=collator,
-        dev_metric=dev_metric,
+        dev_metric=metric,
         no_duplicates=config.use_no_duplicates,
         fgm_epsilon=config.fgm_epsilon,
         callbacks=all_callbacks,
@@ -388,17 +235,14 @@ def train(
     if trainer.is_world_process_zero():
         out.mkdir(parents=True, exist_ok=True)
         config.to_file(out / CONFIG_FILE)
-
     start_state = None
     if config.wise_alphas and trainer.is_world_process_zero():
         start_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
-    # ---- train
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=checkpoint)
     wall = time.perf_counter() - start
     state = trainer.state
-    final = trainer.siamese_model
     result = TrainResult(
         output_dir=out,
         model_dir=out / MODEL_DIR,
@@ -408,62 +252,51 @@ def train(
         train_wall_time_s=round(wall, 3),
         best_checkpoint=state.best_model_checkpoint,
         best_metric=state.best_metric,
-        metric_name=dev_metric.metric_name if dev_metric is not None else None,
+        metric_name=metric.metric_name if metric is not None else None,
         dev_history=list(trainer.dev_history),
         log_history=list(state.log_history),
-        examples=examples.description,
+        examples=parts.examples.description,
     )
-    if not trainer.is_world_process_zero():
-        return result
+    return trainer, result, start_state
 
-    # ---- weight averaging (dev only), then save, evaluate, document
-    if (config.checkpoint_soup or config.wise_alphas) and dev_metric is not None:
+
+def finish(
+    config: TrainConfig,
+    out: Path,
+    data: RunData,
+    parts: RunParts,
+    trainer: Any,
+    result: TrainResult,
+    start_state: dict[str, Any] | None,
+    command: str | None,
+) -> TrainResult:
+    """Step 4 (main process only): weight averaging on dev if asked, then save the best model, evaluate it on
+    dev and the test sets, and write the model card."""
+    from textsiam.training.card import write_model_card
+    from textsiam.version import package_versions
+
+    state, final, metric = trainer.state, trainer.siamese_model, parts.dev_metric
+    final.eval()  # the model leaves training as it came in: in eval mode
+    if (config.checkpoint_soup or config.wise_alphas) and metric is not None:
         from textsiam.training.averaging import apply_averaging, dev_values_from_log, list_checkpoints
 
         report = apply_averaging(
             final,
-            lambda: float(dev_metric(final)),
+            lambda: float(metric(final)),
             checkpoints=list_checkpoints(out / CHECKPOINTS_DIR),
-            dev_values=dev_values_from_log(state.log_history, dev_metric.metric_name),
+            dev_values=dev_values_from_log(state.log_history, metric.metric_name),
             best_dev=state.best_metric,
             soup=config.checkpoint_soup,
             wise_alphas=config.wise_alphas,
             start_state=start_state,
-            metric_name=dev_metric.metric_name,
+            metric_name=metric.metric_name,
         )
         result.averaging = report.to_dict()
     final.save(out / MODEL_DIR)
     final.name_or_path = str(out / MODEL_DIR)  # the records below name the saved model, not the start
     (out / "train_log.json").write_text(json.dumps(state.log_history, indent=2) + "\n", encoding="utf-8")
-    records = []
-    eval_start = time.perf_counter()
-    boot = {"n_resamples": config.n_resamples, "seed": config.seed, "batch_size": config.eval_batch_size}
-    if dev_pairs is not None:
-        records.append(
-            evaluate_dataset(
-                final,
-                str(config.dev_dataset),
-                config.dev_split,
-                config.data_dir,
-                pairs=dev_pairs,
-                dev_pairs=dev_pairs if dev_task == "classification" else None,
-                task=dev_task,
-                **boot,
-            )
-        )
-    if config.test_datasets:
-        tests = evaluate(final, config.test_datasets, "test", config.data_dir, show_progress_bar=False, **boot)
-        records += tests.results
-    evaluation = None
-    if records:
-        evaluation = EvaluationResults(
-            results=records,
-            model=str(out / MODEL_DIR),
-            split="+".join(dict.fromkeys(r["split"] for r in records)),
-            seed=config.seed,
-            n_resamples=config.n_resamples,
-            wall_time_s=round(time.perf_counter() - eval_start, 3),
-        )
+    evaluation = evaluate_final(config, final, data.dev_pairs, data.dev_task, out / MODEL_DIR)
+    if evaluation is not None:
         evaluation.save(out / "evaluation.json")
         (out / "evaluation.md").write_text(evaluation.to_markdown() + "\n", encoding="utf-8")
     result.evaluation = evaluation
@@ -471,10 +304,10 @@ def train(
         out / MODEL_DIR,
         {
             "config": config.to_dict(),
-            "base_model": base_model,
-            "examples": examples.description,
+            "base_model": parts.base_model,
+            "examples": parts.examples.description,
             "evaluation": evaluation,
-            "train_wall_time_s": wall,
+            "train_wall_time_s": result.train_wall_time_s,
             "global_step": state.global_step,
             "best_checkpoint": state.best_model_checkpoint,
             "best_metric": state.best_metric,
@@ -486,41 +319,5 @@ def train(
             "versions": package_versions(),
         },
     )
-    logger.info("saved the model to %s (%d steps, %.1fs)", out / MODEL_DIR, state.global_step, wall)
+    logger.info("saved the model to %s (%d steps, %.1fs)", out / MODEL_DIR, state.global_step, result.train_wall_time_s)
     return result
-
-
-def _load_dev(config: TrainConfig) -> tuple[Any, str | None]:
-    """The (subsampled) dev pairs of ``config`` and their task; ``(None, None)`` without dev data."""
-    if config.dev_dataset is None:
-        return None, None
-    pairs, task, _ = _load_source(config.dev_dataset, config.dev_split, config, "label")
-    return _subsample(pairs, config.max_dev_pairs, config.seed, "dev"), task or dataset_task(config.dev_dataset)
-
-
-def _dev_metric(config: TrainConfig, model: Any, pairs: Any, task: str | None) -> Any:
-    """The dev metric that picks checkpoints (and averaged weights) for ``model``."""
-    from textsiam.evaluation import DevMetric
-
-    return DevMetric(
-        config.dev_dataset,
-        split=config.dev_split,
-        batch_size=config.eval_batch_size,
-        primary_similarity=model.similarity_fn_name,
-        pairs=pairs,
-        task=task,
-    )
-
-
-def _warn_config_changes(config: TrainConfig, saved_file: Path) -> None:
-    if not saved_file.is_file():
-        return
-    try:
-        saved = TrainConfig.from_file(saved_file).to_dict()
-    except (ValueError, OSError) as err:
-        logger.warning("could not read %s to compare with the resumed config: %s", saved_file, err)
-        return
-    now = config.to_dict()
-    changed = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v and k != "output_dir"}
-    if changed:
-        logger.warning("resuming with a config that differs from the saved one: %s", changed)

@@ -28,15 +28,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback
 
-from textsiam.losses import (
-    BatchAllTripletLoss,
-    BatchHardTripletLoss,
-    BatchSemiHardTripletLoss,
-    MSELoss,
-    MultipleNegativesRankingLoss,
-    TripletLoss,
-)
-from textsiam.siamese import SiameseModel
+from textsiam.losses.base import BATCH_MODES
+from textsiam.model.siamese import SiameseModel
 from textsiam.training.collator import TEXT_COLUMNS
 from textsiam.training.sampler import SiameseBatchSampler
 
@@ -49,26 +42,13 @@ __all__ = ["SiameseTrainer", "SiameseTrainingModel", "loss_mode", "word_embeddin
 
 
 def loss_mode(loss: nn.Module) -> str:
-    """How a loss consumes a batch: ``pair``, ``triplet``, ``mnrl``, ``simcse``, ``single`` or ``teacher``.
-
-    * ``pair``: ``loss(emb_a, emb_b, labels)`` (CoSENT, cosine, contrastive, online contrastive, softmax).
-    * ``triplet``: ``loss(emb_a, emb_b, emb_c)``.
-    * ``mnrl``: ``loss(emb_a, emb_b, negatives=emb_c)`` (``emb_c`` only when the examples have a ``text_c``).
-    * ``simcse``: the same texts embedded twice in train mode (two dropout masks): ``loss(h, h_plus)``.
-    * ``single``: single sentences with class labels: ``loss(emb_a, labels)`` (batch-mining triplet losses).
-    * ``teacher``: ``loss(emb_a, labels=teacher_embeddings)`` (MSE distillation).
-    """
-    if getattr(loss, "single_sentence", False):
-        return "simcse"
-    if isinstance(loss, MultipleNegativesRankingLoss):
-        return "mnrl"
-    if isinstance(loss, TripletLoss):
-        return "triplet"
-    if isinstance(loss, (BatchAllTripletLoss, BatchHardTripletLoss, BatchSemiHardTripletLoss)):
-        return "single"
-    if isinstance(loss, MSELoss):
-        return "teacher"
-    return "pair"
+    """How ``loss`` consumes a batch: its :attr:`~textsiam.losses.SiameseLoss.batch_mode` (``pair``, ``triplet``,
+    ``in_batch``, ``two_views``, ``single`` or ``teacher``). A plain ``nn.Module`` is a pair loss
+    ``loss(emb_a, emb_b, labels)``."""
+    mode = getattr(loss, "batch_mode", "pair")
+    if mode not in BATCH_MODES:
+        raise ValueError(f"{type(loss).__name__}.batch_mode is {mode!r}; choose one of {list(BATCH_MODES)}")
+    return mode
 
 
 class SiameseTrainingModel(nn.Module):
@@ -99,9 +79,9 @@ class SiameseTrainingModel(nn.Module):
     ) -> dict[str, torch.Tensor]:
         tower = self.model
         mode = self.mode
-        if mode == "simcse":
+        if mode == "two_views":
             if not self.training:
-                logger.warning("SimCSE needs dropout: the model is in eval mode, so both passes are identical")
+                logger.warning("two-view losses need dropout: the model is in eval mode, so both passes are identical")
             loss = self.loss(tower.embed(features_a), tower.embed(features_a))  # two dropout masks
         elif mode == "single":
             loss = self.loss(tower.embed(features_a), labels)
@@ -112,9 +92,9 @@ class SiameseTrainingModel(nn.Module):
             if features_b is None or features_c is None:
                 raise ValueError("triplet losses need text_a, text_b and text_c (anchor, positive, negative)")
             loss = self.loss(*tower.embed_many([features_a, features_b, features_c]))
-        elif mode == "mnrl":
+        elif mode == "in_batch":
             if features_b is None:
-                raise ValueError("MultipleNegativesRankingLoss needs (anchor, positive) pairs: text_a and text_b")
+                raise ValueError(f"{type(self.loss).__name__} needs (anchor, positive) pairs: text_a and text_b")
             sides = [features_a, features_b] + ([features_c] if features_c is not None else [])
             embs = tower.embed_many(sides)
             loss = self.loss(embs[0], embs[1], negatives=embs[2] if len(embs) > 2 else None)
@@ -128,14 +108,9 @@ class SiameseTrainingModel(nn.Module):
 
 def word_embeddings(model: SiameseModel) -> nn.Embedding:
     """The word (token) embedding layer of a tower: FGM perturbs its weights."""
-    inner = getattr(model.encoder, "model", None)
-    if inner is not None and hasattr(inner, "get_input_embeddings"):
-        emb = inner.get_input_embeddings()
-        if isinstance(emb, nn.Embedding):
-            return emb
-    for module in model.modules():
-        if isinstance(module, nn.Embedding):
-            return module
+    emb = model.encoder.input_embeddings()
+    if isinstance(emb, nn.Embedding):
+        return emb
     raise ValueError(f"{type(model.encoder).__name__} has no nn.Embedding layer to perturb for FGM")
 
 

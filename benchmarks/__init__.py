@@ -1,0 +1,17 @@
+"""Benchmarks of textsiam: runnable scripts, run from the repository root as ``python -m benchmarks.<name>``.
+
+Scripts and the results sub-folder (``benchmarks/results/<topic>/``) each writes into by default:
+
+- ``zero_shot`` (``zero_shot/``): the default model zero-shot on STS-B, SICK, MRPC and Quora;
+- ``finetune_stsb``, ``finetune_recipes``, ``soup`` (``finetune/``): fine-tuning runs, losses, regularisers, soups;
+- ``malstm_sick`` (``malstm/``): the MaLSTM recipe on SICK;
+- ``distill_towers`` (``towers/``): BERT distilled into LSTM / CNN towers;
+- ``encode_speed``, ``train_speed`` (``speed/``): encoding and training speed against sentence-transformers;
+- ``scale`` (``scale/``): duplicate mining and streaming pair scoring at scale (helpers in ``scale_mining`` and
+  ``scale_report``);
+- ``calibration`` (``calibration/``): calibrated probabilities and STS scores;
+- ``explain_faithfulness`` (``explain/``): the deletion test of token attributions.
+
+Shared helpers (arguments, set-up, timing, result files) live in :mod:`benchmarks.common`; training recipes in
+``benchmarks/configs/``. ``python -m benchmarks.<name> --help`` describes each script.
+"""

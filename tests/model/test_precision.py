@@ -1,0 +1,139 @@
+"""Storage precisions of embeddings: quantise / dequantise round trips and the similarity of each format."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import SENTENCES
+
+from textsiam import precision as P
+from textsiam.model.scoring import pairwise_similarity as float_pairwise
+from textsiam.model.scoring import similarity_matrix as float_matrix
+
+
+@pytest.fixture
+def emb() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 48)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_float_precisions_round_trip(emb):
+    assert P.quantize(emb, "float32").dtype == np.float32
+    np.testing.assert_array_equal(P.dequantize(P.quantize(emb, "float32"), "float32"), emb)
+    half = P.quantize(emb, "float16")
+    assert half.dtype == np.float16
+    np.testing.assert_allclose(P.dequantize(half, "float16"), emb, atol=1e-3)
+    np.testing.assert_allclose(
+        P.pairwise_similarity(half[:10], half[10:], "float16"), float_pairwise(emb[:10], emb[10:]), atol=2e-3
+    )
+
+
+def test_int8_per_row_codes_and_cosine(emb):
+    codes, scale = P.quantize_int8(emb)
+    assert codes.dtype == np.int8 and scale.shape == (20, 1)
+    assert np.abs(codes).max(axis=1).tolist() == [127] * 20  # each row uses the full range
+    np.testing.assert_allclose(P.dequantize_int8(codes, scale), emb, atol=float(scale.max()) / 2 + 1e-7)
+    exact = float_pairwise(emb[:10], emb[10:])
+    np.testing.assert_allclose(P.pairwise_similarity(codes[:10], codes[10:], "int8"), exact, atol=0.01)
+    np.testing.assert_allclose(P.similarity_matrix(codes, codes, "int8"), float_matrix(emb, emb), atol=0.01)
+    # the matrix form agrees with the pairwise form exactly (integer arithmetic)
+    np.testing.assert_allclose(
+        np.diag(P.similarity_matrix(codes[:10], codes[10:], "int8")),
+        P.pairwise_similarity(codes[:10], codes[10:], "int8"),
+        atol=1e-6,
+    )
+    # codes do not depend on the other rows of the batch
+    np.testing.assert_array_equal(P.quantize(emb[3:4], "int8"), codes[3:4])
+
+
+def test_int8_per_dimension_calibration(emb):
+    scale = P.calibrate_int8(emb)
+    assert scale.shape == (48,)
+    codes, used = P.quantize_int8(emb, scale)
+    np.testing.assert_array_equal(used, scale)
+    np.testing.assert_allclose(P.dequantize(codes, "int8", scale=scale), emb, atol=float(scale.max()) / 2 + 1e-7)
+    g_codes, g = P.quantize_int8(emb, 0.01)
+    assert g.shape == () and np.abs(g_codes).max() <= 127
+    with pytest.raises(ValueError, match="scale"):
+        P.quantize_int8(emb, np.ones(3, dtype=np.float32))
+    with pytest.raises(ValueError, match="positive"):
+        P.quantize_int8(emb, 0.0)
+
+
+def test_binary_packing_and_hamming(emb):
+    bits = P.quantize(emb, "binary")
+    assert bits.dtype == np.uint8 and bits.shape == (20, 6)
+    signs = P.dequantize(bits, "binary", dim=48)
+    np.testing.assert_array_equal(signs, np.where(emb > 0, 1.0, -1.0))
+    # 1 - 2 * hamming / D is exactly the cosine of the +-1 vectors
+    np.testing.assert_allclose(
+        P.pairwise_similarity(bits[:10], bits[10:], "binary"), float_pairwise(signs[:10], signs[10:]), atol=1e-6
+    )
+    np.testing.assert_allclose(P.similarity_matrix(bits, bits, "binary"), float_matrix(signs, signs), atol=1e-6)
+    assert np.all(np.diag(P.similarity_matrix(bits, bits, "binary")) == 1.0)
+    h = P.hamming_distance(bits[:10], bits[10:])
+    np.testing.assert_array_equal(h, ((signs[:10] != signs[10:]).sum(1)))
+
+
+def test_binary_dimension_not_multiple_of_8():
+    x = np.array([[1.0, -1.0, 2.0, 0.5, -0.1]], dtype=np.float32)
+    bits = P.quantize_binary(x)
+    assert bits.shape == (1, 1)
+    np.testing.assert_array_equal(P.dequantize_binary(bits, dim=5), [[1, -1, 1, 1, -1]])
+    assert P.pairwise_similarity(bits, bits, "binary", dim=5)[0] == pytest.approx(1.0)
+
+
+def test_errors(emb):
+    with pytest.raises(ValueError, match="unknown precision"):
+        P.quantize(emb, "int4")
+    codes = P.quantize(emb, "int8")
+    with pytest.raises(ValueError, match="cosine"):
+        P.pairwise_similarity(codes, codes, "int8", "dot")
+    bits = P.quantize(emb, "binary")
+    with pytest.raises(ValueError, match="hamming"):
+        P.similarity_matrix(bits, bits, "binary", "cosine")
+    with pytest.raises(TypeError, match="int8"):
+        P.dequantize_int8(emb)
+    with pytest.raises(ValueError, match="same shape"):
+        P.pairwise_similarity(bits[:2], bits[:3], "binary")
+
+
+def test_torch_inputs(emb):
+    t = torch.from_numpy(emb)
+    np.testing.assert_array_equal(P.quantize(t, "int8"), P.quantize(emb, "int8"))
+    np.testing.assert_array_equal(P.quantize(t, "binary"), P.quantize(emb, "binary"))
+
+
+# ---------------------------------------------------------------------------------------------- encode()
+@pytest.mark.parametrize("precision", ["float32", "float16", "int8", "binary"])
+def test_encode_precision(tiny_model, precision):
+    ref = tiny_model.encode(SENTENCES)
+    out = tiny_model.encode(SENTENCES, precision=precision)
+    np.testing.assert_array_equal(out, P.quantize(ref, precision))
+    single = tiny_model.encode(SENTENCES[0], precision=precision)
+    np.testing.assert_array_equal(single, P.quantize(tiny_model.encode(SENTENCES[0]), precision))
+    tensor = tiny_model.encode(SENTENCES, precision=precision, convert_to_tensor=True)
+    assert isinstance(tensor, torch.Tensor)
+    np.testing.assert_array_equal(tensor.numpy(), out)
+    empty = tiny_model.encode([], precision=precision)
+    assert empty.shape[0] == 0 and empty.dtype == out.dtype
+
+
+def test_encode_precision_similarities_track_float(default_model):
+    texts = ["A man is playing a guitar.", "A person plays the guitar.", "The cat sits on the mat.", "Stocks fell."]
+    a, b = texts[:2] * 2, texts[2:] + texts[:2][::-1]
+    exact = default_model.similarity(a, b)
+    for precision, atol in (("float16", 1e-3), ("int8", 0.01)):
+        ea = default_model.encode(a, precision=precision)
+        eb = default_model.encode(b, precision=precision)
+        np.testing.assert_allclose(P.pairwise_similarity(ea, eb, precision), exact, atol=atol)
+    ba, bb = default_model.encode(a, precision="binary"), default_model.encode(b, precision="binary")
+    approx = P.pairwise_similarity(ba, bb, "binary")
+    assert np.corrcoef(approx, exact)[0, 1] > 0.8  # a coarse proxy, but it ranks pairs alike
+
+
+def test_encode_precision_rejected(tiny_model):
+    with pytest.raises(ValueError, match="unknown precision"):
+        tiny_model.encode(SENTENCES, precision="int4")

@@ -1,0 +1,146 @@
+"""Checked reading of model files: every failure is a ``ValueError`` that names the file and says what is wrong.
+
+A model folder can be damaged in ways that still load: a missing ``tokenizer.json`` gives a tokenizer of a
+handful of special tokens (every word becomes ``[UNK]``), missing tensors are initialised at random, a NaN in a
+weight makes every score NaN. The helpers here turn each of those into an error at load time, so that a model
+either loads as it was saved or does not load at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+#: Prefixes of weights that a tower never uses (BERT's pooler feeds only the next-sentence head): missing
+#: ones are harmless, so they are not an error.
+UNUSED_WEIGHT_PREFIXES: tuple[str, ...] = ("pooler.",)
+
+
+def read_json(path: str | Path, expect: type = dict) -> Any:
+    """Parse a JSON file; ``ValueError`` naming the file if it is not valid JSON or not of type ``expect``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not valid UTF-8 ({err.reason})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(data, expect):
+        what = {dict: "a JSON object", list: "a JSON list"}.get(expect, expect.__name__)
+        raise ValueError(f"{path}: expected {what}, found {type(data).__name__}")
+    return data
+
+
+def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a safetensors file; ``ValueError`` naming the file if it is truncated or not safetensors."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except SafetensorError as err:
+        raise ValueError(f"{path}: not a readable safetensors file ({err}); it is damaged or incomplete") from None
+
+
+def load_tokenizer(directory: str | Path, **kwargs: Any) -> Any:
+    """``AutoTokenizer.from_pretrained`` whose failures on a local folder name the folder's tokenizer files."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(directory, **kwargs)
+    except OSError:
+        raise  # not found / offline: transformers' own message names what it looked for
+    except Exception as err:  # garbage tokenizer.json (JSONDecodeError, tokenizers' Exception, ...)
+        where = Path(directory) / "tokenizer.json" if Path(directory).is_dir() else directory
+        raise ValueError(f"{where}: cannot load the tokenizer ({type(err).__name__}: {err})") from None
+
+
+def check_vocabulary(tokenizer: Any, num_embeddings: int, where: str | Path) -> None:
+    """Refuse a tokenizer that does not fit the model's embedding matrix of ``num_embeddings`` rows.
+
+    More tokens than rows would index past the matrix; fewer than half the rows means the tokenizer files are
+    missing or belong to another model (e.g. a folder without ``tokenizer.json`` / ``vocab.txt`` gives a
+    tokenizer of only the special tokens, and every word becomes the unknown token). Models pad their matrix
+    by a few rows at most, so real pairs pass.
+    """
+    size = len(tokenizer)
+    if size > num_embeddings or size < num_embeddings // 2:
+        raise ValueError(
+            f"{where}: the tokenizer has {size} tokens but the model's embedding matrix has {num_embeddings} rows; "
+            "the tokenizer files (tokenizer.json, vocab.txt, ...) are missing or belong to another model"
+        )
+
+
+def check_loaded_keys(
+    missing: list[str], unexpected: list[str], own_prefixes: set[str], where: str | Path, strict: bool
+) -> None:
+    """Make missing or unexpected tensors an error (a warning naming them when ``strict=False``).
+
+    Args:
+        missing: weights the model has but the checkpoint lacks (they would stay randomly initialised).
+        unexpected: checkpoint tensors the model has no place for.
+        own_prefixes: first name components of the model's own modules (``embeddings``, ``encoder``, ...);
+            unexpected tensors outside them belong to task heads (e.g. a masked-LM head) and are ignored.
+        where: the checkpoint, for the message.
+        strict: raise (``True``) or warn (``False``).
+    """
+    missing = [k for k in missing if not k.startswith(UNUSED_WEIGHT_PREFIXES)]
+    unexpected = [k for k in unexpected if k.split(".", 1)[0] in own_prefixes]
+    if not missing and not unexpected:
+        return
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing tensor(s) ({_some(missing)})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected tensor(s) ({_some(unexpected)})")
+    msg = f"{where}: the checkpoint does not match the model: {' and '.join(parts)}"
+    if strict:
+        raise ValueError(f"{msg}; the file is incomplete or from another model (strict=False loads it anyway)")
+    logger.warning("%s; loading anyway (strict=False): missing ones are randomly initialised", msg)
+
+
+def check_finite(module: nn.Module, where: str | Path) -> None:
+    """``ValueError`` naming the first parameter or buffer that holds NaN or infinity."""
+    for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{where}: weight {name!r} holds NaN or infinite values; the model cannot score")
+
+
+def check_max_seq_length(value: Any) -> int:
+    """``value`` as a positive int, else ``ValueError`` (booleans and floats are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_seq_length must be a positive int, got {value!r}")
+    return value
+
+
+def position_limit(max_position_embeddings: Any, model_type: str | None, tokenizer: Any) -> int | None:
+    """Most tokens a transformer can take: its position embeddings, less RoBERTa-style offsets, and the
+    tokenizer's ``model_max_length`` when that is a real limit. ``None`` if neither is known."""
+    limits = []
+    if isinstance(max_position_embeddings, int) and not isinstance(max_position_embeddings, bool):
+        offset = 2 if model_type in _OFFSET_POSITIONS else 0  # position ids start after the padding index
+        limits.append(max_position_embeddings - offset)
+    tok_limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tok_limit, int) and 0 < tok_limit < 1_000_000:
+        limits.append(tok_limit)
+    limits = [x for x in limits if x > 0 and math.isfinite(x)]
+    return min(limits) if limits else None
+
+
+#: Model types whose position ids start at ``padding_idx + 1`` (two positions fewer than the table).
+_OFFSET_POSITIONS = frozenset({"roberta", "xlm-roberta", "camembert", "longformer", "mpnet", "data2vec-text", "ibert"})
+
+
+def _some(keys: list[str], n: int = 5) -> str:
+    shown = ", ".join(keys[:n])
+    return shown + (f", ... {len(keys) - n} more" if len(keys) > n else "")

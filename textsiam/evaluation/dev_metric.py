@@ -1,0 +1,86 @@
+"""The model-selection signal of training: :class:`DevMetric` and :func:`make_dev_metric`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textsiam.evaluation import inputs
+from textsiam.evaluation.evaluator import evaluator_class
+
+
+class DevMetric:
+    """Callable ``model -> primary dev metric`` for early stopping / model selection.
+
+    The dev pairs are loaded once and scored with the primary similarity only, without CIs. STS:
+    Spearman ×100; classification: accuracy ×100 at the best-accuracy threshold chosen on the same
+    dev pairs (an optimistic but consistent selection signal); retrieval: MRR@10 ×100. Higher is
+    better.
+
+    Args:
+        name: dataset name (any name with ``pairs`` and ``task``).
+        data_dir: forwarded to the loader.
+        split: split to load.
+        batch_size: forwarded to ``model.encode``.
+        primary_similarity: similarity function (default ``model.similarity_fn_name`` or cosine).
+        show_progress_bar: tqdm bar for encoding.
+        pairs: pair table to use instead of loading ``split``.
+        task: task type (default: the registered task of ``name``).
+
+    Attributes:
+        name: dataset name.
+        task: task type.
+        greater_is_better: always ``True``.
+        metric_name: key of the last computed metric (e.g. ``cosine_spearman``).
+
+    Example:
+        >>> metric = DevMetric("stsb")  # doctest: +SKIP
+        >>> metric(model), metric.metric_name  # doctest: +SKIP
+        (84.1, 'cosine_spearman')
+    """
+
+    greater_is_better = True
+
+    def __init__(
+        self,
+        name: str,
+        data_dir: Any = None,
+        split: str = "dev",
+        batch_size: int = 64,
+        primary_similarity: str | None = None,
+        show_progress_bar: bool = False,
+        pairs: Any = None,
+        task: str | None = None,
+    ) -> None:
+        self.name = name
+        self.split = split
+        self.task = task or inputs.task_type(name)
+        self.batch_size = batch_size
+        self.primary_similarity = primary_similarity
+        self.show_progress_bar = show_progress_bar
+        cls = evaluator_class(self.task)
+        self.evaluator = cls(
+            pairs if pairs is not None else inputs.load_pairs(name, split, data_dir),
+            name=name,
+            split=split,
+            batch_size=batch_size,
+            primary_similarity=primary_similarity,
+            show_progress_bar=show_progress_bar,
+            n_resamples=0,
+        )
+        self.metric_name = self.evaluator.primary_metric
+
+    def __call__(self, model: Any) -> float:
+        """Primary metric of ``model`` on the dev pairs (×100)."""
+        primary = self.evaluator.primary_inputs(model)
+        self.metric_name = self.evaluator.primary_metric
+        return self.evaluator.primary_fn(primary.gold, primary.values)
+
+    def __repr__(self) -> str:
+        n_pairs = len(self.evaluator.pairs)
+        return f"DevMetric(name={self.name!r}, split={self.split!r}, task={self.task!r}, n_pairs={n_pairs})"
+
+
+def make_dev_metric(name: str, data_dir: Any = None, **kwargs: Any) -> Callable[[Any], float]:
+    """Return a :class:`DevMetric` for ``name`` (keyword arguments go to its constructor)."""
+    return DevMetric(name, data_dir, **kwargs)

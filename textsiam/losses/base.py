@@ -1,0 +1,46 @@
+"""What every loss declares about itself, so that the trainer, the collator and the config checks never need to
+know a loss by its name (the way :attr:`Encoder.padding_invariant <textsiam.encoders.Encoder.padding_invariant>`
+drives batching).
+
+A new loss is one file with a :class:`SiameseLoss` subclass that sets these class attributes, plus one line in
+:data:`textsiam.losses.LOSSES`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from torch import nn
+
+#: Label kinds (see :mod:`textsiam.losses`): what the training data must provide.
+LABEL_KINDS: tuple[str, ...] = ("float", "binary", "triplet", "anchor_positive", "class", "teacher")
+#: How a loss consumes a batch (see :attr:`SiameseLoss.batch_mode`).
+BATCH_MODES: tuple[str, ...] = ("pair", "triplet", "in_batch", "two_views", "single", "teacher")
+
+
+class SiameseLoss(nn.Module):
+    """Base of textsiam's losses: an ``nn.Module`` over embeddings, plus what it needs from the data and trainer."""
+
+    #: The labels it takes: ``float`` (graded scores), ``binary`` (0 / 1), ``triplet`` (a, p, n texts),
+    #: ``anchor_positive`` (pairs of positives), ``class`` (integer classes) or ``teacher`` (teacher embeddings).
+    label_kind: ClassVar[str] = "float"
+    #: How the trainer feeds it: ``pair`` -> ``loss(emb_a, emb_b, labels)``; ``triplet`` -> ``loss(a, p, n)``;
+    #: ``in_batch`` -> ``loss(emb_a, emb_b, negatives=emb_c)`` (``emb_c`` only with hard negatives);
+    #: ``two_views`` -> the same texts embedded twice in train mode (two dropout masks), ``loss(h, h_plus)``;
+    #: ``single`` -> single sentences with class labels, ``loss(emb_a, labels)``;
+    #: ``teacher`` -> ``loss(emb_a, labels=teacher_embeddings)``.
+    batch_mode: ClassVar[str] = "pair"
+    #: The other examples of a batch serve as negatives: a text twice in one batch is a false negative, so the
+    #: sampler keeps duplicates apart by default (``no_duplicates_in_batch``).
+    in_batch_negatives: ClassVar[bool] = False
+    #: The smallest batch it can learn from (losses that compare examples within a batch need two).
+    min_batch_size: ClassVar[int] = 1
+    #: Takes no labels from the data (the texts themselves, or a teacher's embeddings, are the target).
+    label_free: ClassVar[bool] = False
+    #: Its targets are a teacher model's embeddings of the training texts (``teacher_model`` in the config).
+    needs_teacher: ClassVar[bool] = False
+    #: Accepts a third text per example as a hard negative (``hard_negatives`` in the config).
+    accepts_hard_negatives: ClassVar[bool] = False
+    #: Owns a trainable head built from the embedding size and the number of classes (``embedding_dim``,
+    #: ``num_labels`` constructor arguments).
+    has_classifier_head: ClassVar[bool] = False

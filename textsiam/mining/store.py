@@ -1,0 +1,128 @@
+"""The embeddings of a mining run, on disk: appended chunk by chunk, read back by rows or ranges."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from textsiam.io_utils import process_is_gone
+from textsiam.mining.args import EPS, WORK_DIR_PREFIX
+from textsiam.model.precision import quantize
+
+if TYPE_CHECKING:
+    pass
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------- storage
+class EmbeddingFile:
+    """Normalised embeddings of one corpus in a flat binary file, appended chunk by chunk.
+
+    Contiguous rows (:meth:`rows`) are read through a memory map held for one chunk only; scattered rows
+    (:meth:`take`) with positioned reads. Either way the file's pages count against the page cache, not against
+    the resident memory of the process.
+    """
+
+    def __init__(self, path: Path, precision: str) -> None:
+        self.path = path
+        self.precision = precision
+        self.dtype = np.dtype({"float32": np.float32, "float16": np.float16, "int8": np.int8}[precision])
+        self.n = 0
+        self.dim: int | None = None
+
+    def append(self, fh: Any, emb: np.ndarray) -> None:
+        emb = np.asarray(emb, dtype=np.float32)
+        if emb.ndim != 2:
+            raise ValueError(f"embeddings must be 2-D (n, D), got shape {emb.shape}")
+        if self.dim is None:
+            self.dim = int(emb.shape[1])
+        elif emb.shape[1] != self.dim:
+            raise ValueError(f"embedding width changed from {self.dim} to {emb.shape[1]}")
+        if not np.isfinite(emb).all():
+            raise ValueError(f"embeddings {self.n}..{self.n + len(emb) - 1} contain NaN or infinity")
+        norms = np.linalg.norm(emb, axis=1, keepdims=True)
+        codes = quantize(emb / np.maximum(norms, EPS), self.precision)
+        fh.write(np.ascontiguousarray(codes, dtype=self.dtype).tobytes())
+        self.n += len(emb)
+
+    @property
+    def nbytes(self) -> int:
+        return self.n * (self.dim or 0) * self.dtype.itemsize
+
+    def _map(self) -> np.memmap:
+        return np.memmap(self.path, dtype=self.dtype, mode="r", shape=(self.n, self.dim))
+
+    @staticmethod
+    def _normalise(raw: np.ndarray) -> np.ndarray:
+        x = raw.astype(np.float32)
+        x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), EPS)
+        return x
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` as unit-length float32 (the stored vectors, renormalised after rounding)."""
+        mm = self._map()
+        try:
+            return self._normalise(np.array(mm[start:stop]))
+        finally:
+            del mm
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        """Rows ``idx`` as unit-length float32.
+
+        Read with plain positioned reads, not through a memory map: for scattered rows the kernel maps the
+        pages around every faulting row as well, so a few thousand random rows would put most of the file in
+        the process's resident memory. Runs of consecutive rows are read in one call.
+        """
+        idx = np.asarray(idx, dtype=np.int64)
+        row = (self.dim or 0) * self.dtype.itemsize
+        order = np.argsort(idx, kind="stable")
+        wanted = idx[order]  # ascending
+        raw = np.empty((len(idx), self.dim or 0), dtype=self.dtype)
+        if len(idx):
+            if wanted[0] < 0 or wanted[-1] >= self.n:
+                raise IndexError(f"row ids must be in [0, {self.n}), got {wanted[0]}..{wanted[-1]}")
+            # runs of consecutive ids: [starts[r], ends[r]) in ``wanted``
+            breaks = np.nonzero(np.diff(wanted) != 1)[0] + 1
+            starts = np.concatenate(([0], breaks)).tolist()
+            ends = np.concatenate((breaks, [len(wanted)])).tolist()
+            sorted_raw = np.empty_like(raw)
+            buf = memoryview(sorted_raw.reshape(-1).view(np.uint8))
+            with open(self.path, "rb", buffering=0) as fh:
+                for a, b in zip(starts, ends, strict=True):
+                    fh.seek(int(wanted[a]) * row)
+                    if fh.readinto(buf[a * row : b * row]) != (b - a) * row:
+                        raise OSError(f"{self.path} is shorter than its {self.n} rows")
+            raw[order] = sorted_raw
+        return self._normalise(raw)
+
+
+def remove_stale_work_dirs(directory: str | os.PathLike | None = None) -> list[Path]:
+    """Delete the ``textsiam-mine-PID-*`` work folders whose process is gone (e.g. a SIGKILLed ``mine``).
+
+    ``directory``: where to look (default: the system temp folder, ``tempfile.gettempdir()``).
+    """
+    folder = Path(directory if directory is not None else tempfile.gettempdir())
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        match = re.match(rf"^{re.escape(WORK_DIR_PREFIX)}(\d+)-", path.name)
+        if not match or not path.is_dir() or path.is_symlink():
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or not process_is_gone(pid):
+            continue
+        logger.info("removing %s, left by an interrupted mining run (process %d is gone)", path, pid)
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed

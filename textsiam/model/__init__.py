@@ -1,0 +1,32 @@
+"""The twin tower: one encoder applied to both texts, its similarity functions, and how it is saved and loaded.
+
+* :mod:`~textsiam.model.siamese`: :class:`SiameseModel` (embed, forward, encode, similarity, save);
+* :mod:`~textsiam.model.config`: ``textsiam.json`` (:class:`SiameseConfig`);
+* :mod:`~textsiam.model.projection`: the optional dense layer;
+* :mod:`~textsiam.model.scoring`: the similarity functions (cosine, dot, euclidean, manhattan, malstm);
+* :mod:`~textsiam.model.loading`: loading from a textsiam save, a sentence-transformers folder, a Hugging Face
+  checkpoint or a Hub name, with the torch or ONNX backend;
+* :mod:`~textsiam.model.st_layout`: reading a sentence-transformers module layout;
+* :mod:`~textsiam.model.scheduler`: thread-safe, length-sorted batched inference;
+* :mod:`~textsiam.model.precision`: float16 / int8 / binary embeddings;
+* :mod:`~textsiam.model.calibrator` and :mod:`~textsiam.model.calibrated`: calibrated scores and their lifecycle;
+* :mod:`~textsiam.model.towers`: new LSTM / CNN towers over a source model's embeddings.
+"""
+
+from __future__ import annotations
+
+from textsiam.model.config import SiameseConfig
+from textsiam.model.loading import default_model_path
+from textsiam.model.projection import Projection
+from textsiam.model.scoring import SIMILARITY_FUNCTIONS, pairwise_similarity, similarity_matrix
+from textsiam.model.siamese import SiameseModel
+
+__all__ = [
+    "SIMILARITY_FUNCTIONS",
+    "Projection",
+    "SiameseConfig",
+    "SiameseModel",
+    "default_model_path",
+    "pairwise_similarity",
+    "similarity_matrix",
+]

@@ -1,0 +1,304 @@
+"""Compact storage precisions for sentence embeddings, and the similarity to use with each.
+
+:meth:`textsiam.SiameseModel.encode` takes ``precision=`` and returns embeddings in one of these forms:
+
+=========  =================  ==============  ====================================================================
+precision  dtype, shape       bytes (D=384)   similarity (:func:`pairwise_similarity` / :func:`similarity_matrix`)
+=========  =================  ==============  ====================================================================
+float32    float32 (N, D)     1536            any of :data:`textsiam.similarity.SIMILARITY_FUNCTIONS`
+float16    float16 (N, D)     768             the same, computed in float32 (half storage, ~1e-3 error)
+int8       int8 (N, D)        384             ``cosine`` only: exact integer cosine of the codes (see below)
+binary     uint8 (N, D/8)     48              ``hamming``: ``1 - 2 * hamming_distance / D`` in ``[-1, 1]``
+=========  =================  ==============  ====================================================================
+
+**int8** uses *per-vector symmetric* scaling: each row is divided by ``max|x| / 127`` and rounded, so
+every row uses the whole ``[-127, 127]`` range and no calibration data is needed. A text always gets the
+same codes, whatever it is encoded with, so codes from different ``encode`` calls are comparable. Cosine
+similarity is scale-invariant, so the cosine of two code vectors (computed exactly with integer
+arithmetic) approximates the float cosine directly (typically within ``1e-3``). The per-row scales are
+dropped by ``encode``; when magnitudes matter (``dot``, ``euclidean``, ...) call :func:`quantize_int8`
+yourself, keep the scales it returns, and :func:`dequantize_int8` before scoring. If you prefer one
+scale per *dimension* fitted on your corpus (as some vector databases do), compute it with
+:func:`calibrate_int8` and pass it as ``scale=``; such codes must be dequantized before any similarity,
+because per-dimension scales change angles.
+
+**binary** keeps the sign of each dimension (``x > 0`` -> bit 1), packed 8 per byte with
+:func:`numpy.packbits` (big-endian bit order; the last byte is zero-padded when ``D`` is not a multiple
+of 8). Its similarity ``1 - 2 * hamming / D`` is exactly the cosine of the ``+-1`` vectors the bits stand
+for (:func:`dequantize` returns them); it is a coarse proxy for the float cosine, good for a first-stage
+candidate search that is then re-scored with float embeddings.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import numpy as np
+import torch
+
+from textsiam.model.scoring import pairwise_similarity as _float_pairwise
+from textsiam.model.scoring import similarity_matrix as _float_matrix
+
+ArrayLike = Union[np.ndarray, torch.Tensor]
+
+PRECISIONS: tuple[str, ...] = ("float32", "float16", "int8", "binary")
+
+_INT8_MAX = 127
+_EPS = 1e-12
+# number of set bits in each byte value (fallback for numpy < 2.0, which has no bitwise_count)
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def check_precision(precision: str) -> str:
+    """Return ``precision`` if it is one of :data:`PRECISIONS`, else raise ``ValueError``."""
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
+    return precision
+
+
+def _as_numpy(x: ArrayLike) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return x
+    raise TypeError(f"expected a numpy.ndarray or torch.Tensor of embeddings, got {type(x).__name__}")
+
+
+def _as_2d(x: np.ndarray) -> tuple[np.ndarray, bool]:
+    if x.ndim == 1:
+        return x[None, :], True
+    if x.ndim != 2:
+        raise ValueError(f"embeddings must be 1-D (D,) or 2-D (N, D), got shape {x.shape}")
+    return x, False
+
+
+# ---------------------------------------------------------------------------------------------- int8
+def calibrate_int8(embeddings: ArrayLike) -> np.ndarray:
+    """Per-dimension int8 scales ``(D,)`` fitted on calibration embeddings ``(N, D)``: ``max|x| / 127``."""
+    emb, _ = _as_2d(np.asarray(_as_numpy(embeddings), dtype=np.float32))
+    if emb.shape[0] == 0:
+        raise ValueError("calibrate_int8 needs at least one embedding")
+    return np.maximum(np.abs(emb).max(axis=0), _EPS).astype(np.float32) / _INT8_MAX
+
+
+def quantize_int8(embeddings: ArrayLike, scale: ArrayLike | float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 quantisation: ``codes = clip(round(x / scale), -127, 127)``.
+
+    Args:
+        embeddings: ``(N, D)`` or ``(D,)`` float embeddings.
+        scale: ``None`` for one scale per row (``max|row| / 127``, the default of ``encode``); a float for
+            one global scale; a ``(D,)`` array for per-dimension scales (see :func:`calibrate_int8`).
+
+    Returns:
+        ``(codes, scale)``: int8 codes shaped like ``embeddings`` and the float32 scale used (``(N, 1)``
+        for per-row, ``(D,)`` per-dimension, ``()`` global), so that ``codes * scale`` approximates the input.
+    """
+    emb = np.asarray(_as_numpy(embeddings), dtype=np.float32)
+    emb2, single = _as_2d(emb)
+    if scale is None:
+        s = np.maximum(np.abs(emb2).max(axis=1, keepdims=True), _EPS) / _INT8_MAX  # (N, 1)
+    else:
+        s = np.asarray(_as_numpy(scale) if isinstance(scale, torch.Tensor) else scale, dtype=np.float32)
+        if s.ndim > 1 or (s.ndim == 1 and s.shape[0] != emb2.shape[1]):
+            raise ValueError(f"scale must be a scalar or shaped (D,)=({emb2.shape[1]},), got {s.shape}")
+        if np.any(s <= 0):
+            raise ValueError("int8 scales must be positive")
+    codes = np.clip(np.rint(emb2 / s), -_INT8_MAX, _INT8_MAX).astype(np.int8)
+    if single:
+        return codes[0], (s[0] if scale is None else s)
+    return codes, s.astype(np.float32)
+
+
+def dequantize_int8(codes: ArrayLike, scale: ArrayLike | float | None = None) -> np.ndarray:
+    """Float32 approximation ``codes * scale`` (``scale=None``: ``codes / 127``, direction only)."""
+    c = np.asarray(_as_numpy(codes))
+    if c.dtype != np.int8:
+        raise TypeError(f"int8 codes must have dtype int8, got {c.dtype}")
+    s = np.float32(1.0 / _INT8_MAX) if scale is None else np.asarray(_as_numpy(scale), dtype=np.float32)
+    return c.astype(np.float32) * s
+
+
+def _int8_cosine_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ai = a.astype(np.int32)
+    bi = b.astype(np.int32)
+    dot = (ai * bi).sum(-1, dtype=np.int64).astype(np.float64)
+    na = (ai * ai).sum(-1, dtype=np.int64).astype(np.float64)
+    nb = (bi * bi).sum(-1, dtype=np.int64).astype(np.float64)
+    return (dot / np.maximum(np.sqrt(na * nb), _EPS)).astype(np.float32)
+
+
+def _int8_cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # float64 matmul of small integers is exact (|sum| < 2**53), and BLAS-fast
+    af = a.astype(np.float64)
+    bf = b.astype(np.float64)
+    dot = af @ bf.T  # (Q, C)
+    na = np.sqrt((af * af).sum(-1))[:, None]
+    nb = np.sqrt((bf * bf).sum(-1))[None, :]
+    return (dot / np.maximum(na * nb, _EPS)).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------- binary
+def quantize_binary(embeddings: ArrayLike) -> np.ndarray:
+    """Sign bits packed 8 per byte: ``(N, D)`` float -> ``(N, ceil(D / 8))`` uint8 (``x > 0`` is bit 1)."""
+    emb = np.asarray(_as_numpy(embeddings))
+    return np.packbits(emb > 0, axis=-1)
+
+
+def dequantize_binary(bits: ArrayLike, dim: int | None = None) -> np.ndarray:
+    """Unpack to ``+-1`` float32 vectors; ``dim`` drops the zero padding of the last byte (default ``8 * bytes``)."""
+    b = np.asarray(_as_numpy(bits))
+    if b.dtype != np.uint8:
+        raise TypeError(f"binary embeddings must have dtype uint8, got {b.dtype}")
+    unpacked = np.unpackbits(b, axis=-1, count=dim)
+    return unpacked.astype(np.float32) * 2.0 - 1.0
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x)
+    return _POPCOUNT[x]
+
+
+def hamming_distance(a: ArrayLike, b: ArrayLike) -> np.ndarray:
+    """Pairwise number of differing bits between packed rows: ``(N, B), (N, B) -> (N,)`` int64."""
+    a2, _ = _as_2d(np.asarray(_as_numpy(a)))
+    b2, _ = _as_2d(np.asarray(_as_numpy(b)))
+    _check_pair(a2, b2)
+    return _popcount(np.bitwise_xor(a2, b2)).sum(-1, dtype=np.int64)
+
+
+def hamming_distance_matrix(a: ArrayLike, b: ArrayLike, chunk_size: int = 1024) -> np.ndarray:
+    """Differing bits between every packed row of ``a`` and of ``b``: ``(Q, B), (C, B) -> (Q, C)`` int64."""
+    a2, _ = _as_2d(np.asarray(_as_numpy(a)))
+    b2, _ = _as_2d(np.asarray(_as_numpy(b)))
+    if a2.shape[1] != b2.shape[1]:
+        raise ValueError(f"packed widths differ: {a2.shape[1]} vs {b2.shape[1]} bytes")
+    out = np.empty((a2.shape[0], b2.shape[0]), dtype=np.int64)
+    for start in range(0, a2.shape[0], chunk_size):
+        block = a2[start : start + chunk_size, None, :] ^ b2[None, :, :]  # (q, C, B)
+        out[start : start + chunk_size] = _popcount(block).sum(-1, dtype=np.int64)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- generic
+def quantize(embeddings: ArrayLike, precision: str) -> np.ndarray:
+    """Convert float embeddings to a storage precision (see the module docstring for each format)."""
+    precision = check_precision(precision)
+    if precision == "float32":
+        return np.asarray(_as_numpy(embeddings), dtype=np.float32)
+    if precision == "float16":
+        return np.asarray(_as_numpy(embeddings)).astype(np.float16)
+    if precision == "int8":
+        return quantize_int8(embeddings)[0]
+    return quantize_binary(embeddings)
+
+
+def dequantize(
+    embeddings: ArrayLike, precision: str, *, scale: ArrayLike | float | None = None, dim: int | None = None
+) -> np.ndarray:
+    """Back to float32: exact for float32, float16 -> float32, int8 ``codes * scale``, binary ``+-1`` vectors.
+
+    Args:
+        embeddings: quantised embeddings.
+        precision: the precision they are in.
+        scale: int8 only: the scale :func:`quantize_int8` returned (``None``: ``codes / 127``).
+        dim: binary only: the original dimension ``D`` (drops the zero padding of the last byte).
+    """
+    precision = check_precision(precision)
+    if precision in ("float32", "float16"):
+        return np.asarray(_as_numpy(embeddings)).astype(np.float32)
+    if precision == "int8":
+        return dequantize_int8(embeddings, scale)
+    return dequantize_binary(embeddings, dim)
+
+
+def default_similarity(precision: str) -> str:
+    """The similarity that works directly on embeddings of this precision."""
+    precision = check_precision(precision)
+    return {"int8": "cosine", "binary": "hamming"}.get(precision, "cosine")
+
+
+def _check_pair(a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"paired embeddings must have the same shape, got {a.shape} and {b.shape}")
+
+
+def _resolve(precision: str, name: str | None) -> str:
+    precision = check_precision(precision)
+    name = default_similarity(precision) if name is None else name
+    if precision == "int8" and name != "cosine":
+        raise ValueError(
+            "int8 embeddings from encode() carry no scale, so only 'cosine' works on them directly; "
+            "use quantize_int8/dequantize_int8 and float similarities for magnitudes"
+        )
+    if precision == "binary" and name != "hamming":
+        raise ValueError("binary embeddings support the 'hamming' similarity only (1 - 2 * hamming / D)")
+    return name
+
+
+def pairwise_similarity(
+    a: ArrayLike, b: ArrayLike, precision: str = "float32", name: str | None = None, *, dim: int | None = None
+) -> np.ndarray:
+    """Similarity of row ``i`` of ``a`` with row ``i`` of ``b``, for embeddings stored in ``precision``.
+
+    Args:
+        a, b: ``(N, D)`` (``(N, D/8)`` packed for binary) embeddings from ``encode(..., precision=...)``.
+        precision: one of :data:`PRECISIONS`.
+        name: similarity function: for float32/float16 any of ``textsiam.similarity.SIMILARITY_FUNCTIONS``
+            (default cosine); int8: ``cosine``; binary: ``hamming``.
+        dim: binary only: the embedding dimension ``D`` (default ``8 * bytes``).
+
+    Returns:
+        ``(N,)`` float32 scores, higher = more similar.
+    """
+    name = _resolve(precision, name)
+    a_np, b_np = np.asarray(_as_numpy(a)), np.asarray(_as_numpy(b))
+    if precision in ("float32", "float16"):
+        a2, _ = _as_2d(a_np.astype(np.float32))
+        b2, _ = _as_2d(b_np.astype(np.float32))
+        return np.asarray(_float_pairwise(a2, b2, name), dtype=np.float32)
+    a2, _ = _as_2d(a_np)
+    b2, _ = _as_2d(b_np)
+    _check_pair(a2, b2)
+    if precision == "int8":
+        return _int8_cosine_pair(a2, b2)
+    d = dim or 8 * a2.shape[1]
+    return (1.0 - 2.0 * hamming_distance(a2, b2) / d).astype(np.float32)
+
+
+def similarity_matrix(
+    a: ArrayLike, b: ArrayLike, precision: str = "float32", name: str | None = None, *, dim: int | None = None
+) -> np.ndarray:
+    """Every row of ``a`` against every row of ``b``: ``(Q, C)`` float32 scores (arguments: see pairwise)."""
+    name = _resolve(precision, name)
+    a_np, b_np = np.asarray(_as_numpy(a)), np.asarray(_as_numpy(b))
+    if precision in ("float32", "float16"):
+        a2, _ = _as_2d(a_np.astype(np.float32))
+        b2, _ = _as_2d(b_np.astype(np.float32))
+        return np.asarray(_float_matrix(a2, b2, name), dtype=np.float32)
+    a2, _ = _as_2d(a_np)
+    b2, _ = _as_2d(b_np)
+    if a2.shape[1] != b2.shape[1]:
+        raise ValueError(f"embedding widths differ: {a2.shape[1]} vs {b2.shape[1]}")
+    if precision == "int8":
+        return _int8_cosine_matrix(a2, b2)
+    d = dim or 8 * a2.shape[1]
+    return (1.0 - 2.0 * hamming_distance_matrix(a2, b2) / d).astype(np.float32)
+
+
+__all__ = [
+    "PRECISIONS",
+    "calibrate_int8",
+    "check_precision",
+    "default_similarity",
+    "dequantize",
+    "dequantize_binary",
+    "dequantize_int8",
+    "hamming_distance",
+    "hamming_distance_matrix",
+    "pairwise_similarity",
+    "quantize",
+    "quantize_binary",
+    "quantize_int8",
+    "similarity_matrix",
+]

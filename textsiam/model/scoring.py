@@ -1,0 +1,175 @@
+"""Distance and similarity functions between sentence embeddings.
+
+Every function exists in two vectorised forms:
+
+* ``pairwise``: row ``i`` of ``a`` against row ``i`` of ``b``, ``(N, D), (N, D) -> (N,)``.
+* ``matrix``: every row of ``a`` against every row of ``b``, ``(Q, D), (C, D) -> (Q, C)``.
+
+They accept ``torch.Tensor`` (and keep autograd) or ``numpy.ndarray`` (and return numpy).
+Higher always means "more similar": distances are negated.
+
+=============  ==============================  =========
+name           formula                         range
+=============  ==============================  =========
+cosine         u.v / (|u| |v|)                 [-1, 1]
+dot            u.v                             R
+euclidean      -||u - v||_2                    (-inf, 0]
+manhattan      -||u - v||_1                    (-inf, 0]
+malstm         exp(-||u - v||_1)               (0, 1]
+=============  ==============================  =========
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ArrayLike = Union[torch.Tensor, np.ndarray]
+
+SIMILARITY_FUNCTIONS: tuple[str, ...] = ("cosine", "dot", "euclidean", "manhattan", "malstm")
+
+_EPS = 1e-12
+
+
+def _to_tensor(x: ArrayLike) -> tuple[torch.Tensor, bool]:
+    if isinstance(x, torch.Tensor):
+        return x, False
+    if isinstance(x, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(x)), True
+    raise TypeError(f"expected a torch.Tensor or numpy.ndarray of embeddings, got {type(x).__name__}")
+
+
+def _check_2d(a: torch.Tensor, b: torch.Tensor, *, paired: bool) -> None:
+    if a.dim() != 2 or b.dim() != 2:
+        raise ValueError(f"embeddings must be 2-D (N, D); got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"embedding dimensions differ: {a.shape[1]} vs {b.shape[1]}")
+    if paired and a.shape[0] != b.shape[0]:
+        raise ValueError(f"paired similarity needs the same number of rows: {a.shape[0]} vs {b.shape[0]}")
+
+
+# ---------------------------------------------------------------- pairwise: (N, D), (N, D) -> (N,)
+def _cos_pair(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (F.normalize(a, dim=-1, eps=_EPS) * F.normalize(b, dim=-1, eps=_EPS)).sum(-1)
+
+
+def _dot_pair(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a * b).sum(-1)
+
+
+def _euc_pair(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return -torch.linalg.vector_norm(a - b, ord=2, dim=-1)
+
+
+def _man_pair(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return -(a - b).abs().sum(-1)
+
+
+def _malstm_pair(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.exp(_man_pair(a, b))
+
+
+# ---------------------------------------------------------------- matrix: (Q, D), (C, D) -> (Q, C)
+def _cos_mat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return F.normalize(a, dim=-1, eps=_EPS) @ F.normalize(b, dim=-1, eps=_EPS).T
+
+
+def _dot_mat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a @ b.T
+
+
+def _euc_mat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return -torch.cdist(a, b, p=2.0, compute_mode="donot_use_mm_for_euclid_dist")
+
+
+def _man_mat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return -torch.cdist(a, b, p=1.0)
+
+
+def _malstm_mat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.exp(_man_mat(a, b))
+
+
+_PAIR: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "cosine": _cos_pair,
+    "dot": _dot_pair,
+    "euclidean": _euc_pair,
+    "manhattan": _man_pair,
+    "malstm": _malstm_pair,
+}
+_MAT: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "cosine": _cos_mat,
+    "dot": _dot_mat,
+    "euclidean": _euc_mat,
+    "manhattan": _man_mat,
+    "malstm": _malstm_mat,
+}
+
+
+def check_similarity_name(name: str) -> str:
+    """Return ``name`` if it is a known similarity function, else raise ``ValueError``."""
+    if not isinstance(name, str) or name not in _PAIR:
+        raise ValueError(f"unknown similarity function {name!r}; choose one of {list(SIMILARITY_FUNCTIONS)}")
+    return name
+
+
+def pairwise_similarity(a: ArrayLike, b: ArrayLike, name: str = "cosine") -> ArrayLike:
+    """Similarity of row ``i`` of ``a`` with row ``i`` of ``b``.
+
+    Args:
+        a: ``(N, D)`` embeddings.
+        b: ``(N, D)`` embeddings.
+        name: one of :data:`SIMILARITY_FUNCTIONS`.
+
+    Returns:
+        ``(N,)`` scores, numpy if the inputs were numpy, else a tensor (autograd kept).
+
+    Example:
+        >>> import numpy as np
+        >>> pairwise_similarity(np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32)).tolist()
+        [1.0, 1.0]
+    """
+    fn = _PAIR[check_similarity_name(name)]
+    ta, a_np = _to_tensor(a)
+    tb, b_np = _to_tensor(b)
+    _check_2d(ta, tb, paired=True)
+    out = fn(ta, tb.to(ta.dtype))
+    return out.detach().cpu().numpy() if (a_np or b_np) else out
+
+
+def similarity_matrix(a: ArrayLike, b: ArrayLike, name: str = "cosine") -> ArrayLike:
+    """Similarity of every row of ``a`` with every row of ``b``: ``(Q, D), (C, D) -> (Q, C)``."""
+    fn = _MAT[check_similarity_name(name)]
+    ta, a_np = _to_tensor(a)
+    tb, b_np = _to_tensor(b)
+    _check_2d(ta, tb, paired=False)
+    out = fn(ta, tb.to(ta.dtype))
+    return out.detach().cpu().numpy() if (a_np or b_np) else out
+
+
+def cosine(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+    """Pairwise cosine similarity, ``(N, D), (N, D) -> (N,)``."""
+    return pairwise_similarity(a, b, "cosine")
+
+
+def dot(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+    """Pairwise dot product, ``(N, D), (N, D) -> (N,)``."""
+    return pairwise_similarity(a, b, "dot")
+
+
+def neg_euclidean(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+    """Pairwise negative L2 distance, ``(N, D), (N, D) -> (N,)``."""
+    return pairwise_similarity(a, b, "euclidean")
+
+
+def neg_manhattan(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+    """Pairwise negative L1 distance, ``(N, D), (N, D) -> (N,)``."""
+    return pairwise_similarity(a, b, "manhattan")
+
+
+def malstm(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+    """Pairwise MaLSTM similarity ``exp(-||u - v||_1)`` (Mueller & Thyagarajan, 2016)."""
+    return pairwise_similarity(a, b, "malstm")

@@ -1,0 +1,461 @@
+"""The twin tower: one encoder, applied to both texts of a pair, with shared weights by construction."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from textsiam.encoders import CNNEncoder, Encoder, LSTMEncoder
+from textsiam.io_utils import atomic_dir
+from textsiam.model.calibrated import CalibrationAPI, check_calibrator
+from textsiam.model.calibrator import Calibrator
+from textsiam.model.config import CONFIG_NAME, PROJECTION_NAME, SiameseConfig
+from textsiam.model.loading import default_model_path, load_model
+from textsiam.model.projection import Projection, activation_name
+from textsiam.model.saving import write_model
+from textsiam.model.scheduler import check_num_threads, encode_sorted, inference_context, num_threads_context
+from textsiam.model.scoring import check_similarity_name, pairwise_similarity, similarity_matrix
+from textsiam.model.st_api import (
+    SentenceTransformersAPI,
+    apply_prompt,
+    check_truncate_dim,
+    is_embeddings,
+    resolve_normalize,
+    truncate_and_normalize,
+)
+from textsiam.model.towers import build_tower
+from textsiam.texts import Texts, as_text_list
+
+__all__ = [
+    "CONFIG_NAME",
+    "PROJECTION_NAME",
+    "Projection",
+    "SiameseConfig",
+    "SiameseModel",
+    "Texts",
+    "default_model_path",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class SiameseModel(CalibrationAPI, SentenceTransformersAPI, nn.Module):
+    """A Siamese (twin-tower) sentence encoder.
+
+    There is exactly one encoder module, applied to both texts of a pair, so both towers share one
+    parameter set by construction. The model embeds texts, scores pairs with its similarity function,
+    and saves to a directory that Hugging Face tools read.
+
+    Args:
+        encoder: the tower (e.g. :class:`~textsiam.encoders.TransformerEncoder`).
+        similarity: ``"cosine"``, ``"dot"``, ``"euclidean"``, ``"manhattan"`` or ``"malstm"``.
+        normalize: L2-normalise embeddings.
+        projection: optional dense layer applied after pooling.
+        device: where to run; default CUDA when available, else CPU.
+
+    Example:
+        >>> model = SiameseModel.from_pretrained()  # the embedded all-MiniLM-L6-v2
+        >>> model.similarity("A man is eating.", "Someone eats food.")  # doctest: +SKIP
+        0.67...
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        similarity: str = "cosine",
+        normalize: bool = False,
+        projection: Projection | None = None,
+        device: str | torch.device | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(encoder, Encoder):
+            raise TypeError(f"encoder must be a textsiam Encoder, got {type(encoder).__name__}")
+        self.encoder = encoder
+        self.projection = projection
+        self.similarity_fn_name = check_similarity_name(similarity)
+        self.normalize = bool(normalize)
+        self.name_or_path: str = ""
+        self.num_threads: int | None = None  # default CPU threads of encode() (from_pretrained(num_threads=...))
+        self._warned_truncation = False
+        self.calibrator: Calibrator | None = None  # set by calibrate(); saved as calibration.json
+        self.fuse_sides = True  # embed_many: run the sides of a pair as one forward pass when the encoder allows
+        self.truncate_dim: int | None = None  # encode(): keep the first truncate_dim dimensions (Matryoshka)
+        self.prompts: dict[str, str] = {}  # encode(prompt_name=...): named prefixes, e.g. {"query": "query: "}
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.to(device)
+        self.eval()  # inference by default; training switches to train mode itself
+
+    # ------------------------------------------------------------------------------------------ properties
+    @property
+    def device(self) -> torch.device:
+        param = next(self.parameters(), None)
+        return param.device if param is not None else torch.device("cpu")  # ONNX towers have no torch parameters
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.encoder.tokenizer
+
+    @property
+    def max_seq_length(self) -> int:
+        return self.encoder.max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self.encoder.max_seq_length = value  # checked, and capped at the tower's position limit with one warning
+
+    @property
+    def embedding_dim(self) -> int:
+        if self.projection is not None:
+            return self.projection.linear.out_features
+        return self.encoder.get_embedding_dimension()
+
+    @property
+    def config(self) -> SiameseConfig:
+        proj = self.projection
+        return SiameseConfig(
+            encoder_type=self.encoder.encoder_type,
+            pooling=getattr(self.encoder, "pooling_mode", "mean"),
+            similarity=self.similarity_fn_name,
+            max_seq_length=self.encoder.max_seq_length,
+            normalize=self.normalize,
+            projection_dim=None if proj is None else proj.linear.out_features,
+            projection_activation="tanh" if proj is None else activation_name(proj.activation),
+            projection_bias=True if proj is None else proj.linear.bias is not None,
+            encoder=self.encoder.encoder_config(),
+            prompts=dict(self.prompts),
+        )
+
+    # ------------------------------------------------------------------------------------------ forward
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Tokenise texts into one padded batch on the model's device; warns once if any text is truncated."""
+        features, n_truncated = self.encoder.tokenize(texts)
+        self.warn_truncation(n_truncated)
+        return {k: v.to(self.device) for k, v in features.items()}
+
+    def warn_truncation(self, n_truncated: int, stacklevel: int = 5) -> None:
+        """Warn (once per model) that ``n_truncated`` inputs were cut at ``max_seq_length``."""
+        if n_truncated and not self._warned_truncation:
+            self._warned_truncation = True
+            msg = (
+                f"{n_truncated} input(s) longer than max_seq_length={self.max_seq_length} tokens were truncated; "
+                "this warning is shown once per model"
+            )
+            logger.warning(msg)
+            warnings.warn(msg, UserWarning, stacklevel=stacklevel)
+
+    def embed(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """One tower: tokenised batch -> embeddings ``(B, D)``, with autograd (used in training)."""
+        emb = self.encoder(features)  # (B, H)
+        if self.projection is not None:
+            emb = self.projection(emb)  # (B, D)
+        if self.normalize:
+            emb = nn.functional.normalize(emb, p=2, dim=-1)
+        return emb
+
+    def embed_many(self, features: list[dict[str, torch.Tensor]]) -> list[torch.Tensor]:
+        """Embed several tokenised batches (the sides of pairs or triplets) with the one shared tower.
+
+        When the encoder is padding-invariant (:attr:`Encoder.padding_invariant`) and the batches carry the
+        same feature names, they are right-padded to one width and run as a single forward pass: the same
+        embeddings (up to float rounding) for fewer, larger matrix products, which trains faster on a CPU.
+        Otherwise each batch gets its own pass.
+
+        Returns:
+            One ``(B_i, D)`` tensor per input batch, in order.
+        """
+        if len(features) < 2 or not self.fuse_sides or not getattr(self.encoder, "padding_invariant", False):
+            return [self.embed(f) for f in features]
+        names = set(features[0])
+        if any(set(f) != names for f in features[1:]) or "attention_mask" not in names:
+            return [self.embed(f) for f in features]
+        width = max(int(f["attention_mask"].shape[1]) for f in features)
+        pad_id = getattr(self.tokenizer, "pad_token_id", None)
+        merged: dict[str, torch.Tensor] = {}
+        for name in features[0]:
+            value = pad_id if name == "input_ids" and pad_id is not None else 0
+            parts = [
+                nn.functional.pad(f[name], (0, width - f[name].shape[1]), value=value) for f in features
+            ]  # each (B_i, T)
+            merged[name] = torch.cat(parts, dim=0)  # (sum B_i, T)
+        emb = self.embed(merged)  # (sum B_i, D)
+        return list(torch.split(emb, [int(f["attention_mask"].shape[0]) for f in features], dim=0))
+
+    def forward(
+        self, features_a: dict[str, torch.Tensor], features_b: dict[str, torch.Tensor] | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Run the twin tower: the *same* module embeds both sides. Returns ``emb_a`` or ``(emb_a, emb_b)``."""
+        if features_b is None:
+            return self.embed(features_a)  # (B, D)
+        emb_a, emb_b = self.embed_many([features_a, features_b])
+        return emb_a, emb_b  # (B, D), (B, D)
+
+    # ------------------------------------------------------------------------------------------ inference
+    def encode(
+        self,
+        texts: Texts,
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        convert_to_tensor: bool = False,
+        normalize: bool | None = None,
+        num_threads: int | None = None,
+        precision: str = "float32",
+        *,
+        normalize_embeddings: bool | None = None,
+        convert_to_numpy: bool = True,
+        device: str | torch.device | None = None,
+        prompt: str | None = None,
+        prompt_name: str | None = None,
+        truncate_dim: int | None = None,
+    ) -> np.ndarray | torch.Tensor | list[torch.Tensor]:
+        """Embed texts.
+
+        All texts are tokenised once (one call of the fast tokenizer), sorted by token count (longest
+        first), padded per batch to the longest text of the batch, and returned in input order. Tokenizers
+        that cannot do this fall back to sorting by characters and tokenising each batch.
+
+        Args:
+            texts: a string, or a list of strings (an empty string is valid).
+            batch_size: texts per forward pass.
+            show_progress_bar: show a tqdm bar.
+            convert_to_tensor: return a ``torch.Tensor`` instead of numpy.
+            normalize: L2-normalise the output (default: the model's setting); ``normalize_embeddings`` is
+                sentence-transformers' name for the same thing.
+            num_threads: CPU threads for this call (default: the model's ``num_threads`` if set at load time,
+                else torch's current setting, i.e. ``torch.set_num_threads`` / ``OMP_NUM_THREADS``).
+            precision: ``"float32"``, ``"float16"``, ``"int8"`` (per-vector scaled codes, compare with cosine)
+                or ``"binary"`` (sign bits packed into ``uint8``, ``D / 8`` bytes; compare with hamming).
+                See :mod:`textsiam.model.precision` for the formats and their similarity functions.
+            convert_to_numpy: with ``convert_to_tensor=False``, ``False`` returns a list of 1-D tensors (as in
+                sentence-transformers).
+            device: run on this device; the model moves there, as in sentence-transformers.
+            prompt: text prefixed to every input; ``prompt_name``: the model's prompt of that name
+                (:attr:`prompts`, e.g. ``"query"``).
+            truncate_dim: keep the first ``truncate_dim`` dimensions (Matryoshka-style; default the model's
+                ``truncate_dim``), then L2-normalise if asked.
+
+        Returns:
+            ``(N, D)`` embeddings (``(N, D / 8)`` for binary), or one row for a single string.
+        """
+        from textsiam.model.precision import check_precision, quantize
+
+        check_precision(precision)
+        items, single = as_text_list(texts)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_num_threads(num_threads)
+        if num_threads is None:
+            num_threads = getattr(self, "num_threads", None)
+        normalize = bool(resolve_normalize(normalize, normalize_embeddings))
+        truncate = check_truncate_dim(self.truncate_dim if truncate_dim is None else truncate_dim, self.embedding_dim)
+        items = apply_prompt(items, self.prompts, prompt, prompt_name)
+        if not items:
+            result = torch.empty((0, truncate or self.embedding_dim), dtype=torch.float32)
+        else:
+            with inference_context(self), num_threads_context(num_threads), torch.inference_mode():
+                if device is not None and torch.device(device) != self.device:
+                    self.to(device)
+                result = encode_sorted(self, items, batch_size, show_progress_bar, normalize and truncate is None)
+                result = truncate_and_normalize(result, truncate, normalize and truncate is not None)
+        if precision != "float32":
+            packed = quantize(result, precision)  # numpy, (N, D) or (N, D/8)
+            result = torch.from_numpy(packed)
+        if single:
+            result = result[0]
+        if convert_to_tensor:
+            return result
+        return result.numpy() if convert_to_numpy else list(result)
+
+    def similarity(
+        self,
+        a: Texts,
+        b: Texts,
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        num_threads: int | None = None,
+        calibrated: bool = False,
+    ) -> float | np.ndarray | torch.Tensor:
+        """Score texts pair by pair, or embeddings all against all (sentence-transformers' meaning).
+
+        * Texts: two strings -> ``float``; two equal-length lists -> ``(N,)`` array, pair ``i = (a[i], b[i])``.
+          Each distinct text is encoded once, however often it occurs.
+        * Embeddings (numeric arrays or tensors, ``(N, D)`` and ``(M, D)``, e.g. from :meth:`encode`): the
+          ``(N, M)`` tensor of every row of ``a`` against every row of ``b``, as ``SentenceTransformer.similarity``
+          gives (:meth:`similarity_pairwise` pairs rows instead).
+
+        With ``calibrated=True`` (texts only) the raw similarities go through the model's calibrator (see
+        :meth:`calibrate`): a probability of duplicate, or a score on the gold STS scale;
+        :class:`~textsiam.calibration.NotCalibratedError` if there is none.
+        """
+        if is_embeddings(a) or is_embeddings(b):
+            if calibrated:
+                raise ValueError("calibrated=True scores texts; for embeddings use model.calibrator.transform(scores)")
+            return self.embedding_similarity(a, b)
+        if calibrated:
+            check_calibrator(self)
+        list_a, single_a = as_text_list(a, "a")
+        list_b, single_b = as_text_list(b, "b")
+        if single_a != single_b:
+            raise TypeError("a and b must both be strings or both be lists of strings")
+        if len(list_a) != len(list_b):
+            raise ValueError(f"a and b must have the same length, got {len(list_a)} and {len(list_b)}")
+        if not list_a:
+            return np.empty((0,), dtype=np.float32)
+        unique = list(dict.fromkeys(list_a + list_b))  # each distinct text once, first-seen order
+        index = {t: i for i, t in enumerate(unique)}
+        emb = self.encode(
+            unique, batch_size=batch_size, show_progress_bar=show_progress_bar, num_threads=num_threads
+        )  # (U, D)
+        ia = np.fromiter((index[t] for t in list_a), dtype=np.int64, count=len(list_a))
+        ib = np.fromiter((index[t] for t in list_b), dtype=np.int64, count=len(list_b))
+        scores = pairwise_similarity(emb[ia], emb[ib], self.similarity_fn_name).astype(np.float32)  # (N,)
+        if calibrated:
+            scores = self.calibrator.transform(scores).astype(np.float32)  # type: ignore[union-attr]
+        return float(scores[0]) if single_a else scores
+
+    def similarity_matrix(
+        self,
+        queries: Texts,
+        corpus: Texts,
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+    ) -> np.ndarray:
+        """Score every query against every corpus text: ``(Q, C)``."""
+        q, _ = as_text_list(queries, "queries")
+        c, _ = as_text_list(corpus, "corpus")
+        eq = self.encode(q, batch_size=batch_size, show_progress_bar=show_progress_bar)  # (Q, D)
+        ec = self.encode(c, batch_size=batch_size, show_progress_bar=show_progress_bar)  # (C, D)
+        if not len(q) or not len(c):
+            return np.empty((len(q), len(c)), dtype=np.float32)
+        return similarity_matrix(eq, ec, self.similarity_fn_name).astype(np.float32)
+
+    # ------------------------------------------------------------------------------------------ save / load
+    def save(self, path: str | os.PathLike, overwrite: bool = False, st_layout: bool | None = None) -> Path:
+        """Save atomically to directory ``path``, as a folder that textsiam, ``transformers`` and
+        sentence-transformers all read.
+
+        ``path`` may be new, an empty folder, or a model folder (a textsiam, sentence-transformers or Hugging
+        Face save), which is replaced. Any other folder is refused unless ``overwrite=True``. Files in the
+        folder that are not part of a model (your notes, results, sub-folders) are kept either way.
+
+        The directory holds ``config.json``, ``model.safetensors`` and the tokenizer files (so
+        ``transformers.AutoModel.from_pretrained(path)`` reads the transformer), ``textsiam.json``, and for a
+        transformer tower sentence-transformers' ``modules.json`` with its Pooling / Dense / Normalize folders (so
+        ``SentenceTransformer(path)`` gives the same embeddings). ``st_layout=True`` requires that layout (an
+        error for LSTM / CNN / ONNX towers, which sentence-transformers cannot rebuild), ``False`` leaves it out.
+        Everything is written to a temporary sibling directory first and renamed into place, so an interrupted
+        save never leaves a half-written model where the old one was.
+
+        Raises:
+            FileExistsError: ``path`` is a non-empty folder that holds no model, and ``overwrite`` is not set.
+            ValueError: ``path`` is a file, or the current working folder (or one that contains it).
+        """
+        if not isinstance(overwrite, bool):
+            raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
+        target = Path(path).expanduser().resolve()
+        if target.exists() and not target.is_dir():
+            raise ValueError(f"cannot save model: {target} exists and is not a directory")
+        with atomic_dir(target, fsync=True, overwrite=overwrite) as tmp:
+            write_model(self, tmp, st_layout=st_layout)
+        logger.info("saved model to %s", target)
+        return target
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike | None = None,
+        *,
+        pooling: str | None = None,
+        similarity: str | None = None,
+        normalize: bool | None = None,
+        max_seq_length: int | None = None,
+        projection_dim: int | None = None,
+        device: str | torch.device | None = None,
+        trust_remote_code: bool = False,
+        allow_pickle: bool = False,
+        backend: str | None = None,
+        quantize: str | None = None,
+        num_threads: int | None = None,
+        strict: bool = True,
+        truncate_dim: int | None = None,
+        **hf_kwargs: Any,
+    ) -> SiameseModel:
+        """Load a model: a textsiam save, a sentence-transformers directory, any HF checkpoint, or a Hub name.
+
+        Args:
+            name_or_path: a local directory or a Hub name; ``None``, ``"all-MiniLM-L6-v2"`` and
+                ``"sentence-transformers/all-MiniLM-L6-v2"`` load the embedded copy of that model (offline).
+            pooling, similarity, normalize, max_seq_length: override what the checkpoint says.
+            projection_dim: add a new, randomly initialised dense layer of this size (if none is stored).
+            device: ``"cpu"``, ``"cuda"``, ...
+            trust_remote_code: allow custom modelling code from the checkpoint (off by default).
+            allow_pickle: accept ``.bin`` (pickle) weights, loaded with ``weights_only=True``. Off by default.
+            backend: ``"torch"`` or ``"onnx"`` (ONNX Runtime on the CPU; needs ``pip install "textsiam[onnx]"``;
+                a torch checkpoint is exported on the fly, which takes seconds: ``textsiam export`` does it
+                once). Default ``None``: ``"onnx"`` for a directory written by ``textsiam export``, else torch.
+            quantize: ``None`` or ``"int8"``: with the onnx backend, int8 weights with per-channel scales
+                (the fast path); with torch, ``torch.ao`` dynamic quantisation of the Linear layers (CPU only,
+                cannot be saved). ``None`` keeps what the checkpoint holds.
+            num_threads: default CPU threads of :meth:`encode` / :meth:`similarity` for this model
+                (default: torch's setting, i.e. ``torch.set_num_threads`` / ``OMP_NUM_THREADS``).
+            strict: tensors missing from the checkpoint or unknown to the model are an error (default);
+                ``strict=False`` loads anyway with a warning that names them (missing ones stay random).
+            truncate_dim: :meth:`encode` keeps the first ``truncate_dim`` dimensions (Matryoshka models).
+            **hf_kwargs: passed to ``transformers`` (``revision``, ``cache_dir``, ``local_files_only``, ``token``,
+                ``dtype``, ...); any other keyword is a ``TypeError`` naming it.
+        """
+        return load_model(
+            cls,
+            name_or_path,
+            pooling=pooling,
+            similarity=similarity,
+            normalize=normalize,
+            max_seq_length=max_seq_length,
+            projection_dim=projection_dim,
+            device=device,
+            trust_remote_code=trust_remote_code,
+            allow_pickle=allow_pickle,
+            backend=backend,
+            quantize=quantize,
+            num_threads=num_threads,
+            strict=strict,
+            truncate_dim=truncate_dim,
+            **hf_kwargs,
+        )
+
+    @classmethod
+    def lstm(cls, source: Any = None, **options: Any) -> SiameseModel:
+        """A new (untrained) twin tower whose encoder is a (bi)LSTM over ``source``'s subword embeddings.
+
+        ``options`` are those of :func:`textsiam.model.towers.build_tower` (``similarity``, ``normalize``,
+        ``projection_dim``, ``embeddings``, ``max_seq_length``, ``device``, ``seed``) and the fields of
+        :class:`~textsiam.encoders.LSTMConfig` (``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, ...).
+
+        Example:
+            >>> model = SiameseModel.lstm(hidden_size=50, bidirectional=False, pooling="last", similarity="malstm")
+        """
+        return build_tower(cls, LSTMEncoder, source, **options)
+
+    @classmethod
+    def cnn(cls, source: Any = None, **options: Any) -> SiameseModel:
+        """A new (untrained) twin tower whose encoder is a multi-width 1-D CNN with max-over-time pooling.
+
+        ``options`` as for :meth:`lstm`, with the fields of :class:`~textsiam.encoders.CNNConfig`
+        (``kernel_sizes``, ``num_filters``, ``activation``, ``pooling``, ...) in place of the LSTM's.
+        """
+        return build_tower(cls, CNNEncoder, source, **options)
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"SiameseModel(name_or_path={self.name_or_path!r}, encoder={c.encoder_type}, pooling={c.pooling}, "
+            f"similarity={c.similarity}, dim={self.embedding_dim}, max_seq_length={c.max_seq_length}, "
+            f"normalize={c.normalize})"
+        )
