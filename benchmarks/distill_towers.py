@@ -2,16 +2,17 @@
 
 Steps (one run, everything on the CPU):
 
-1. **Sentences.** Every sentence of the training splits in the data folder (``textsiam.data.all_sentences``:
-   STS-B train, SICK train, MRPC train, the Quora train split), plus ``--augment-copies`` augmented copies of
-   each (random word deletion and random swap, alternating; ``textsiam.training.augment``). Dev and test
-   sentences are never used for distillation.
+1. **Sentences.** Every sentence of the training splits in the data folder, plus ``--augment-copies`` augmented
+   copies of each (random word deletion and random swap, alternating): ``textsiam.training.distill.default_corpus``
+   (STS-B train, SICK train, MRPC train, the Quora train split). Dev and test sentences are never used for
+   distillation.
 2. **Teacher embeddings**, computed once and cached in ``--work-dir`` (``teacher-<fingerprint>.npy``; the
    fingerprint covers the teacher's scores on probe sentences and the sentence list).
-3. **Distillation.** Each student (``SiameseModel.lstm`` / ``SiameseModel.cnn``: the teacher's tokenizer,
-   its input word embeddings as the initial embedding matrix, a linear projection to the teacher's
-   dimension, L2 normalisation if the teacher normalises) is trained with ``textsiam.losses.MSELoss`` to
-   the teacher embeddings. STS-B dev Spearman is logged after every epoch.
+3. **Distillation** with the library loop, ``textsiam.training.distill.distill``: each student (an LSTM or CNN on
+   the teacher's tokenizer, its input word embeddings as the initial embedding matrix, a linear projection to the
+   teacher's dimension, L2 normalisation if the teacher normalises) is trained with MSE to the teacher
+   embeddings (AdamW, sparse Adam on the word embeddings, length-bucketed batches). STS-B dev Spearman is logged
+   after every epoch; the student is saved to ``--work-dir``/``<tower>-distilled``.
 4. **Fine-tuning** on STS-B train with ``textsiam train`` (CoSENT); the epoch is chosen on STS-B dev, and the
    distilled model without fine-tuning competes on dev too.
 5. **Evaluation** of the teacher and the chosen students on STS-B test (Spearman) and SICK test (Pearson),
@@ -31,7 +32,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -58,25 +58,6 @@ PROBES = [
 
 
 # ---------------------------------------------------------------------------------------------- data
-def distillation_sentences(data_dir: str | None, copies: int, prob: float, seed: int, limit: int | None) -> list[str]:
-    """Training-split sentences plus ``copies`` augmented versions of each (deletion / swap, alternating)."""
-    from textsiam.data import all_sentences
-    from textsiam.training.augment import TextAugmenter
-
-    base = all_sentences(data_dir)
-    if limit:
-        base = base[:limit]
-    augmenters = [TextAugmenter("delete", prob, seed), TextAugmenter("swap", prob, seed)]
-    seen = dict.fromkeys(base)
-    for copy in range(copies):
-        aug = augmenters[copy % 2]
-        for text in base:
-            seen.setdefault(aug(text, epoch=copy), None)
-    texts = list(seen)
-    logger.info("%d training sentences + augmentations = %d unique texts", len(base), len(texts))
-    return texts
-
-
 def teacher_embeddings(
     teacher: Any, texts: list[str], work_dir: Path, batch_size: int, progress: bool = True
 ) -> tuple[Any, dict]:
@@ -84,6 +65,7 @@ def teacher_embeddings(
     import numpy as np
 
     from textsiam.io_utils import atomic_path
+    from textsiam.training.distill import teacher_targets
 
     probe = np.asarray(teacher.encode(PROBES), dtype=np.float32).round(4)
     digest = hashlib.sha1(probe.tobytes())
@@ -94,7 +76,7 @@ def teacher_embeddings(
         logger.info("teacher embeddings from the cache %s", path)
         return np.load(path), {"cache": str(path), "seconds": 0.0, "cached": True}
     start = time.perf_counter()
-    emb = np.asarray(teacher.encode(texts, batch_size=batch_size, show_progress_bar=progress), dtype=np.float32)
+    emb = teacher_targets(teacher, texts, batch_size=batch_size, show_progress=progress)
     seconds = time.perf_counter() - start
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
@@ -104,28 +86,37 @@ def teacher_embeddings(
 
 
 # ---------------------------------------------------------------------------------------------- students
-def build_student(kind: str, teacher: Any, args: argparse.Namespace) -> Any:
-    """An LSTM or CNN student on the teacher's tokenizer and word embeddings, projected to its dimension."""
-    from textsiam import SiameseModel
+def distill_config(kind: str, args: argparse.Namespace, output_dir: Path) -> Any:
+    """The library recipe of one student: an LSTM or CNN on the teacher's tokenizer and word embeddings, projected
+    to its dimension, its word embeddings trained sparsely (``--embedding-lr``) and then frozen for fine-tuning."""
+    from textsiam.training.distill import DistillConfig
 
-    common = dict(
-        projection_dim=teacher.embedding_dim,
-        projection_activation="identity",
-        normalize=teacher.normalize,
-        freeze_embeddings=True,  # distil() trains them with sparse gradients; fine-tuning keeps them fixed
-        device="cpu",
-        seed=args.seed,
-    )
     if kind == "lstm":
-        return SiameseModel.lstm(
-            teacher,
-            hidden_size=args.lstm_hidden,
-            num_layers=args.lstm_layers,
-            bidirectional=not args.lstm_unidirectional,
-            pooling=args.lstm_pooling,
-            **common,
-        )
-    return SiameseModel.cnn(teacher, kernel_sizes=args.cnn_kernels, num_filters=args.cnn_filters, **common)
+        tower_args = {
+            "hidden_size": args.lstm_hidden,
+            "num_layers": args.lstm_layers,
+            "bidirectional": not args.lstm_unidirectional,
+            "pooling": args.lstm_pooling,
+        }
+    else:
+        tower_args = {"kernel_sizes": list(args.cnn_kernels), "num_filters": args.cnn_filters}
+    return DistillConfig(
+        teacher=args.teacher,
+        tower=kind,
+        tower_args=tower_args,
+        projection=True,
+        projection_activation="identity",
+        freeze_embeddings=True,  # STS-B fine-tuning must not move only the rows of the words STS-B train contains
+        loss="mse",
+        epochs=args.distill_epochs,
+        batch_size=args.distill_batch_size,
+        lr=args.distill_lr,
+        embedding_lr=args.embedding_lr,
+        seed=args.seed,
+        device="cpu",
+        output_dir=str(output_dir),
+        show_progress=not args.quiet,
+    )
 
 
 def count_params(model: Any) -> dict[str, int]:
@@ -144,82 +135,47 @@ def dev_spearman(model: Any, dev_pairs: Any) -> float:
     return float(res["metrics"]["cosine_spearman"])
 
 
-def bucketed_batches(lengths: Any, batch_size: int, rng: Any, bucket: int = 50) -> list[Any]:
-    """Random batches of similar lengths: shuffle, sort chunks of ``bucket`` batches by length, shuffle batches.
+def distil(
+    kind: str, teacher: Any, texts: list[str], targets: Any, dev_pairs: Any, args: argparse.Namespace, out: Path
+) -> tuple[Any, list[dict]]:
+    """``textsiam.training.distill.distill`` with STS-B dev Spearman after every epoch; ``(student, log)``.
 
-    The LSTM runs as many steps as the longest text of a batch, so this halves the cost of an epoch.
+    The student is saved to ``out``; the log has one entry per epoch (``dev_spearman`` is the dev metric).
     """
-    import numpy as np
+    from textsiam.training.distill import distill
 
-    order = rng.permutation(len(lengths))
-    chunk = batch_size * bucket
-    batches = []
-    for start in range(0, len(order), chunk):
-        part = order[start : start + chunk]
-        part = part[np.argsort(lengths[part], kind="stable")]
-        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-def distil(student: Any, texts: list[str], targets: Any, dev_pairs: Any, args: argparse.Namespace) -> list[dict]:
-    """MSE to the teacher embeddings with AdamW and linear warm-up/decay; returns one log entry per epoch.
-
-    With ``--embedding-lr > 0`` the word embeddings learn too, through sparse gradients and ``SparseAdam`` (a
-    batch touches a few thousand of the 30k rows; dense AdamW over the whole matrix would cost ~20x per step).
-    Afterwards they are frozen again (``freeze_embeddings=True`` is saved), so STS-B fine-tuning does not move
-    only the rows of the words STS-B train happens to contain.
-    """
-    import numpy as np
-    import torch
-    from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
-
-    from textsiam.losses import MSELoss
-
-    pre = student.encoder.pretokenize(texts)  # tokenised once; batches are padded by collate()
-    if pre is None:
-        raise ValueError("the student's tokenizer cannot pre-tokenise (a fast tokenizer is needed)")
-    n, bs = len(texts), args.distill_batch_size
-    total = math.ceil(n / bs) * args.distill_epochs
-    embedding = student.encoder.embedding
-    params = [p for p in student.parameters() if p.requires_grad and p is not embedding.weight]
-    optimizers = [torch.optim.AdamW(params, lr=args.distill_lr, weight_decay=0.0)]
-    if args.embedding_lr > 0:
-        embedding.weight.requires_grad_(True)
-        embedding.sparse = True
-        optimizers.append(torch.optim.SparseAdam([embedding.weight], lr=args.embedding_lr))
-    schedules = [get_linear_schedule_with_warmup(o, int(0.05 * total), total) for o in optimizers]
-    loss_fn = MSELoss()
-    target = torch.from_numpy(targets)
-    rng = np.random.default_rng(args.seed)
-    log = []
-    for epoch in range(args.distill_epochs):
-        student.train()
-        batches = bucketed_batches(pre.lengths, bs, rng)
-        start, running = time.perf_counter(), []
-        for idx in tqdm(batches, desc=f"distil epoch {epoch + 1}", mininterval=10, disable=args.quiet):
-            features = pre.collate(idx.tolist())
-            loss = loss_fn(student.embed(features), labels=target[idx])
-            for optimizer in optimizers:
-                optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            for optimizer, schedule in zip(optimizers, schedules, strict=True):
-                optimizer.step()
-                schedule.step()
-            running.append(loss.item())
-        seconds = time.perf_counter() - start
-        dev = dev_spearman(student, dev_pairs)
-        entry = {"epoch": epoch + 1, "loss": float(np.mean(running)), "seconds": round(seconds, 1), "dev_spearman": dev}
+    def report(entry: dict, student: Any) -> None:
         logger.info(
-            "distil epoch %d: loss %.3g, %.0fs, STS-B dev Spearman %.2f", epoch + 1, entry["loss"], seconds, dev
+            "%s distil epoch %d: loss %.3g, cosine to the teacher %.4f, %.0fs, STS-B dev Spearman %.2f",
+            kind,
+            entry["epoch"],
+            entry["loss"],
+            entry["cosine_to_teacher"],
+            entry["seconds"],
+            entry["dev_metric"],
         )
-        log.append(entry)
-    embedding.sparse = False
-    embedding.weight.requires_grad_(False)
-    student.encoder.config.freeze_embeddings = True
-    student.eval()
-    return log
+
+    config = distill_config(kind, args, out)
+    logger.info("%s student: %s", kind, config)
+    result = distill(
+        config,
+        texts,
+        teacher=teacher,
+        targets=targets,
+        dev_metric=lambda student: dev_spearman(student, dev_pairs),
+        callback=report,
+    )
+    log = [
+        {
+            "epoch": e["epoch"],
+            "loss": e["loss"],
+            "cosine_to_teacher": e["cosine_to_teacher"],
+            "seconds": round(e["seconds"], 1),
+            "dev_spearman": e["dev_metric"],
+        }
+        for e in result.log
+    ]
+    return result.student, log
 
 
 def finetune(distilled_dir: Path, out_dir: Path, args: argparse.Namespace, data_dir: str | None) -> Any:
@@ -350,6 +306,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from textsiam import SiameseModel
     from textsiam.data import load_pairs
+    from textsiam.training.distill import default_corpus
 
     transformers.utils.logging.disable_progress_bar()
     if args.threads:
@@ -361,18 +318,16 @@ def main(argv: list[str] | None = None) -> None:
 
     teacher = SiameseModel.from_pretrained(args.teacher, device="cpu")
     teacher_name = args.teacher or "all-MiniLM-L6-v2 (embedded, zero-shot)"
-    texts = distillation_sentences(data_dir, args.augment_copies, args.augment_prob, args.seed, args.max_sentences)
+    texts = default_corpus(data_dir, args.augment_copies, args.augment_prob, args.seed, args.max_sentences)
     targets, teacher_info = teacher_embeddings(teacher, texts, work, args.batch_size, not args.quiet)
     dev_pairs = load_pairs("stsb", "dev", data_dir)
     models: dict[str, Any] = {"teacher": teacher}
     report: dict[str, Any] = {"teacher": {"name": teacher_name, "embeddings": teacher_info}, "towers": {}}
 
     for kind in args.towers:
-        torch.manual_seed(args.seed)
-        student = build_student(kind, teacher, args)
+        distilled_dir = work / f"{kind}-distilled"
+        student, log = distil(kind, teacher, texts, targets, dev_pairs, args, distilled_dir)
         logger.info("%s student: %s, %s", kind, student, count_params(student))
-        log = distil(student, texts, targets, dev_pairs, args)
-        distilled_dir = student.save(work / f"{kind}-distilled")
         chosen, chosen_dev, finetune_info = student, log[-1]["dev_spearman"], None
         if args.finetune_epochs > 0:
             result = finetune(distilled_dir, work / f"{kind}-stsb", args, data_dir)

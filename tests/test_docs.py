@@ -1,16 +1,18 @@
 """Every code block of README.md and docs/*.md runs.
 
-* ```python blocks run in order, in one namespace per file, in a temporary working folder (one per file);
+* ```python blocks run in order, in one namespace per file, in a temporary working folder (one per file, with
+  ``benchmarks/configs`` linked in, as in a checkout, for the recipes);
 * ```bash / ```console / ```sh blocks: each line that starts with ``textsiam `` (or ``$ textsiam ``) runs through
-  :func:`textsiam.cli.main` in that folder and must exit 0; other lines (``pip install``, ``torchrun`` ...)
-  are not run;
+  :func:`textsiam.cli.main` in that folder (``$VARS`` expanded) and must exit 0; other lines (``pip install``,
+  ``torchrun`` ...) are not run, and a block without a ``textsiam`` line is no test;
 * ```yaml blocks must be valid YAML, and a training config among them a valid :class:`TrainConfig`;
 * an HTML comment right before a block changes that: ``<!-- docs-test: skip (reason) -->`` skips it (for
   blocks that need a cluster, the network or hours of CPU), ``<!-- docs-test: slow -->`` marks it ``slow``.
 
 Each block is one test named ``FILE:LINE``. A block may use what earlier blocks of its file made (variables,
 files): running one block runs the earlier blocks of its file first (once). A block that is not slow never
-needs a slow one: slow blocks run only when selected, or before a later slow block.
+needs a slow one: slow blocks run only when selected, or before a later slow block. Without ``$TEXTSIAM_DATA``
+a block that reads a benchmark dataset, and the blocks after it in its file, are skipped.
 """
 
 from __future__ import annotations

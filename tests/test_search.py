@@ -98,6 +98,8 @@ def test_semantic_search_takes_numpy_torch_lists_and_one_query():
     assert one[0][0]["corpus_id"] == 1
     assert_same_hits(one, util.semantic_search(torch.from_numpy(x[1]), torch.from_numpy(x), top_k=4))
     assert search.semantic_search(x[:2], np.empty((0, x.shape[1]), np.float32)) == [[], []]
+    big = np.array([[3e38, 3e38], [1.0, 0.0]], dtype=np.float32)  # finite, though its sum overflows
+    assert [h["corpus_id"] for h in search.semantic_search(big[1], big, score_function="euclidean")[0]] == [1, 0]
     # float64 in, float64 out: the same neighbours
     assert_same_hits(search.semantic_search(x[:3].astype(np.float64), x.astype(np.float64), top_k=4), ref, False)
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from textsiam.explain import Explanation, explain
     from textsiam.mining import MiningResult, mine_duplicates
     from textsiam.model.siamese import SiameseConfig, SiameseModel
+    from textsiam.search import community_detection, paraphrase_mining, semantic_search
 
 #: Names loaded on first use (each pulls in torch): name -> module.
 _LAZY = {
@@ -31,6 +32,9 @@ _LAZY = {
     "mine_duplicates": "textsiam.mining",
     "SiameseConfig": "textsiam.model.siamese",
     "SiameseModel": "textsiam.model.siamese",
+    "community_detection": "textsiam.search",
+    "paraphrase_mining": "textsiam.search",
+    "semantic_search": "textsiam.search",
 }
 
 
@@ -68,8 +72,11 @@ __all__ = [
     "SiameseConfig",
     "SiameseModel",
     "__version__",
+    "community_detection",
     "explain",
     "get_model",
     "mine_duplicates",
+    "paraphrase_mining",
+    "semantic_search",
     "similarity",
 ]

@@ -377,9 +377,10 @@ def test_user_missing_column(tmp_path: Path) -> None:
     path = _write(tmp_path / "m.csv", "text_a,other,label\nx,y,1\n")
     with pytest.raises(DataFormatError, match=rf"{path}:1: missing column\(s\) \['text_b'\]"):
         load_pairs_from_file(path)
-    path = _write(tmp_path / "m.csv", "text_a,text_b\nx,y\n")  # default label='label' is required
+    path = _write(tmp_path / "m.csv", "text_a,text_b\nx,y\n")  # a label named explicitly is required
     with pytest.raises(DataFormatError, match=rf"{path}:1: missing column\(s\) \['label'\]"):
-        load_pairs_from_file(path)
+        load_pairs_from_file(path, label="label")
+    assert load_pairs_from_file(path).column_names == ["text_a", "text_b"]  # label="auto": none found, none read
     assert len(load_pairs_from_file(path, label=None)) == 1
     path = _write(tmp_path / "m.jsonl", '{"text_a": "x", "text_b": "y", "label": 1}\n{"text_a": "x", "label": 1}\n')
     with pytest.raises(DataFormatError, match=rf"{path}:2: missing key\(s\) \['text_b'\]"):
@@ -425,3 +426,27 @@ def test_user_bad_json_and_unknown_extension(tmp_path: Path) -> None:
         load_pairs_from_file(_write(tmp_path / "x.parquet", "x"))
     with pytest.raises(FileNotFoundError, match="file not found"):
         load_pairs_from_file(tmp_path / "absent.csv")
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "label"),
+    [
+        ("sentence1,sentence2,score", "A man plays.,A man is playing.,4.8", 4.8),
+        ("anchor,positive", "How do I learn Python?,How can I learn Python?", None),
+        ("question1,question2,is_duplicate", "a?,b?,1", 1),
+        ("text_a,text_b,label,score", "x,y,1,0.3", 1),  # label wins over score
+    ],
+)
+def test_user_file_with_sentence_transformers_column_names(tmp_path: Path, header: str, row: str, label) -> None:
+    path = _write(tmp_path / "st.csv", f"{header}\n{row}\n")
+    ds = load_pairs_from_file(path)
+    assert ds.column_names[:2] == ["text_a", "text_b"]
+    assert ds["text_a"][0] == row.split(",")[0]
+    assert (ds["label"][0] if "label" in ds.column_names else None) == label
+
+
+def test_user_file_columns_can_be_named(tmp_path: Path) -> None:
+    path = _write(tmp_path / "x.csv", "left,right,gold\na,b,2.5\n")
+    ds = load_pairs_from_file(path, text_a="left", text_b="right", label="gold")
+    assert ds["text_b"] == ["b"] and ds["label"] == [2.5]
+

@@ -130,7 +130,8 @@ def test_missing_ray_is_a_clear_error(tmp_path, monkeypatch, capsys):
 
 def test_line_readers_match_the_local_engine(tmp_path):
     pytest.importorskip("ray")
-    from textsiam.cli import _read_lines, _read_pairs
+    from textsiam.cli.common import read_lines as _read_lines
+    from textsiam.cli.common import read_pairs as _read_pairs
     from textsiam.distributed.ray_datasource import iter_lines, iter_pairs
 
     path = tmp_path / "x.tsv"

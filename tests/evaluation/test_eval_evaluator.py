@@ -91,7 +91,7 @@ def test_clear_errors_for_own_data(fake_data, encoder):
     with pytest.raises(ValueError, match="must have columns text_a, text_b and label"):
         evaluate(encoder, pd.DataFrame({"q1": ["a"], "q2": ["b"], "label": [1]}), task="classification")
     with pytest.raises(ValueError, match="must be a pair table"):
-        evaluate(encoder, {"question1": ["a"], "question2": ["b"], "label": [1]}, task="classification")
+        evaluate(encoder, {"first": ["a"], "second": ["b"], "label": [1]}, task="classification")
     with pytest.raises(ValueError, match="no datasets"):
         evaluate(encoder, [])
     assert encoder.calls == []  # every input is checked before anything is encoded

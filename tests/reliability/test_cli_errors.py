@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from textsiam import cli
-from textsiam.cli import main
+from textsiam.cli import common, main
+from textsiam.cli.runtime import describe_error, is_expected_error, raise_terminated
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -47,7 +47,7 @@ class StubModel:
 
 def use_stub(monkeypatch, hook=None) -> None:  # noqa: ANN001
     """Every model the CLI loads is a new :class:`StubModel` running ``hook(call_number)``."""
-    monkeypatch.setattr(cli, "_load_model", lambda args: StubModel(hook))
+    monkeypatch.setattr(common, "load_model", lambda args: StubModel(hook))
 
 
 def pairs_file(folder: Path, n: int = 5) -> Path:
@@ -195,7 +195,7 @@ def test_debug_shows_the_traceback(tiny_model_dir, tmp_path):
     for argv in (["--debug", "score", "a", "b"], ["score", "a", "b", "--debug"]):
         with pytest.raises(Exception) as info:  # noqa: PT011 - whatever the loader raises, re-raised as is
             main([*argv, "--model", str(model_dir), "-q"])
-        assert cli.is_expected_error(info.value)
+        assert is_expected_error(info.value)
 
 
 def test_bare_tokenizers_exception_becomes_a_value_error(monkeypatch, capsys):
@@ -229,9 +229,9 @@ def test_expected_error_types():
         SafetensorError("x"),
         Exception("tokenizers"),
     ]
-    assert all(cli.is_expected_error(e) for e in expected)
-    assert not any(cli.is_expected_error(e) for e in (RuntimeError("x"), KeyError("x"), AttributeError("x")))
-    assert cli.describe_error(PermissionError(errno.EACCES, "Permission denied", "/x/y")) == "/x/y: Permission denied"
+    assert all(is_expected_error(e) for e in expected)
+    assert not any(is_expected_error(e) for e in (RuntimeError("x"), KeyError("x"), AttributeError("x")))
+    assert describe_error(PermissionError(errno.EACCES, "Permission denied", "/x/y")) == "/x/y: Permission denied"
 
 
 def test_a_bug_is_not_hidden(tmp_path, monkeypatch):
@@ -284,7 +284,7 @@ def test_sigterm_handler_only_while_main_runs(tmp_path, monkeypatch):
     use_stub(monkeypatch, lambda call: seen.append(signal.getsignal(signal.SIGTERM)))
     before = signal.getsignal(signal.SIGTERM)
     assert main(["score", "--pairs", str(pairs_file(tmp_path)), "-q"]) == 0
-    assert seen and seen[0] is cli._raise_terminated
+    assert seen and seen[0] is raise_terminated
     assert signal.getsignal(signal.SIGTERM) is before
 
 

@@ -20,8 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from textsiam import cli
-from textsiam.cli import main
+from textsiam.cli import common, main
 from textsiam.data import DataFormatError, load_pairs, load_pairs_from_file
 from textsiam.io_utils import iter_lines, iter_pairs
 from textsiam.training import ConfigError, TrainConfig
@@ -124,7 +123,7 @@ class _Stub:
 
 @pytest.fixture
 def stub_model(monkeypatch):
-    monkeypatch.setattr(cli, "_load_model", lambda args: _Stub())
+    monkeypatch.setattr(common, "load_model", lambda args: _Stub())
 
 
 def _no_temp_files(folder: Path) -> bool:

@@ -10,7 +10,8 @@ import pytest
 
 from textsiam.cli import main
 from textsiam.training import ConfigError, TrainConfig
-from textsiam.training.config import _field_types, _strip_optional
+from textsiam.training.config import field_types
+from textsiam.training.config_values import strip_optional
 
 
 # ---------------------------------------------------------------------------------------------- command line
@@ -55,7 +56,7 @@ def test_good_numbers_parse():
 
 
 # ---------------------------------------------------------------------------------------------- TrainConfig numbers
-FLOAT_FIELDS = [f.name for f in fields(TrainConfig) if _strip_optional(_field_types()[f.name])[0] is float]
+FLOAT_FIELDS = [f.name for f in fields(TrainConfig) if strip_optional(field_types(TrainConfig)[f.name])[0] is float]
 
 
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, 0.0, -1.0])

@@ -2,19 +2,81 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
+import textsiam
+from textsiam.losses import LOSSES
+from textsiam.losses.base import SiameseLoss
 from textsiam.training import ConfigError, TrainConfig
 from textsiam.training.config import describe_fields, field_help
 
 
-def test_every_field_has_a_comment():
-    helps = field_help()
-    missing = [f for f in TrainConfig.__dataclass_fields__ if not helps.get(f)]
+def test_every_field_has_help_in_its_metadata():
+    missing = [f.name for f in fields(TrainConfig) if not str(f.metadata.get("help", "")).strip()]
     assert not missing
-    assert "learning_rate" in describe_fields()
+    assert field_help() == {f.name: f.metadata["help"] for f in fields(TrainConfig)}
+    text = describe_fields()
+    for f in fields(TrainConfig):
+        assert f"{f.name:<28} " in text and f.metadata["help"] in text
+    assert "learning_rate                an integer" not in text and "learning_rate                a number" in text
+    yaml_lines = TrainConfig().to_yaml().splitlines()
+    assert yaml_lines[0].startswith("model: null  # start model")
+    assert len(yaml_lines) == len(fields(TrainConfig))
+
+
+# ---------------------------------------------------------------------------------------------- module structure
+TRAINING = Path(textsiam.__file__).parent / "training"
+
+
+def _training_imports(module: str) -> set[str]:
+    """The ``textsiam.training`` modules that ``module`` imports anywhere (``TYPE_CHECKING`` blocks included)."""
+    tree = ast.parse((TRAINING / f"{module}.py").read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            # ``from textsiam.training import pairs`` imports the module textsiam.training.pairs
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[:2] == ["textsiam", "training"] and len(parts) >= 3 and (TRAINING / f"{parts[2]}.py").exists():
+                found.add(parts[2])
+    return found - {module}
+
+
+def _reachable(module: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        for name in _training_imports(todo.pop()):
+            if name not in seen:
+                seen.add(name)
+                todo.append(name)
+    return seen
+
+
+def test_config_and_examples_do_not_import_each_other():
+    """The label logic both need lives in labels.py; neither module imports the other, even for type hints."""
+    assert "examples" not in _reachable("config")
+    assert not {"config", "config_fields", "config_checks", "config_values"} & _reachable("examples")
+    assert "labels" in _training_imports("examples") and "labels" in _reachable("config")
+
+
+def test_config_modules_have_no_cycle():
+    for module in ("config", "config_fields", "config_checks", "config_values", "labels", "examples"):
+        assert module not in _reachable(module), module
+
+
+def test_config_modules_stay_small_and_read_no_source():
+    for module in ("config", "config_fields", "config_checks", "config_values", "labels", "examples"):
+        text = (TRAINING / f"{module}.py").read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 450, module
+        assert "inspect.getsource" not in text, module  # help lives in the field metadata, not in comments
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
@@ -150,8 +212,59 @@ def test_validate_numbers_and_choices_all_reported():
     assert len(err.value.problems) >= 11
 
 
+def test_set_lists_of_numbers_and_entries():
+    cfg = TrainConfig().with_overrides(["wise_alphas=0.5,0.7", "loss_kwargs.scale=3e-5", "data_dir=none"])
+    assert cfg.wise_alphas == [0.5, 0.7] and all(isinstance(a, float) for a in cfg.wise_alphas)
+    assert cfg.loss_kwargs == {"scale": 3e-5}
+    assert cfg.data_dir is None
+    assert TrainConfig().with_overrides(["augment=none", "seed=010"]).augment == "none"  # a string, not None
+    assert TrainConfig().with_overrides(["seed=010"]).seed == 10  # a number, not YAML 1.1 octal
+    with pytest.raises(ConfigError, match="bf16 is not a mapping"):
+        TrainConfig().with_overrides(["bf16.x=1"])
+    with pytest.raises(ConfigError, match="wise_alphas: expected a list of finite numbers, got the item 'x'"):
+        TrainConfig().with_overrides(["wise_alphas=0.5,x"])
+
+
+class _WideBatchLoss(SiameseLoss):
+    """A loss known only by its class attributes: the checks must not need its name."""
+
+    label_kind = "anchor_positive"
+    batch_mode = "in_batch"
+    in_batch_negatives = True
+    min_batch_size = 4
+    accepts_hard_negatives = True
+
+
+class _TeacherLoss(SiameseLoss):
+    label_kind = "teacher"
+    batch_mode = "teacher"
+    label_free = True
+    needs_teacher = True
+
+
+def test_checks_read_the_loss_class_attributes(monkeypatch):
+    monkeypatch.setitem(LOSSES, "wide", _WideBatchLoss)
+    monkeypatch.setitem(LOSSES, "distil", _TeacherLoss)
+    quora = dict(train_dataset="quora", dev_dataset="quora")
+    with pytest.raises(ConfigError, match="loss 'wide' compares examples within a batch: batch_size must be >= 4"):
+        TrainConfig(loss="wide", batch_size=3, **quora).validate()
+    cfg = TrainConfig(loss="wide", batch_size=4, hard_negatives=True, **quora).validate()
+    assert cfg.use_no_duplicates and cfg.label_kind == "anchor_positive"
+    TrainConfig(loss="distil", teacher_model="some/teacher", batch_size=1).validate()
+    assert not TrainConfig(loss="distil").use_no_duplicates
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(loss="cosent", teacher_model="some/teacher", hard_negatives=True).validate()
+    text = str(err.value)
+    assert "teacher_model is only used by losses that learn from a teacher" in text and "distil" in text
+    assert "hard_negatives does not apply to loss 'cosent'" in text and "wide" in text and "triplet" in text
+    with pytest.raises(ConfigError, match="pos_neg_ratio applies to pair losses"):
+        TrainConfig(loss="distil", pos_neg_ratio=1.0).validate()
+
+
 def test_derived_properties():
     assert TrainConfig(loss="mnrl", train_dataset="quora", dev_dataset="quora").use_no_duplicates
     assert not TrainConfig(loss="cosent").use_no_duplicates
     assert not TrainConfig(loss="mnrl", no_duplicates_in_batch=False).use_no_duplicates
     assert TrainConfig(loss="contrastive").label_kind == "binary"
+    assert TrainConfig(loss="simcse").use_no_duplicates  # in-batch negatives, by its class attribute
+    assert TrainConfig(loss="cosnet").label_kind == "unknown" and not TrainConfig(loss="cosnet").use_no_duplicates

@@ -18,13 +18,16 @@ from textsiam.data.loaders import (
     all_sentences,
     dataset_info,
     load_pairs,
-    load_pairs_from_file,
     task_type,
 )
+from textsiam.data.user_files import LABEL_COLUMNS, TEXT_A_COLUMNS, TEXT_B_COLUMNS, load_pairs_from_file
 
 __all__ = [
     "DATASETS",
     "DATA_ENV_VAR",
+    "LABEL_COLUMNS",
+    "TEXT_A_COLUMNS",
+    "TEXT_B_COLUMNS",
     "MRPC_DEV_PAIRS",
     "QUORA_DEV_PAIRS",
     "SICK_E_CLASSES",

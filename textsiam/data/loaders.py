@@ -19,7 +19,6 @@ Where the data comes from:
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,10 +34,8 @@ from textsiam.data.readers import (
     Columns,
     DataFormatError,
     DataNotFoundError,
-    Location,
     quora_dev_mask,
     read_mrpc,
-    read_pair_file,
     read_quora,
     read_sick,
     read_stsb,
@@ -58,7 +55,6 @@ __all__ = [
     "all_sentences",
     "dataset_info",
     "load_pairs",
-    "load_pairs_from_file",
     "task_type",
 ]
 
@@ -383,90 +379,6 @@ def load_pairs(name: str, split: str, data_dir: str | os.PathLike[str] | None = 
             raise DataFormatError(root / info.folder, None, f"the files hold no {info.name} {split!r} pairs")
     logger.debug("loaded %s/%s: %d pairs", info.name, split, len(cols["text_a"]))
     return datasets.Dataset.from_dict(cols, features=_features(info, cols))
-
-
-def _parse_labels(path: Path, values: Sequence[Any], where: Sequence[Location]) -> tuple[list[Any], str]:
-    """Parse labels to numbers: int64 if all are 0/1, otherwise float64."""
-    numbers: list[float] = []
-    for value, (line, prefix) in zip(values, where, strict=True):
-        if isinstance(value, (bool, int, float)):
-            try:
-                number = float(value)
-            except OverflowError:  # a JSON integer too large for a float
-                raise DataFormatError(path, line, f"{prefix}label {value!r} is out of range") from None
-        elif isinstance(value, str) and value.strip():
-            try:
-                number = float(value.strip())
-            except ValueError:
-                raise DataFormatError(path, line, f"{prefix}non-numeric label {value!r}") from None
-        else:
-            raise DataFormatError(path, line, f"{prefix}missing or non-numeric label {value!r}")
-        if not math.isfinite(number):
-            raise DataFormatError(path, line, f"{prefix}non-finite label {value!r}")
-        numbers.append(number)
-    if all(number in (0.0, 1.0) for number in numbers):
-        return [int(number) for number in numbers], "int64"
-    return numbers, "float64"
-
-
-def load_pairs_from_file(
-    path: str | os.PathLike[str],
-    text_a: str = "text_a",
-    text_b: str = "text_b",
-    label: str | None = "label",
-    format: str | None = None,
-    delimiter: str | None = None,
-) -> datasets.Dataset:
-    """Load sentence pairs from your own CSV, TSV, JSON Lines or JSON file.
-
-    Args:
-        path: the file. CSV/TSV files need a header row; JSON Lines has one object per line;
-            ``.json`` may be JSON Lines or a single array of objects.
-        text_a, text_b: names of the two text columns (keys for JSON).
-        label: name of the label column, or ``None`` for unlabelled pairs (no ``label`` column in
-            the result). A named label column that is absent is an error.
-        format: ``csv``, ``tsv``, ``jsonl`` or ``json``; inferred from the extension
-            (``.csv``, ``.tsv``/``.txt``, ``.jsonl``, ``.json``) when omitted.
-        delimiter: override the delimiter (default ``,`` for CSV, tab for TSV). Tab-delimited
-            files are read without quote handling, so raw ``"`` characters are kept as text.
-
-    Returns:
-        A :class:`datasets.Dataset` with ``text_a``, ``text_b`` (renamed from the given columns) and,
-        unless ``label=None``, ``label``: int64 if every label is 0 or 1, otherwise float64.
-        Blank lines are skipped.
-
-    Raises:
-        FileNotFoundError: the file does not exist.
-        DataFormatError: missing column, wrong column count, a single column (wrong delimiter),
-            non-numeric label, empty file, bad JSON or invalid UTF-8; the message starts with
-            ``file:line`` (``file: item N`` inside a JSON array).
-    """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise DataNotFoundError(f"file not found: {path}")
-    wanted = [text_a, text_b] + ([label] if label is not None else [])
-    raw, where = read_pair_file(path, wanted, format=format, delimiter=delimiter)
-    cols: dict[str, list[Any]] = {}
-    for out_name, in_name in (("text_a", text_a), ("text_b", text_b)):
-        values = raw[in_name]
-        for value, (line, prefix) in zip(values, where, strict=True):
-            if not isinstance(value, str):
-                found = type(value).__name__
-                raise DataFormatError(path, line, f"{prefix}column {in_name!r} must be text, found {found}")
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:  # a JSON "\ud800" escape: a lone surrogate, not a character
-                bad = value[exc.start : exc.start + 1]
-                raise DataFormatError(
-                    path, line, f"{prefix}column {in_name!r} holds the lone surrogate {bad!r}"
-                ) from None
-        cols[out_name] = list(values)
-    spec: dict[str, Any] = {"text_a": datasets.Value("string"), "text_b": datasets.Value("string")}
-    if label is not None:
-        cols["label"], dtype = _parse_labels(path, raw[label], where)
-        spec["label"] = datasets.Value(dtype)
-    logger.debug("loaded %d pairs from %s", len(where), path)
-    return datasets.Dataset.from_dict(cols, features=datasets.Features(spec))
 
 
 #: Training splits whose sentences make up :func:`all_sentences`, in order.

@@ -363,6 +363,27 @@ def _delimited_records(
 Location = tuple[int | None, str]
 
 
+def read_columns(path: str | os.PathLike[str], format: str | None = None, delimiter: str | None = None) -> list[str]:
+    """The column names of a user CSV/TSV file (its header) or JSON(L) file (the keys of its first record)."""
+    path = Path(path)
+    fmt = (format or infer_format(path)).lower()
+    lines = read_text_lines(path)
+    if fmt in ("csv", "tsv"):
+        delim = delimiter if delimiter is not None else ("," if fmt == "csv" else "\t")
+        header, _ = _delimited_records(path, lines[:1], delim)
+        return header
+    first = next((line for _, line in lines if line.strip()), "")
+    try:
+        record = (
+            json.loads("\n".join(line for _, line in lines)) if first.lstrip().startswith("[") else json.loads(first)
+        )
+    except (json.JSONDecodeError, RecursionError):
+        return []  # read_pair_file reports the error with its line
+    if isinstance(record, list):
+        record = record[0] if record else {}
+    return list(record) if isinstance(record, dict) else []
+
+
 def read_pair_file(
     path: str | os.PathLike[str],
     columns: Sequence[str],

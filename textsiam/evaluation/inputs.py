@@ -2,8 +2,8 @@
 
 A *pair table* is a :class:`datasets.Dataset`, a :class:`pandas.DataFrame` or a dict of equal-length
 lists with the columns ``text_a``, ``text_b`` and ``label``. The sentence-transformers names
-``sentence1``, ``sentence2`` and ``score`` are accepted as well (``label`` wins over ``score`` when
-both are present).
+(``sentence1``, ``sentence2``, ``score``, ``anchor``, ``positive``, ...) are accepted as well, in the order of
+:data:`textsiam.data.TEXT_A_COLUMNS` / ``TEXT_B_COLUMNS`` / ``LABEL_COLUMNS`` (``label`` wins over ``score``).
 
 :func:`load_pairs`, :func:`task_type` and :func:`dataset_info` are the only places that reach
 :mod:`textsiam.data`; the evaluators call them through this module, so tests can monkeypatch them.
@@ -17,11 +17,14 @@ from typing import Any
 
 import numpy as np
 
-#: Accepted names of each column, in order of preference.
+from textsiam.data.user_files import LABEL_COLUMNS, TEXT_A_COLUMNS, TEXT_B_COLUMNS
+
+#: Accepted names of each column, in order of preference (the same names :func:`textsiam.data.load_pairs_from_file`
+#: recognises).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "text_a": ("text_a", "sentence1"),
-    "text_b": ("text_b", "sentence2"),
-    "label": ("label", "score"),
+    "text_a": TEXT_A_COLUMNS,
+    "text_b": TEXT_B_COLUMNS,
+    "label": LABEL_COLUMNS,
 }
 
 

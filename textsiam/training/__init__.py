@@ -9,11 +9,17 @@ High level::
 
 or ``textsiam train --config stsb.yaml --set lr=3e-5``.
 
-Modules (one concern each): :mod:`~textsiam.training.config` (the recipe), :mod:`~textsiam.training.examples`
-(labels and example formats per loss), :mod:`~textsiam.training.pairs` (pairs, triplets, hard negatives),
+Modules (one concern each): :mod:`~textsiam.training.config` (the recipe; its fields and their help in
+:mod:`~textsiam.training.config_fields`, value parsing in :mod:`~textsiam.training.config_values`, checks in
+:mod:`~textsiam.training.config_checks`), :mod:`~textsiam.training.labels` (labels against the loss),
+:mod:`~textsiam.training.examples` (example formats per loss), :mod:`~textsiam.training.pairs` (pairs, triplets,
+hard negatives),
 :mod:`~textsiam.training.augment`, :mod:`~textsiam.training.collator`, :mod:`~textsiam.training.sampler`,
 :mod:`~textsiam.training.trainer` (the ``transformers.Trainer`` subclass), :mod:`~textsiam.training.run`
-(:func:`train`) and :mod:`~textsiam.training.card` (the model card).
+(:func:`train`: data, model, fit and finish steps, with :mod:`~textsiam.training.run_folder`,
+:mod:`~textsiam.training.sources`, :mod:`~textsiam.training.build` and :mod:`~textsiam.training.dev`),
+:mod:`~textsiam.training.card` (the model card), :mod:`~textsiam.training.averaging` (checkpoint soups, WiSE-FT)
+and :mod:`~textsiam.training.distill` (a light tower distilled from a teacher, no labels needed).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 from textsiam.training.augment import TextAugmenter
 from textsiam.training.collator import SiameseDataCollator
 from textsiam.training.config import ConfigError, TrainConfig, describe_fields
+from textsiam.training.distill import DistillConfig, DistillResult, default_corpus, distill
 from textsiam.training.examples import TrainExamples, build_examples
 from textsiam.training.pairs import (
     duplicate_clusters,
@@ -48,6 +55,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ConfigError",
+    "DistillConfig",
+    "DistillResult",
     "SiameseBatchSampler",
     "SiameseDataCollator",
     "SiameseTrainer",
@@ -57,7 +66,9 @@ __all__ = [
     "TrainExamples",
     "TrainResult",
     "build_examples",
+    "default_corpus",
     "describe_fields",
+    "distill",
     "duplicate_clusters",
     "latest_checkpoint",
     "make_pos_neg_pairs",

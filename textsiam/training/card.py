@@ -9,6 +9,7 @@ from typing import Any
 
 from textsiam.evaluation import EvaluationResults
 from textsiam.io_utils import atomic_open
+from textsiam.model.loading import EMBEDDED_NAMES
 
 __all__ = ["model_card", "write_model_card"]
 
@@ -66,6 +67,17 @@ def _results_table(results: EvaluationResults) -> str:
     return "\n".join(lines)
 
 
+def base_model_id(model: Any) -> str | None:
+    """The Hub id of a run's start model for the card's ``base_model:`` field, or ``None`` for a local folder
+    (a card must not publish a path on the training machine)."""
+    if model is None or str(model) in EMBEDDED_NAMES:
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    name = str(model)
+    if name.startswith((".", "/", "~")) or Path(name).expanduser().exists() or name.count("/") > 1:
+        return None
+    return name
+
+
 def model_card(info: dict[str, Any]) -> str:
     """Markdown model card from a dict with ``config`` (a dict), ``base_model``, ``examples``, ``evaluation``
     (:class:`EvaluationResults` or ``None``), ``train_wall_time_s``, ``global_step``, ``best_checkpoint``,
@@ -75,7 +87,7 @@ def model_card(info: dict[str, Any]) -> str:
         "---",
         "library_name: textsiam",
         "tags: [sentence-similarity, siamese-network, sentence-embeddings, textsiam]",
-        f"base_model: {info['base_model']}",
+        *([f"base_model: {hub}"] if (hub := base_model_id(cfg.get("model"))) else []),
         "pipeline_tag: sentence-similarity",
         "---",
         "",

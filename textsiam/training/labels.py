@@ -30,7 +30,9 @@ logger = logging.getLogger(__name__)
 #: Values of ``label_transform``: ``auto`` picks one by the loss and the labels (see :func:`resolve_label_transform`).
 LABEL_TRANSFORMS: tuple[str, ...] = ("auto", "none", "scale", "binarize")
 
-_FIX_BINARIZE = "set label_transform: binarize and binarize_threshold: <score> (e.g. 4.0 on STS-B: scores >= 4 become 1)"
+_FIX_BINARIZE = (
+    "set label_transform: binarize and binarize_threshold: <score> (e.g. 4.0 on STS-B: scores >= 4 become 1)"
+)
 
 
 class LabelSettings(Protocol):

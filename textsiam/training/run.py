@@ -151,7 +151,7 @@ def train(
 def prepare_data(config: TrainConfig) -> RunData:
     """Step 1, before any model is loaded (label problems must not cost a model load): the training pairs,
     checked against the loss and subsampled, and the dev pairs."""
-    from textsiam.training.examples import check_label_compatibility
+    from textsiam.training.labels import check_label_compatibility
 
     train_pairs, _, score_range = load_source(config.train_dataset, config.train_split, config, config.label_column)
     problems = check_label_compatibility(config, None, "train_dataset", labels=train_pairs["label"])
@@ -174,7 +174,9 @@ def prepare_model(config: TrainConfig, data: RunData) -> RunParts:
     if model.calibrator is not None:  # fine-tuning changes the scores: a calibrator of the start model would lie
         logger.warning("dropping the start model's calibrator; calibrate the fine-tuned model on dev again")
         model.calibrator = None
-    base_model = str(config.model) if config.model is not None else f"all-MiniLM-L6-v2 (embedded: {model.name_or_path})"
+    base_model = "all-MiniLM-L6-v2 (embedded)" if config.model is None else str(config.model)
+    if config.model is not None and Path(str(config.model)).expanduser().exists():
+        base_model = f"{Path(str(config.model)).name} (a local model folder)"  # no path of this machine in the card
     if config.encoder != "transformer":
         base_model = f"a new {config.encoder} tower (tokenizer and initial word embeddings from {base_model})"
     teacher = build_teacher(config, model)

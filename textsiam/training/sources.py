@@ -14,11 +14,16 @@ logger = logging.getLogger(__name__)
 
 def load_source(name: str, split: str, config: TrainConfig, label_column: str) -> tuple[Any, str, Any]:
     """``(dataset with a 'label' column, task, score_range)`` for a benchmark name or a data file."""
-    from textsiam.data import dataset_info, load_pairs, load_pairs_from_file
-    from textsiam.training.examples import raw_label_kind
+    from textsiam.data import LABEL_COLUMNS, dataset_info, load_pairs, load_pairs_from_file
+    from textsiam.training.labels import raw_label_kind
 
     if is_file_dataset(name):
-        ds = load_pairs_from_file(name, label=label_column)
+        columns = {"text_a": getattr(config, "text_a_column", None), "text_b": getattr(config, "text_b_column", None)}
+        ds = load_pairs_from_file(name, label="auto" if label_column == "label" else label_column, **columns)
+        if "label" not in ds.column_names:
+            raise ValueError(
+                f"{name} has no label column (none of {list(LABEL_COLUMNS)}); name it with label_column=<column>"
+            )
         kind = raw_label_kind(ds["label"])
         return ds, ("sts" if kind == "float" else "classification"), None
     info = dataset_info(name)

@@ -1,0 +1,254 @@
+"""What the commands share: argument types, common options, model loading, and reading inputs / naming outputs.
+
+Nothing heavy is imported here at module level (no numpy, torch, transformers, tqdm): ``textsiam --help`` and
+``textsiam <command> --help`` must stay fast. The commands import what they need when they run.
+
+The commands call :func:`load_model` as ``common.load_model`` (looked up on this module at call time), so that
+a test can replace it with a stub in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from textsiam.io_utils import iter_lines, iter_pairs
+
+
+# ---------------------------------------------------------------------------------------------- argument types
+def _int(text: str, minimum: int) -> int:
+    try:
+        value = int(text.strip().replace("_", ""))
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type=``: an integer >= 1 (a clean ``error: argument ...`` and exit code 2 otherwise)."""
+    return _int(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse ``type=``: an integer >= 0."""
+    return _int(text, 0)
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type=``: a finite number (``nan`` and ``inf`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type=``: a finite number > 0."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- options
+QUIET_HELP = "print only results and errors: no INFO messages, no progress bars"
+VERBOSE_HELP = "log at DEBUG level (and show the progress bars of transformers)"
+DEBUG_HELP = "show the traceback of an error (for bug reports)"
+
+
+def add_global_options(parser: argparse.ArgumentParser, after_command: bool = False) -> None:
+    """``--quiet``, ``--verbose`` and ``--debug``: before the command name, or (``after_command``) after it.
+
+    After the command their default is ``SUPPRESS``, so that an option given before the command is kept.
+    """
+    default = argparse.SUPPRESS if after_command else False
+    parser.add_argument("--quiet", "-q", action="store_true", default=default, help=QUIET_HELP)
+    parser.add_argument("--verbose", "-v", action="store_true", default=default, help=VERBOSE_HELP)
+    parser.add_argument(
+        "--debug", action="store_true", default=default, help=argparse.SUPPRESS if after_command else DEBUG_HELP
+    )
+
+
+def add_command(subparsers: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A command's parser (``subparsers.add_parser``) that also takes the global options after its name."""
+    parser = subparsers.add_parser(name, **kwargs)
+    add_global_options(parser, after_command=True)
+    return parser
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that loads a model for inference (see :func:`model_kwargs`)."""
+    parser.add_argument("--model", "-m", default=None, help="model directory or Hub name (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--max-seq-length", type=positive_int, default=None)
+    parser.add_argument(
+        "--backend", choices=["torch", "onnx"], default=None, help="inference backend (onnx: ONNX Runtime)"
+    )
+    parser.add_argument(
+        "--quantize", choices=["none", "int8"], default=None, help="int8: dynamic int8 weights (fast CPU path)"
+    )
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--engine local|ray`` and the Ray options (see :func:`run_on_ray`)."""
+    g = parser.add_argument_group("engine", "run here, or on a Ray cluster with Ray Data (pip install 'textsiam[ray]')")
+    g.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process; ray: Ray Data actors; --output is then a parquet folder with a 'line' column",
+    )
+    g.add_argument("--ray-address", help="Ray cluster (auto, HOST:6379, ray://HOST:10001); default: a local one")
+    g.add_argument("--ray-actors", type=positive_int, default=None, help="model actors (default: up to one per CPU)")
+    g.add_argument("--ray-cpus-per-actor", type=positive_float, default=1.0, help="CPUs (torch threads) per actor")
+
+
+def model_kwargs(args: argparse.Namespace) -> dict:
+    """The ``SiameseModel.from_pretrained`` options given on the command line."""
+    kwargs: dict = {}
+    if getattr(args, "similarity", None):
+        kwargs["similarity"] = args.similarity
+    if getattr(args, "max_seq_length", None) is not None:
+        kwargs["max_seq_length"] = args.max_seq_length
+    if getattr(args, "backend", None):
+        kwargs["backend"] = args.backend
+    if getattr(args, "quantize", None) not in (None, "none"):
+        kwargs["quantize"] = args.quantize
+    return kwargs
+
+
+# ---------------------------------------------------------------------------------------------- models
+def hush_transformers(args: argparse.Namespace) -> None:
+    """No "Loading weights" / "Writing model shards" bars from transformers (and the Hub) unless ``--verbose``.
+
+    Imports transformers: call it in a command that is about to load or save a model anyway.
+    """
+    if not getattr(args, "verbose", False):
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
+
+
+def from_pretrained(name: str | None, **kwargs: Any):  # noqa: ANN201
+    """``SiameseModel.from_pretrained`` with the errors of a broken model folder turned into ``ValueError``.
+
+    ``safetensors`` (truncated or garbage weights) and ``tokenizers`` (a garbage ``tokenizer.json``: a bare
+    ``Exception``) raise types the command line would otherwise show as a traceback; they become a
+    ``ValueError`` that names the model.
+    """
+    import json
+
+    from safetensors import SafetensorError
+
+    from textsiam import SiameseModel
+
+    try:
+        return SiameseModel.from_pretrained(name, **kwargs)
+    except ImportError as err:  # e.g. --backend onnx without the optional extra: a clean one-line error
+        raise ValueError(str(err)) from err
+    except (SafetensorError, json.JSONDecodeError) as err:
+        raise ValueError(f"cannot load the model {name or '(default)'}: {type(err).__name__}: {err}") from err
+    except Exception as err:
+        if type(err) is not Exception:  # only the bare Exception of the Rust bindings (tokenizers)
+            raise
+        raise ValueError(f"cannot load the model {name or '(default)'}: {err}") from err
+
+
+def load_model(args: argparse.Namespace):  # noqa: ANN201
+    """The model of ``--model`` with the options of :func:`add_model_options`."""
+    hush_transformers(args)
+    return from_pretrained(args.model, **model_kwargs(args))
+
+
+def run_on_ray(args: argparse.Namespace, kind: str) -> int:
+    """``--engine ray``: encode / score the file with Ray Data; the output is a parquet folder."""
+    from textsiam.distributed import ray_engine
+
+    if kind == "score" and (args.pairs is None or args.texts):
+        raise ValueError("--engine ray scores a file: give --pairs FILE (and no texts)")
+    if not args.output:
+        raise ValueError("--engine ray writes a folder of parquet files: give --output DIR")
+    run = ray_engine.encode_file if kind == "encode" else ray_engine.score_file
+    try:
+        run(
+            args.input if kind == "encode" else args.pairs,
+            args.output,
+            args.model,
+            model_kwargs=model_kwargs(args),
+            batch_size=args.batch_size,
+            block_rows=args.chunk_size,
+            num_actors=args.ray_actors,
+            num_cpus_per_actor=args.ray_cpus_per_actor,
+            address=args.ray_address,
+            overwrite=args.overwrite,
+            show_progress=not args.quiet,
+        )
+    except ImportError as err:  # Ray is an optional extra: a clean one-line error
+        raise ValueError(str(err)) from err
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- inputs and outputs
+@contextlib.contextmanager
+def naming(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Give an ``OSError`` without a file name (a failed write or read: ENOSPC, EIO, ...) the name ``path``."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is not None or err.errno is None:
+            raise
+        raise OSError(err.errno, err.strerror or os.strerror(err.errno), os.fspath(path)) from err
+
+
+def check_output_dir(out: Path, overwrite: bool) -> None:
+    """Refuse to replace a file or a non-empty directory at ``out`` unless ``overwrite``."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty; pass --overwrite to replace it")
+
+
+def input_file(path: str | os.PathLike[str], what: str = "input file") -> Path:
+    """``path`` as a ``Path``; ``FileNotFoundError`` (``<what> not found: <path>``) unless it is a file."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} not found: {p}")
+    return p
+
+
+def read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, text)`` lazily; a non-UTF-8 line raises with ``file:line``."""
+    with naming(path), open(path, "rb") as fh:
+        yield from iter_lines(fh, str(path))
+
+
+def read_pairs(path: Path) -> Iterator[tuple[int, str, str]]:
+    """Yield ``(line_number, text_a, text_b)`` from a TSV of pairs. A ``text_a<TAB>text_b`` header is skipped."""
+    with naming(path), open(path, "rb") as fh:
+        yield from iter_pairs(fh, str(path))
+
+
+def count(items: Iterable[Any]) -> int:
+    """The number of items (a first pass over a file: counts and validates it without holding it)."""
+    return sum(1 for _ in items)
+
+
+def chunks(it: Iterable[Any], size: int) -> Iterator[list]:
+    """Lists of ``size`` consecutive items of ``it`` (the last one may be shorter)."""
+    chunk: list = []
+    for item in it:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,287 @@
+"""The checks behind :meth:`TrainConfig.validate <textsiam.training.config.TrainConfig.validate>`: types, the loss,
+the data, the numbers and the choices of a config, before any data or model is loaded.
+
+:func:`config_problems` returns every problem as one line (an empty list when the config is fine). What a loss
+allows (batch size, hard negatives, a teacher, duplicates in a batch) comes from its class attributes
+(:class:`~textsiam.losses.base.SiameseLoss`), never from its name.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from textsiam.losses import LOSSES
+from textsiam.training.augment import AUGMENTATIONS
+from textsiam.training.config_fields import TrainFields, field_types
+from textsiam.training.config_values import type_problem
+from textsiam.training.labels import LABEL_TRANSFORMS, check_label_compatibility
+
+#: ``encoder`` values: ``transformer`` loads ``model`` as it is (any saved tower); the others build a new tower.
+ENCODER_CHOICES: tuple[str, ...] = ("transformer", "lstm", "cnn")
+#: ``encoder_args`` keys besides the tower config's fields (arguments of ``SiameseModel.lstm`` / ``.cnn``).
+TOWER_OPTIONS: tuple[str, ...] = ("embeddings", "projection_dim", "projection_activation", "normalize")
+#: ``lr_scheduler`` values.
+LR_SCHEDULERS: tuple[str, ...] = ("linear", "cosine", "constant")
+
+
+def config_problems(config: TrainFields) -> list[str]:
+    """Every problem with ``config`` (types first: when a value has the wrong type, only those are reported)."""
+    problems = check_types(config)
+    if problems:  # the checks below compare values and would fail on a value of the wrong type
+        return problems
+    problems += check_loss(config)
+    problems += check_data(config)
+    problems += check_numbers(config)
+    problems += check_choices(config)
+    if config.loss in LOSSES:
+        problems += check_label_compatibility(config, dataset_task(config.train_dataset), "train_dataset")
+    return problems
+
+
+def check_types(config: TrainFields) -> list[str]:
+    """Every field holds a value of its declared type (see :func:`~textsiam.training.config_values.type_problem`).
+
+    A config built directly (``TrainConfig(bf16="false")``, no conversion) fails here rather than being read as
+    ``bool("false") is True``; floats must be finite.
+    """
+    problems = []
+    for name, tp in field_types(type(config)).items():
+        problem = type_problem(getattr(config, name), tp, name)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def check_loss(config: TrainFields) -> list[str]:
+    """A registered loss, and ``loss_kwargs`` its constructor accepts."""
+    if config.loss not in LOSSES:
+        return [f"unknown loss {config.loss!r}; valid losses: {', '.join(sorted(LOSSES))}"]
+    params = inspect.signature(LOSSES[config.loss].__init__).parameters
+    accepted = [n for n, p in params.items() if n != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
+    problems = [
+        f"loss {config.loss!r} has no argument {key!r}; it accepts {accepted}"
+        for key in config.loss_kwargs
+        if key not in accepted
+    ]
+    if "loss_fct" in config.loss_kwargs:
+        problems.append("loss_kwargs.loss_fct cannot be set from a config")
+    return problems
+
+
+def check_data(config: TrainFields) -> list[str]:
+    """Dataset names and splits exist; the options that choose on dev have a dev set."""
+    problems = []
+    for attr, split_attr in (("train_dataset", "train_split"), ("dev_dataset", "dev_split")):
+        name = getattr(config, attr)
+        if name is None:
+            if attr == "train_dataset":
+                problems.append("train_dataset is required")
+            continue
+        problems += _check_dataset(name, getattr(config, split_attr), attr)
+    for name in config.test_datasets:
+        problems += _check_dataset(name, "test", "test_datasets", registry_only=True)
+    if config.early_stopping_patience is not None and config.dev_dataset is None:
+        problems.append("early_stopping_patience needs a dev_dataset to watch; set dev_dataset or remove it")
+    for name, on in (("checkpoint_soup", config.checkpoint_soup), ("wise_alphas", bool(config.wise_alphas))):
+        if on and config.dev_dataset is None:
+            problems.append(f"{name} chooses weights on dev: set dev_dataset or turn {name} off")
+    return problems
+
+
+def check_numbers(config: TrainFields) -> list[str]:
+    """Every number is in its range (the loss's ``min_batch_size`` included)."""
+    c = config
+    rules: list[tuple[bool, str]] = [
+        (c.epochs > 0, f"epochs must be > 0, got {c.epochs}"),
+        (c.max_steps is None or c.max_steps >= 1, f"max_steps must be >= 1 or None, got {c.max_steps}"),
+        (c.batch_size >= 1, f"batch_size must be >= 1, got {c.batch_size}"),
+        (c.learning_rate > 0, f"learning_rate must be > 0, got {c.learning_rate}"),
+        (0 <= c.warmup_ratio < 1, f"warmup_ratio must be in [0, 1), got {c.warmup_ratio}"),
+        (c.weight_decay >= 0, f"weight_decay must be >= 0, got {c.weight_decay}"),
+        (c.max_grad_norm >= 0, f"max_grad_norm must be >= 0 (0 = no clipping), got {c.max_grad_norm}"),
+        (c.gradient_accumulation_steps >= 1, "gradient_accumulation_steps must be >= 1"),
+        (c.eval_steps is None or c.eval_steps >= 1, f"eval_steps must be >= 1 or None, got {c.eval_steps}"),
+        (
+            c.early_stopping_patience is None or c.early_stopping_patience >= 1,
+            f"early_stopping_patience must be >= 1 or None, got {c.early_stopping_patience}",
+        ),
+        (
+            c.save_total_limit is None or c.save_total_limit >= 1,
+            f"save_total_limit must be >= 1 or None, got {c.save_total_limit}",
+        ),
+        (c.logging_steps >= 1, f"logging_steps must be >= 1, got {c.logging_steps}"),
+        (c.eval_batch_size >= 1, f"eval_batch_size must be >= 1, got {c.eval_batch_size}"),
+        (c.n_resamples >= 0, f"n_resamples must be >= 0 (0 = no CIs), got {c.n_resamples}"),
+        (c.max_train_pairs is None or c.max_train_pairs >= 1, "max_train_pairs must be >= 1 or None"),
+        (c.max_dev_pairs is None or c.max_dev_pairs >= 2, "max_dev_pairs must be >= 2 or None"),
+        (c.max_seq_length is None or c.max_seq_length >= 1, "max_seq_length must be >= 1 or None"),
+        (0 <= c.augment_prob <= 1, f"augment_prob must be in [0, 1], got {c.augment_prob}"),
+        (
+            all(0 < a <= 1 for a in c.wise_alphas),
+            f"wise_alphas are weights of the fine-tuned model and must be in (0, 1], got {c.wise_alphas}",
+        ),
+        (c.fgm_epsilon >= 0, f"fgm_epsilon must be >= 0 (0 = off), got {c.fgm_epsilon}"),
+        (c.pos_neg_ratio is None or c.pos_neg_ratio > 0, "pos_neg_ratio must be > 0 or None"),
+        (c.dataloader_num_workers >= 0, "dataloader_num_workers must be >= 0"),
+        (bool(str(c.output_dir).strip()), "output_dir must not be empty"),
+        (c.seed >= 0, f"seed must be >= 0, got {c.seed}"),
+    ]
+    spec = LOSSES.get(c.loss)
+    if spec is not None and c.batch_size >= 1:
+        rules.append(
+            (
+                c.batch_size >= spec.min_batch_size,
+                f"loss {c.loss!r} compares examples within a batch: batch_size must be >= {spec.min_batch_size}, "
+                f"got {c.batch_size}",
+            )
+        )
+    return [message for ok, message in rules if not ok]
+
+
+def check_choices(config: TrainFields) -> list[str]:
+    """Names from a fixed set (transforms, schedulers, pooling, ...) and options that need a particular loss."""
+    from textsiam.encoders.pooling import check_pooling_mode
+    from textsiam.model.scoring import check_similarity_name
+
+    c = config
+    problems = []
+    if c.label_transform not in LABEL_TRANSFORMS:
+        problems.append(f"unknown label_transform {c.label_transform!r}; choose one of {list(LABEL_TRANSFORMS)}")
+    if c.label_transform == "binarize" and c.binarize_threshold is None:
+        problems.append("label_transform=binarize needs binarize_threshold (e.g. 4.0 on STS-B)")
+    if c.binarize_threshold is not None and c.label_transform not in ("binarize", "auto"):
+        problems.append(f"binarize_threshold is set but label_transform is {c.label_transform!r}")
+    if c.lr_scheduler not in LR_SCHEDULERS:
+        problems.append(f"unknown lr_scheduler {c.lr_scheduler!r}; choose one of {list(LR_SCHEDULERS)}")
+    if c.augment not in AUGMENTATIONS:
+        problems.append(f"unknown augment {c.augment!r}; choose one of {list(AUGMENTATIONS)}")
+    problems += check_encoder(c)
+    checks = [("similarity", check_similarity_name)]
+    if c.encoder not in ("lstm", "cnn"):  # the new towers check their own pooling modes
+        checks.append(("pooling", check_pooling_mode))
+    for attr, check in checks:
+        value = getattr(c, attr)
+        if value is not None:
+            try:
+                check(value)
+            except (ValueError, TypeError) as err:
+                problems.append(f"{attr}: {err}")
+    return problems + check_loss_options(c)
+
+
+def _losses_with(attribute: str) -> str:
+    return ", ".join(name for name, cls in LOSSES.items() if getattr(cls, attribute)) or "none"
+
+
+def check_loss_options(config: TrainFields) -> list[str]:
+    """Options that only some losses use (by the loss's class attributes): hard negatives, pos:neg, a teacher."""
+    spec = LOSSES.get(config.loss)
+    if spec is None:
+        return []  # reported by check_loss
+    problems = []
+    if config.hard_negatives and not spec.accepts_hard_negatives:
+        problems.append(
+            f"hard_negatives does not apply to loss {config.loss!r} (it takes no hard negative); "
+            f"losses that do: {_losses_with('accepts_hard_negatives')}"
+        )
+    if config.pos_neg_ratio is not None and spec.label_kind not in ("binary", "float"):
+        problems.append(
+            f"pos_neg_ratio applies to pair losses with 0/1 labels, not {config.loss!r} "
+            f"(label kind {spec.label_kind!r})"
+        )
+    if config.teacher_model is not None and not spec.needs_teacher:
+        problems.append(
+            f"teacher_model is only used by losses that learn from a teacher ({_losses_with('needs_teacher')}), "
+            f"not {config.loss!r}"
+        )
+    return problems
+
+
+def check_encoder(config: TrainFields) -> list[str]:
+    """``encoder`` / ``encoder_args``: known names, and settings a new LSTM / CNN tower accepts."""
+    if config.encoder not in ENCODER_CHOICES:
+        return [f"unknown encoder {config.encoder!r}; choose one of {list(ENCODER_CHOICES)}"]
+    if config.encoder == "transformer":
+        if config.encoder_args:
+            return ["encoder_args apply to a new tower (encoder: lstm or cnn), not to encoder: transformer"]
+        return []
+    from textsiam.encoders import CNNConfig, LSTMConfig
+
+    config_class = LSTMConfig if config.encoder == "lstm" else CNNConfig
+    names = [f.name for f in fields(config_class)]
+    settings = {k: v for k, v in config.encoder_args.items() if k in names}
+    unknown = sorted(set(config.encoder_args) - set(names) - set(TOWER_OPTIONS))
+    if unknown:
+        return [f"encoder_args: unknown {config.encoder} setting(s) {unknown}; valid: {names + list(TOWER_OPTIONS)}"]
+    problems = _check_tower_options(config.encoder_args)
+    if problems:
+        return problems
+    if config.pooling is not None:
+        settings["pooling"] = config.pooling
+    try:
+        config_class.from_dict(settings).check()
+    except (TypeError, ValueError) as err:
+        return [f"encoder_args: {err}"]
+    modes = {"lstm": ("last", "max", "mean"), "cnn": ("max", "mean")}[config.encoder]
+    pooling = settings.get("pooling", config_class.pooling)
+    if pooling not in modes:
+        return [f"pooling {pooling!r} does not apply to {config.encoder} towers; choose one of {list(modes)}"]
+    return []
+
+
+def _check_tower_options(args: dict[str, Any]) -> list[str]:
+    """The :data:`TOWER_OPTIONS` in ``encoder_args`` have the types of ``SiameseModel.lstm`` / ``.cnn``'s arguments."""
+    problems = []
+    if "normalize" in args and not isinstance(args["normalize"], bool):
+        problems.append(f"encoder_args.normalize: expected a boolean (true / false), got {args['normalize']!r}")
+    dim = args.get("projection_dim")
+    if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim < 1):
+        problems.append(f"encoder_args.projection_dim: expected a positive integer or none, got {dim!r}")
+    for name in ("projection_activation", "embeddings"):
+        if name in args and not isinstance(args[name], str):
+            problems.append(f"encoder_args.{name}: expected a string, got {args[name]!r}")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------- data names
+def dataset_task(name: str | None) -> str | None:
+    """``"sts"`` / ``"classification"`` for a benchmark name; ``None`` for files (known only once loaded)."""
+    if name is None or is_file_dataset(name):
+        return None
+    from textsiam.data import task_type
+
+    try:
+        return task_type(name)
+    except ValueError:
+        return None
+
+
+def is_file_dataset(name: str) -> bool:
+    """Whether a dataset name refers to a data file rather than a benchmark."""
+    return bool(re.search(r"\.(csv|tsv|txt|jsonl|json)$", str(name), re.IGNORECASE)) or os.sep in str(name)
+
+
+def _check_dataset(name: Any, split: str, attr: str, registry_only: bool = False) -> list[str]:
+    from textsiam.data import dataset_info
+
+    if not isinstance(name, str) or not name.strip():
+        return [f"{attr}: dataset names must be non-empty strings, got {name!r}"]
+    if is_file_dataset(name):
+        if registry_only:
+            return [f"{attr}: {name!r} is a file; test datasets must be benchmark names (stsb, sick, mrpc, ...)"]
+        if not Path(name).expanduser().is_file():
+            return [f"{attr}: data file not found: {name}"]
+        return []
+    try:
+        info = dataset_info(name)
+    except ValueError as err:
+        return [f"{attr}: {err}"]
+    canonical = {"validation": "dev", "trial": "dev"}.get(split.strip().lower(), split.strip().lower())
+    if canonical not in info.splits:
+        return [f"{attr}: dataset {info.name!r} has no split {split!r}; available: {', '.join(info.splits)}"]
+    return []
