@@ -38,11 +38,31 @@ _LAZY = {
 }
 
 
+#: Sub-packages reachable as ``textsiam.<name>`` after a plain ``import textsiam`` (loaded on first use).
+_SUBPACKAGES = frozenset(
+    {
+        "calibration",
+        "data",
+        "distributed",
+        "encoders",
+        "evaluation",
+        "losses",
+        "mining",
+        "model",
+        "plot",
+        "search",
+        "training",
+    }
+)
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"textsiam.{name}")  # the import binds it on the package
     raise AttributeError(f"module 'textsiam' has no attribute {name!r}")
 
 

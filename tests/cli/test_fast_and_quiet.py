@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from textsiam.cli import build_parser, common, main
+from textsiam.cli import COMMANDS, build_parser, common, main
 
 HEAVY = ("torch", "transformers", "numpy", "faiss", "datasets")
 
@@ -65,7 +65,13 @@ def test_help_exits_0():
         assert proc.stdout.startswith("usage: textsiam") and proc.stderr == ""
 
 
-@pytest.mark.parametrize("command", ["score", "encode", "mine", "evaluate", "train", "soup", "export"])
+def test_the_registry_names_the_commands():
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    names = ["score", "encode", "mine", "evaluate", "train", "soup", "export"]
+    assert list(subparsers.choices) == list(COMMANDS) == names
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])

@@ -449,4 +449,3 @@ def test_user_file_columns_can_be_named(tmp_path: Path) -> None:
     path = _write(tmp_path / "x.csv", "left,right,gold\na,b,2.5\n")
     ds = load_pairs_from_file(path, text_a="left", text_b="right", label="gold")
     assert ds["text_b"] == ["b"] and ds["label"] == [2.5]
-

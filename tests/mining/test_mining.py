@@ -357,7 +357,8 @@ def test_embedding_file_take_reads_any_rows(tmp_path, precision):
 def test_reserved_index_equals_plain_index(clustered, factory):
     import faiss
 
-    from textsiam.mining.index import faiss_threads as _faiss_threads, reserve_index as _reserve
+    from textsiam.mining.index import faiss_threads as _faiss_threads
+    from textsiam.mining.index import reserve_index as _reserve
 
     x = clustered[:1200] / np.linalg.norm(clustered[:1200], axis=1, keepdims=True)
     found = []

@@ -13,8 +13,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from textsiam.io_utils import atomic_file
-from textsiam.io_utils import atomic_open, atomic_path, check_output, iter_pairs
+from textsiam.io_utils import atomic_file, atomic_open, atomic_path, check_output, iter_pairs
 
 
 def _dead_pid() -> int:

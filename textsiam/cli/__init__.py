@@ -1,10 +1,10 @@
 """The ``textsiam`` command line: score, encode, evaluate, train, ...
 
 One module per command (``textsiam/cli/<command>.py``, with ``add_parser(subparsers)`` and the command
-function); :data:`COMMANDS` lists them. :mod:`textsiam.cli.common` holds what the commands share (argument
-types, model options, inputs and outputs), :mod:`textsiam.cli.runtime` how a command runs (logging, errors,
-signals). Nothing heavy (numpy, torch, transformers, ...) is imported before a command runs, so ``--help``
-is fast.
+function); :data:`COMMANDS` lists them, one line each. :mod:`textsiam.cli.common` holds what the commands
+share (argument types, model options, inputs and outputs), :mod:`textsiam.cli.runtime` how a command runs
+(logging, errors, signals). Nothing heavy (numpy, torch, transformers, ...) is imported before a command
+runs, so ``--help`` is fast.
 
 Output: results on stdout; textsiam's INFO messages on stderr (``-q/--quiet``: only warnings and errors, no
 progress bars; ``-v/--verbose``: DEBUG). The global options are accepted before and after the command name.
@@ -19,9 +19,9 @@ ends the command quietly with 141.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-from textsiam.cli import encode, evaluate, export, mine, score, soup, train
 from textsiam.cli.common import add_global_options
 from textsiam.cli.runtime import (
     EXIT_BROKEN_PIPE,
@@ -39,16 +39,16 @@ from textsiam.cli.runtime import (
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-#: The commands, in the order of ``textsiam --help``: one module each, with ``add_parser(subparsers)``.
-COMMANDS = (
-    score,
-    encode,
-    mine,
-    evaluate,
-    train,
-    soup,
-    export,
-)
+#: The commands, in the order of ``textsiam --help``: name -> the module with its ``add_parser(subparsers)``.
+COMMANDS: dict[str, str] = {
+    "score": "textsiam.cli.score",
+    "encode": "textsiam.cli.encode",
+    "mine": "textsiam.cli.mine",
+    "evaluate": "textsiam.cli.evaluate",
+    "train": "textsiam.cli.train",
+    "soup": "textsiam.cli.soup",
+    "export": "textsiam.cli.export",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textsiam", description="Text similarity with Siamese networks.")
     add_global_options(parser)
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for command in COMMANDS:
-        command.add_parser(subparsers)
+    for module in COMMANDS.values():
+        importlib.import_module(module).add_parser(subparsers)
     return parser
 
 

@@ -62,7 +62,7 @@ def positive_float(text: str) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- options
-QUIET_HELP = "print only results and errors: no INFO messages, no progress bars"
+QUIET_HELP = "no INFO messages, no progress bars: only results, warnings and errors"
 VERBOSE_HELP = "log at DEBUG level (and show the progress bars of transformers)"
 DEBUG_HELP = "show the traceback of an error (for bug reports)"
 
@@ -130,11 +130,12 @@ def model_kwargs(args: argparse.Namespace) -> dict:
 
 # ---------------------------------------------------------------------------------------------- models
 def hush_transformers(args: argparse.Namespace) -> None:
-    """No "Loading weights" / "Writing model shards" bars from transformers (and the Hub) unless ``--verbose``.
+    """No "Loading weights" / "Writing model shards" bars from transformers (and the Hub) unless ``--verbose``
+    (and not ``--quiet``).
 
     Imports transformers: call it in a command that is about to load or save a model anyway.
     """
-    if not getattr(args, "verbose", False):
+    if getattr(args, "quiet", False) or not getattr(args, "verbose", False):
         import transformers
 
         transformers.utils.logging.disable_progress_bar()
@@ -252,3 +253,15 @@ def chunks(it: Iterable[Any], size: int) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def add_column_options(p: argparse.ArgumentParser) -> None:
+    """``--text-a-column``, ``--text-b-column``, ``--label-column``: the columns of your own pair files."""
+    g = p.add_argument_group(
+        "columns of your own files",
+        "default: text_a/text_b/label, or sentence-transformers' names (sentence1, "
+        "sentence2, score, anchor, positive, question1, question2, is_duplicate)",
+    )
+    g.add_argument("--text-a-column", default=None, metavar="NAME", help="column of the first text")
+    g.add_argument("--text-b-column", default=None, metavar="NAME", help="column of the second text")
+    g.add_argument("--label-column", default=None, metavar="NAME", help="column of the label or score")

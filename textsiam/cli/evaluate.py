@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from typing import Any
 
@@ -11,11 +12,28 @@ from textsiam.io_utils import check_output
 
 logger = logging.getLogger("textsiam")
 
+#: What ``textsiam evaluate`` runs when neither ``--datasets`` nor ``--pairs`` is given.
+DEFAULT_BENCHMARKS = ("stsb", "sick", "mrpc", "quora")
+
 
 def add_parser(subparsers: Any) -> None:
     """Register ``textsiam evaluate``."""
-    p = common.add_command(subparsers, "evaluate", help="evaluate a model on STS-B, SICK, MRPC, Quora")
-    p.add_argument("--datasets", nargs="+", default=["stsb", "sick", "mrpc", "quora"])
+    p = common.add_command(
+        subparsers,
+        "evaluate",
+        help="evaluate a model on STS-B, SICK, MRPC, Quora, or on your own pairs",
+        description="Evaluate a model on benchmark datasets (--datasets) and/or your own pair files (--pairs, a "
+        "CSV/TSV/JSONL file per pair set; give --task, or it follows from the labels: 0/1 -> classification, "
+        "graded -> sts).",
+    )
+    p.add_argument(
+        "--datasets", nargs="+", default=None, help="benchmark names (default: stsb sick mrpc quora, without --pairs)"
+    )
+    p.add_argument("--pairs", nargs="+", default=[], metavar="FILE", help="your own pair files to evaluate")
+    p.add_argument("--task", choices=["sts", "classification", "retrieval"], default=None, help="task of --pairs")
+    p.add_argument(
+        "--dev-pairs", default=None, metavar="FILE", help="classification: pairs to choose the thresholds on"
+    )
     p.add_argument("--split", default="test")
     p.add_argument("--data-dir", default=None, help="folder with the datasets (default: $TEXTSIAM_DATA, else Hub)")
     p.add_argument("--output", "-o", help="write the results as JSON here")
@@ -25,6 +43,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--seed", type=common.non_negative_int, default=0)
     p.add_argument("--overwrite", action="store_true")
     common.add_model_options(p)
+    common.add_column_options(p)
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -34,19 +53,58 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if args.output:
         check_output(args.output, args.overwrite)
+    names, tables, task, dev_pairs = own_pairs(args)
     model = common.load_model(args)
-    results = evaluate(
-        model,
-        args.datasets,
-        split=args.split,
-        data_dir=args.data_dir,
-        batch_size=args.batch_size,
-        n_resamples=args.n_resamples,
-        seed=args.seed,
-        show_progress_bar=not args.quiet,
-    )
+    options = {
+        "split": args.split,
+        "data_dir": args.data_dir,
+        "batch_size": args.batch_size,
+        "n_resamples": args.n_resamples,
+        "seed": args.seed,
+        "show_progress_bar": not args.quiet,
+    }
+    parts = []
+    if names:
+        parts.append(evaluate(model, names, **options))
+    if tables:
+        parts.append(evaluate(model, tables, task=task, dev_pairs=dev_pairs, **options))
+    results = parts[0]
+    if len(parts) > 1:  # benchmarks keep their own tasks; --task applies to --pairs only
+        results = dataclasses.replace(
+            results,
+            results=results.results + parts[1].results,
+            wall_time_s=(results.wall_time_s or 0) + (parts[1].wall_time_s or 0),
+        )
     print(results.to_markdown())
     if args.output:
-        results.save(args.output)
+        results.save(args.output, overwrite=args.overwrite)
         logger.info("wrote %s", args.output)
     return 0
+
+
+def own_pairs(args: argparse.Namespace) -> tuple[list[str], dict[str, Any], str | None, Any]:
+    """``(benchmark names, {name: table}, task, dev_pairs)``: the ``--pairs`` files (each named after its file)
+    are read, and their task settled, before the model loads."""
+    from pathlib import Path
+
+    from textsiam.data import load_pairs_from_file
+
+    columns = {"text_a": args.text_a_column, "text_b": args.text_b_column, "label": args.label_column or "auto"}
+
+    def read(path: str) -> Any:
+        table = load_pairs_from_file(path, **columns)
+        if "label" not in table.column_names:
+            raise ValueError(f"{path}: no label column found; name it with --label-column")
+        return table
+
+    names = args.datasets if args.datasets is not None else ([] if args.pairs else list(DEFAULT_BENCHMARKS))
+    tables = {Path(path).stem: read(path) for path in args.pairs}
+    task = args.task
+    if tables and task is None:
+        labels = [v for ds in tables.values() for v in ds["label"]]
+        task = "classification" if set(labels) <= {0, 1} else "sts"
+        logger.info("--task %s (from the labels of --pairs)", task)
+    if args.task is not None and not tables:
+        raise ValueError("--task applies to --pairs (benchmarks have their own task)")
+    dev = read(args.dev_pairs) if args.dev_pairs else None
+    return list(names), tables, task, dev

@@ -39,6 +39,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an earlier run in a non-empty output dir")
     p.add_argument("--list-options", action="store_true", help="print every config field with its help and exit")
+    common.add_column_options(p)
     p.set_defaults(func=cmd_train)
 
 
@@ -55,13 +56,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = [item for group in args.set or [] for item in group]
     if args.output_dir:
         overrides.append(f"output_dir={args.output_dir}")
+    for field, value in (
+        ("text_a_column", args.text_a_column),
+        ("text_b_column", args.text_b_column),
+        ("label_column", args.label_column),
+    ):
+        if value is not None:
+            overrides.append(f"{field}={value}")
     config = config.with_overrides(overrides) if overrides else config
     config.validate()
     common.hush_transformers(args)
     argv = getattr(args, "argv", None)
     command = shlex.join(["textsiam", *argv]) if argv is not None else None
     resume = args.resume if args.resume is not None else False
-    result = train(config, resume=resume, overwrite=args.overwrite, command=command)
+    result = train(config, resume=resume, overwrite=args.overwrite, command=command, show_progress=not args.quiet)
     if os.environ.get("RANK", "0") != "0":  # torchrun: only the main process reports
         return 0
     if result.evaluation is not None:

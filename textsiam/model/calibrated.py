@@ -81,7 +81,6 @@ def warn_if_calibration_stale(model: Any) -> None:
             f"change up to {drift:.2g} on fixed probe pairs; fine-tuned since?): calibrated scores may be off; "
             "run model.calibrate(dev_pairs) again"
         )
-        logger.warning(msg)
         warnings.warn(msg, UserWarning, stacklevel=4)
 
 

@@ -148,7 +148,6 @@ class SiameseModel(CalibrationAPI, SentenceTransformersAPI, nn.Module):
                 f"{n_truncated} input(s) longer than max_seq_length={self.max_seq_length} tokens were truncated; "
                 "this warning is shown once per model"
             )
-            logger.warning(msg)
             warnings.warn(msg, UserWarning, stacklevel=stacklevel)
 
     def embed(self, features: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -14,7 +14,7 @@ from textsiam.training.run_folder import CHECKPOINTS_DIR
 logger = logging.getLogger(__name__)
 
 
-def training_arguments(config: TrainConfig, out: Path, metric_name: str | None) -> Any:
+def training_arguments(config: TrainConfig, out: Path, metric_name: str | None, show_progress: bool = True) -> Any:
     import torch
     from transformers import TrainingArguments
 
@@ -46,6 +46,7 @@ def training_arguments(config: TrainConfig, out: Path, metric_name: str | None) 
         logging_strategy="steps",
         logging_steps=config.logging_steps,
         report_to="none",
+        disable_tqdm=not show_progress,
         remove_unused_columns=False,
         dataloader_num_workers=config.dataloader_num_workers,
         use_cpu=not torch.cuda.is_available(),

@@ -62,7 +62,17 @@ class TrainFields:
         None, "use a deterministic random subsample (seeded) of this many training pairs; None = all"
     )
     max_dev_pairs: int | None = setting(None, "same for the dev pairs (faster dev evaluation); None = all")
-    label_column: str = setting("label", "column of the data files holding the label (e.g. label3 for 3-way SICK-E)")
+    label_column: str = setting(
+        "label",
+        "column holding the label (e.g. label3 for 3-way SICK-E); for your own files 'label' also finds "
+        "sentence-transformers' names (score, is_duplicate, ...)",
+    )
+    text_a_column: str | None = setting(
+        None, "your own files: column of the first text (None: text_a, sentence1, anchor, question1, ...)"
+    )
+    text_b_column: str | None = setting(
+        None, "your own files: column of the second text (None: text_b, sentence2, positive, question2, ...)"
+    )
     label_transform: str = setting(
         "auto", "auto | none | scale (score -> [0, 1] by its range) | binarize (>= binarize_threshold -> 1)"
     )

@@ -113,6 +113,7 @@ def train(
     overwrite: bool = False,
     callbacks: list[Any] | None = None,
     command: str | None = None,
+    show_progress: bool = True,
 ) -> TrainResult:
     """Fine-tune a Siamese model as ``config`` says; save, evaluate and document the best model.
 
@@ -124,6 +125,8 @@ def train(
             evaluation files); without it such a folder is an error.
         callbacks: extra ``transformers.TrainerCallback`` objects.
         command: the command line to print in the model card (default: an equivalent ``textsiam train``).
+        show_progress: progress bars and the loss printed as training goes; ``False`` logs the loss through
+            ``logging`` instead (logger ``textsiam.training.run``, INFO), so that nothing reaches stdout.
 
     Returns:
         :class:`TrainResult`.
@@ -142,7 +145,7 @@ def train(
         logger.info("resuming from %s", checkpoint)
     data = prepare_data(config)
     parts = prepare_model(config, data)
-    trainer, result, start_state = fit(config, out, parts, checkpoint, callbacks)
+    trainer, result, start_state = fit(config, out, parts, checkpoint, callbacks, show_progress)
     if not trainer.is_world_process_zero():
         return result
     return finish(config, out, data, parts, trainer, result, start_state, command)
@@ -190,7 +193,12 @@ def prepare_model(config: TrainConfig, data: RunData) -> RunParts:
 
 
 def fit(
-    config: TrainConfig, out: Path, parts: RunParts, checkpoint: str | None, callbacks: list[Any] | None
+    config: TrainConfig,
+    out: Path,
+    parts: RunParts,
+    checkpoint: str | None,
+    callbacks: list[Any] | None,
+    show_progress: bool = True,
 ) -> tuple[Any, TrainResult, dict[str, Any] | None]:
     """Step 3: ``SiameseTrainer.train`` (checkpoints in ``output_dir/checkpoints``, resumed from ``checkpoint``).
 
@@ -200,7 +208,7 @@ def fit(
 
     from textsiam.training.augment import TextAugmenter
     from textsiam.training.collator import SiameseDataCollator
-    from textsiam.training.trainer import SiameseTrainer, SiameseTrainingModel
+    from textsiam.training.trainer import LogToLogger, SiameseTrainer, SiameseTrainingModel
 
     model, metric = parts.model, parts.dev_metric
     collator = SiameseDataCollator(
@@ -211,7 +219,7 @@ def fit(
     all_callbacks = list(callbacks or [])
     if config.early_stopping_patience is not None:
         all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    args = training_arguments(config, out, metric.metric_name if metric is not None else None)
+    args = training_arguments(config, out, metric.metric_name if metric is not None else None, show_progress)
     trainer = SiameseTrainer(
         model=SiameseTrainingModel(model, parts.loss),
         args=args,
@@ -222,6 +230,11 @@ def fit(
         fgm_epsilon=config.fgm_epsilon,
         callbacks=all_callbacks,
     )
+    if not show_progress:  # the Trainer would print each log dict to stdout: log it instead
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.add_callback(LogToLogger())
     if args.world_size > 1:
         import torch.distributed as dist
 

@@ -18,7 +18,7 @@ def load_source(name: str, split: str, config: TrainConfig, label_column: str) -
     from textsiam.training.labels import raw_label_kind
 
     if is_file_dataset(name):
-        columns = {"text_a": getattr(config, "text_a_column", None), "text_b": getattr(config, "text_b_column", None)}
+        columns = {"text_a": config.text_a_column, "text_b": config.text_b_column}
         ds = load_pairs_from_file(name, label="auto" if label_column == "label" else label_column, **columns)
         if "label" not in ds.column_names:
             raise ValueError(

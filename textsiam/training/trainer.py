@@ -38,7 +38,16 @@ logger = logging.getLogger(__name__)
 #: Name of the weights file in a checkpoint (the name ``transformers.Trainer`` looks for when resuming).
 CHECKPOINT_WEIGHTS = "model.safetensors"
 
-__all__ = ["SiameseTrainer", "SiameseTrainingModel", "loss_mode", "word_embeddings"]
+__all__ = ["LogToLogger", "SiameseTrainer", "SiameseTrainingModel", "loss_mode", "word_embeddings"]
+
+
+class LogToLogger(TrainerCallback):
+    """Sends the Trainer's log entries (loss, learning rate, dev metrics) to ``logging`` instead of stdout."""
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if state.is_world_process_zero and logs:
+            shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items())
+            logger.info("step %d: %s", state.global_step, shown)
 
 
 def loss_mode(loss: nn.Module) -> str:
