@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MappingView, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MappingView, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Union
 
@@ -72,3 +72,16 @@ def check_unicode(texts: list[str], name: str, single: bool) -> None:
             raise ValueError(
                 f"{where} is not valid Unicode: {err.reason} at character {err.start} ({t[err.start]!r})"
             ) from None
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of ``size`` consecutive items of ``items`` (the last may be shorter), read lazily: a file of any size
+    is held one chunk at a time."""
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -309,3 +309,15 @@ def test_missing_path_errors(tmp_path):
     f.write_text("x")
     with pytest.raises(ValueError, match="not a directory"):
         SiameseModel.from_pretrained(f)
+
+
+def test_loading_and_saving_print_no_progress_bars(tiny_model_dir, tmp_path, capfd):
+    """#17: no "Loading weights" / "Writing model shards" bars, and transformers' settings are restored."""
+    from transformers.utils import logging as hf_logging
+
+    capfd.readouterr()
+    model = SiameseModel.from_pretrained(tiny_model_dir)
+    model.save(tmp_path / "again")
+    out, err = capfd.readouterr()
+    assert "Loading weights" not in err + out and "Writing model shards" not in err + out
+    assert hf_logging.is_progress_bar_enabled()

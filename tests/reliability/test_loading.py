@@ -218,3 +218,11 @@ def test_saved_model_still_round_trips(tiny_model, tmp_path):
     path = tiny_model.save(tmp_path / "ok")
     loaded = SiameseModel.from_pretrained(path)
     assert loaded.similarity(*PAIR) == pytest.approx(tiny_model.similarity(*PAIR), abs=1e-6)
+
+
+def test_cli_max_seq_length_beyond_the_model_is_capped(tiny_model_dir, capsys):
+    from textsiam.cli import main
+
+    long_text = "word " * 3000
+    assert main(["score", long_text, "word", "-m", str(tiny_model_dir), "--max-seq-length", "100000", "-q"]) == 0
+    assert 0.0 <= abs(float(capsys.readouterr().out.strip())) <= 1.0

@@ -243,18 +243,6 @@ def count(items: Iterable[Any]) -> int:
     return sum(1 for _ in items)
 
 
-def chunks(it: Iterable[Any], size: int) -> Iterator[list]:
-    """Lists of ``size`` consecutive items of ``it`` (the last one may be shorter)."""
-    chunk: list = []
-    for item in it:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def add_column_options(p: argparse.ArgumentParser) -> None:
     """``--text-a-column``, ``--text-b-column``, ``--label-column``: the columns of your own pair files."""
     g = p.add_argument_group(

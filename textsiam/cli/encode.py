@@ -26,6 +26,8 @@ def add_parser(subparsers: Any) -> None:
 
 def cmd_encode(args: argparse.Namespace) -> int:
     """Write the ``(N, D)`` float32 embeddings of the file's lines, one chunk of lines in memory at a time."""
+    from textsiam.texts import batched
+
     if args.engine == "ray":
         return common.run_on_ray(args, "encode")
     src = common.input_file(args.input)
@@ -41,7 +43,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, model.embedding_dim))
         row = 0
         with tqdm(total=n, desc="Encoding", unit="text", disable=args.quiet) as bar:
-            for chunk in common.chunks(common.read_lines(src), args.chunk_size):
+            for chunk in batched(common.read_lines(src), args.chunk_size):
                 emb = model.encode([t for _, t in chunk], batch_size=args.batch_size)
                 out[row : row + len(chunk)] = emb
                 row += len(chunk)

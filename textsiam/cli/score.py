@@ -29,6 +29,8 @@ def add_parser(subparsers: Any) -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Print the score of two texts, or write ``text_a, text_b, score`` for a file of pairs (streamed)."""
+    from textsiam.texts import batched
+
     if args.engine == "ray":
         return common.run_on_ray(args, "score")
     if args.pairs is None:
@@ -52,7 +54,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         out.write("text_a\ttext_b\tscore\n")
         n = 0
         with tqdm(total=total, desc="Scoring", unit="pair", disable=args.quiet) as bar:
-            for chunk in common.chunks(common.read_pairs(pairs_path), args.chunk_size):
+            for chunk in batched(common.read_pairs(pairs_path), args.chunk_size):
                 scores = model.similarity([c[1] for c in chunk], [c[2] for c in chunk], batch_size=args.batch_size)
                 out.write("".join(f"{a}\t{b}\t{s:.6f}\n" for (_, a, b), s in zip(chunk, scores, strict=True)))
                 n += len(chunk)

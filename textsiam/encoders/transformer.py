@@ -18,6 +18,7 @@ from textsiam.encoders.loading import (
     check_vocabulary,
     load_tokenizer,
     position_limit,
+    quiet_transformers,
     read_json,
 )
 from textsiam.encoders.pooling import Pooling
@@ -124,14 +125,15 @@ class TransformerEncoder(Encoder):
         model_cls = AutoModelForTextEncoding if encoder_only_of_seq2seq else AutoModel
         weights = _weights_file(Path(name)) if local else name
         try:
-            model, info = model_cls.from_pretrained(
-                name,
-                config=config,
-                trust_remote_code=trust_remote_code,
-                use_safetensors=None if allow_pickle else True,
-                output_loading_info=True,
-                **{"ignore_mismatched_sizes": True, **hf_kwargs},  # reported below, naming the tensors
-            )
+            with quiet_transformers():
+                model, info = model_cls.from_pretrained(
+                    name,
+                    config=config,
+                    trust_remote_code=trust_remote_code,
+                    use_safetensors=None if allow_pickle else True,
+                    output_loading_info=True,
+                    **{"ignore_mismatched_sizes": True, **hf_kwargs},  # reported below, naming the tensors
+                )
         except OSError as err:
             if not allow_pickle and "safetensors" in str(err).lower():
                 raise ValueError(
@@ -193,7 +195,8 @@ class TransformerEncoder(Encoder):
                 "a torch model quantised in memory cannot be saved; save the float32 model, "
                 "or export an int8 ONNX model (textsiam export --format onnx --quantize int8)"
             )
-        self.model.save_pretrained(directory, safe_serialization=True)
+        with quiet_transformers():
+            self.model.save_pretrained(directory, safe_serialization=True)
         self.tokenizer.save_pretrained(directory)
 
     @classmethod

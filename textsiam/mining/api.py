@@ -11,7 +11,6 @@ import numpy as np
 
 from textsiam.mining.args import (
     MAX_EXACT,
-    batched,
     check_calibrated_threshold,
     check_int,
     check_iterable,
@@ -20,6 +19,7 @@ from textsiam.mining.args import (
 )
 from textsiam.mining.pipeline import MiningResult, run_mining
 from textsiam.model.calibrated import check_calibrator
+from textsiam.texts import batched
 
 if TYPE_CHECKING:
     from textsiam.model.calibrator import Calibrator

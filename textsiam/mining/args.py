@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -100,17 +100,6 @@ def check_calibrated_threshold(threshold: float, calibrator: Calibrator) -> None
     """``ValueError`` if ``threshold`` lies outside the output range of ``calibrator`` (e.g. [0, 1])."""
     what = "a probability" if calibrator.target == "probability" else f"calibrated {calibrator.target} scores"
     check_in_range(threshold, calibrated_range(calibrator), what)
-
-
-def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def iter_texts(texts: Any) -> Iterator[str]:

@@ -38,29 +38,6 @@ def check_calibrator(model: Any) -> Calibrator:
     return cal
 
 
-def fit_calibrator(
-    model: Any,
-    dev_pairs: Any,
-    method: str = "isotonic",
-    target: str = "auto",
-    batch_size: int = 32,
-    show_progress_bar: bool = False,
-) -> Calibrator:
-    """Fit a :class:`Calibrator` on ``model``'s raw scores of ``dev_pairs`` (see :meth:`SiameseModel.calibrate`)."""
-    try:
-        a, b, labels = dev_pairs["text_a"], dev_pairs["text_b"], dev_pairs["label"]
-    except (KeyError, TypeError, IndexError) as err:
-        raise ValueError("dev_pairs must have columns text_a, text_b and label") from err
-    a, b = [str(t) for t in a], [str(t) for t in b]
-    labels = np.asarray(list(labels), dtype=np.float64)
-    if not (len(a) == len(b) == len(labels)):
-        raise ValueError(f"dev_pairs: column lengths differ ({len(a)}, {len(b)}, {len(labels)})")
-    cal = Calibrator(method, target)  # checks method / target before encoding
-    raw = model.similarity(a, b, batch_size=batch_size, show_progress_bar=show_progress_bar)
-    cal.fit(raw, labels, similarity=model.similarity_fn_name, probe_scores=probe_scores(model))
-    return cal
-
-
 def probe_scores(model: Any) -> list[float]:
     """Raw scores of a few fixed pairs: a fingerprint of the scoring function a calibrator was fitted to."""
     a, b = zip(*CALIBRATION_PROBES, strict=True)
@@ -115,5 +92,16 @@ class CalibrationAPI:
             The fitted :class:`~textsiam.calibration.Calibrator` (also ``model.calibrator``); afterwards
             ``model.similarity(a, b, calibrated=True)`` returns calibrated scores.
         """
-        self.calibrator = fit_calibrator(self, dev_pairs, method, target, batch_size, show_progress_bar)
-        return self.calibrator
+        try:
+            a, b, labels = dev_pairs["text_a"], dev_pairs["text_b"], dev_pairs["label"]
+        except (KeyError, TypeError, IndexError) as err:
+            raise ValueError("dev_pairs must have columns text_a, text_b and label") from err
+        a, b = [str(t) for t in a], [str(t) for t in b]
+        labels = np.asarray(list(labels), dtype=np.float64)
+        if not (len(a) == len(b) == len(labels)):
+            raise ValueError(f"dev_pairs: column lengths differ ({len(a)}, {len(b)}, {len(labels)})")
+        cal = Calibrator(method, target)  # checks method / target before encoding
+        raw = self.similarity(a, b, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        cal.fit(raw, labels, similarity=self.similarity_fn_name, probe_scores=probe_scores(self))
+        self.calibrator = cal
+        return cal
