@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import LONGER, SHORT
+from helpers import LONGER, SHORT
 
 from textsiam import SiameseModel
 from textsiam.encoders import ENCODERS, CNNConfig, CNNEncoder

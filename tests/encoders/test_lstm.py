@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import LONGER, SHORT
+from helpers import LONGER, SHORT
 
 from textsiam import SiameseModel
 from textsiam.cli import main

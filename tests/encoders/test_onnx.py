@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import SENTENCES, make_tiny_model
+from helpers import SENTENCES, make_tiny_model
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")

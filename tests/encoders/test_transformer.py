@@ -85,7 +85,7 @@ def test_sentencepiece_architectures(tmp_path, spm_file, arch):
 
 @pytest.mark.parametrize("pooling", ["mean", "cls", "max", "weighted_mean"])
 def test_pooling_modes_end_to_end(default_tokenizer, pooling):
-    from conftest import make_tiny_model
+    from helpers import make_tiny_model
 
     model = make_tiny_model(default_tokenizer, pooling=pooling).eval()
     feats = model.tokenize(["a b c", "a longer sentence here"])

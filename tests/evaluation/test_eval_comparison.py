@@ -4,7 +4,7 @@ import pytest
 
 from textsiam.evaluation import compare, evaluate
 
-from .conftest import HashingEncoder, RandomEncoder, assert_same, make_quora
+from .helpers import HashingEncoder, RandomEncoder, assert_same, make_quora
 
 N_BOOT = 100
 

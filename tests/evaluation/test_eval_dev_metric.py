@@ -6,7 +6,7 @@ from sklearn.metrics import accuracy_score
 from textsiam.evaluation import DevMetric, find_best_threshold, make_dev_metric
 from textsiam.evaluation.evaluator import get_evaluator
 
-from .conftest import RandomEncoder, direct_scores, make_quora, make_sts
+from .helpers import RandomEncoder, direct_scores, make_quora, make_sts
 
 
 def test_dev_metric(fake_data, encoder, reference):

@@ -6,7 +6,7 @@ import pytest
 from textsiam.evaluation.encoding import encode_pairs, encode_unique, model_name
 from textsiam.model.scoring import pairwise_similarity
 
-from .conftest import HashingEncoder
+from .helpers import HashingEncoder
 
 
 def test_encode_unique_dedupes_in_first_seen_order():

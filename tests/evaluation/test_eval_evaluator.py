@@ -9,7 +9,7 @@ from textsiam.evaluation import EvaluationResults, STSEvaluator, evaluate
 from textsiam.evaluation.base import PairEvaluator, PrimaryInputs, TaskResult
 from textsiam.evaluation.evaluator import EVALUATORS, evaluate_dataset, get_evaluator, named_inputs
 
-from .conftest import HashingEncoder, assert_same, make_pairs_clf, make_sts
+from .helpers import HashingEncoder, assert_same, make_pairs_clf, make_sts
 
 N_BOOT = 100  # as in the reference numbers; the library default is 1000
 

@@ -9,7 +9,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from textsiam.evaluation import PairClassificationEvaluator, find_best_threshold
 from textsiam.evaluation import classification as clf
 
-from .conftest import HashingEncoder, assert_same, build_fake_data, direct_scores, make_pairs_clf, make_quora
+from .helpers import HashingEncoder, assert_same, build_fake_data, direct_scores, make_pairs_clf, make_quora
 
 
 def test_numbers_match_independent_computation(fake_data, encoder):

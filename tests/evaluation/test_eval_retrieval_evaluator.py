@@ -6,7 +6,7 @@ from textsiam.evaluation import PairClassificationEvaluator, RetrievalEvaluator,
 from textsiam.evaluation.retrieval import duplicate_queries
 from textsiam.evaluation.retrieval_evaluator import NoQueriesError
 
-from .conftest import HashingEncoder, make_quora
+from .helpers import HashingEncoder, make_quora
 
 KEYS = ("mrr@10", "recall@1", "recall@5", "recall@10", "ndcg@10")
 

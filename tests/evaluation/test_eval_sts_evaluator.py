@@ -7,7 +7,7 @@ from scipy import stats
 
 from textsiam.evaluation import STSEvaluator
 
-from .conftest import HashingEncoder, direct_scores, make_sts
+from .helpers import HashingEncoder, direct_scores, make_sts
 
 
 def test_numbers_match_independent_computation(fake_data, encoder):

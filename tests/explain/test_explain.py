@@ -16,7 +16,7 @@ B = "A person plays the guitar."
 
 @pytest.fixture(scope="module")
 def model(default_tokenizer):
-    from conftest import make_tiny_model
+    from helpers import make_tiny_model
 
     return make_tiny_model(default_tokenizer)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import SENTENCES
+from helpers import SENTENCES
 
 from textsiam import SiameseModel
 from textsiam.encoders.base import tokenize_batch

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import SENTENCES, make_tiny_model
+from helpers import SENTENCES, make_tiny_model
 
 from textsiam import SiameseModel
 from textsiam.model.siamese import CONFIG_NAME

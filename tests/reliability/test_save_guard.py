@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SENTENCES, make_tiny_model
+from helpers import SENTENCES, make_tiny_model
 
 from textsiam import SiameseModel
 from textsiam.io_utils import (

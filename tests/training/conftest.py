@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from textsiam.training import TrainConfig
 
-VOCAB = [f"w{i}" for i in range(80)]
+from .helpers import VOCAB, make_clf_rows, make_sts_rows, write_csv  # noqa: F401
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -23,42 +21,6 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-def make_sts_rows(n: int, seed: int) -> list[tuple[str, str, float]]:
-    """Pairs sharing k of 6 words; the 0-5 score grows with k (plus noise)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for _ in range(n):
-        words = list(rng.choice(VOCAB, size=12, replace=False))
-        k = int(rng.integers(0, 7))
-        score = float(np.clip(k / 6 * 5 + rng.normal(scale=0.4), 0, 5))
-        rows.append((" ".join(words[:6]), " ".join(words[:k] + words[6 : 12 - k]), round(score, 2)))
-    return rows
-
-
-def make_clf_rows(n: int, seed: int) -> list[tuple[str, str, int]]:
-    """Duplicate-like pairs: label 1 pairs share most words; some texts repeat across pairs."""
-    rng = np.random.default_rng(seed)
-    base = [" ".join(rng.choice(VOCAB, size=6, replace=False)) for _ in range(n // 2)]
-    rows = []
-    for i in range(n):
-        a = base[i % len(base)]
-        if i % 2 == 0:
-            words = a.split()
-            words[int(rng.integers(6))] = str(rng.choice(VOCAB))
-            rows.append((a, " ".join(words), 1))
-        else:
-            rows.append((a, " ".join(rng.choice(VOCAB, size=6, replace=False)), 0))
-    return rows
-
-
-def write_csv(path: Path, rows: list[tuple]) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["text_a", "text_b", "label"])
-        writer.writerows(rows)
-    return path
-
-
 @pytest.fixture(scope="session")
 def word_vector_tiny_model_dir(tmp_path_factory, default_tokenizer) -> Path:
     """The tiny 2-layer BERT, but with word embeddings from the default model (PCA to 32 dims).
@@ -66,7 +28,7 @@ def word_vector_tiny_model_dir(tmp_path_factory, default_tokenizer) -> Path:
     A randomly initialised tiny model cannot generalise from 200 STS-B pairs to unseen dev words; with
     meaningful word vectors, training its layers improves dev Spearman reliably and still takes seconds.
     """
-    from conftest import make_tiny_model
+    from helpers import make_tiny_model
     from safetensors.torch import load_file
 
     from textsiam.model.siamese import default_model_path

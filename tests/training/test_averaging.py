@@ -149,7 +149,7 @@ def test_train_with_soup_and_wise_saves_the_weights_chosen_on_dev(tmp_path, tiny
 
 
 def _saved_tiny_models(tmp_path, tokenizer, seeds, **kwargs):
-    from conftest import make_tiny_model
+    from helpers import make_tiny_model
 
     dirs = []
     for seed in seeds:

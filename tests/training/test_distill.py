@@ -34,7 +34,7 @@ TOWERS = {"lstm": {"hidden_size": 16}, "cnn": {"num_filters": 16}}
 
 @pytest.fixture(scope="module")
 def teacher(default_tokenizer):
-    from conftest import make_tiny_model
+    from helpers import make_tiny_model
 
     return make_tiny_model(default_tokenizer)
 

@@ -18,7 +18,7 @@ from safetensors.torch import load_file
 
 from textsiam.training import latest_checkpoint
 
-from .conftest import make_sts_rows, write_csv
+from .helpers import make_sts_rows, write_csv
 from .test_distributed import subprocess_env
 
 STEPS_PER_EPOCH = 25  # 200 pairs / batch 8

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datasets
 import pytest
 import torch
-from conftest import make_tiny_model
+from helpers import make_tiny_model
 from transformers import TrainingArguments
 
 from textsiam.losses import get_loss
 from textsiam.training import SiameseDataCollator
 from textsiam.training.trainer import SiameseTrainer, SiameseTrainingModel, loss_mode, word_embeddings
-from training.conftest import make_sts_rows
+from training.helpers import make_sts_rows
 
 
 def _features(model, texts):

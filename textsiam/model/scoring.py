@@ -116,6 +116,16 @@ def check_similarity_name(name: str) -> str:
     return name
 
 
+def _score(a: ArrayLike, b: ArrayLike, name: str, *, paired: bool) -> ArrayLike:
+    """Run similarity ``name`` pairwise (``paired``) or as a matrix; numpy out if an input was numpy."""
+    fn = (_PAIR if paired else _MAT)[check_similarity_name(name)]
+    ta, a_np = _to_tensor(a)
+    tb, b_np = _to_tensor(b)
+    _check_2d(ta, tb, paired=paired)
+    out = fn(ta, tb.to(ta.dtype))
+    return out.detach().cpu().numpy() if (a_np or b_np) else out
+
+
 def pairwise_similarity(a: ArrayLike, b: ArrayLike, name: str = "cosine") -> ArrayLike:
     """Similarity of row ``i`` of ``a`` with row ``i`` of ``b``.
 
@@ -132,22 +142,12 @@ def pairwise_similarity(a: ArrayLike, b: ArrayLike, name: str = "cosine") -> Arr
         >>> pairwise_similarity(np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32)).tolist()
         [1.0, 1.0]
     """
-    fn = _PAIR[check_similarity_name(name)]
-    ta, a_np = _to_tensor(a)
-    tb, b_np = _to_tensor(b)
-    _check_2d(ta, tb, paired=True)
-    out = fn(ta, tb.to(ta.dtype))
-    return out.detach().cpu().numpy() if (a_np or b_np) else out
+    return _score(a, b, name, paired=True)
 
 
 def similarity_matrix(a: ArrayLike, b: ArrayLike, name: str = "cosine") -> ArrayLike:
     """Similarity of every row of ``a`` with every row of ``b``: ``(Q, D), (C, D) -> (Q, C)``."""
-    fn = _MAT[check_similarity_name(name)]
-    ta, a_np = _to_tensor(a)
-    tb, b_np = _to_tensor(b)
-    _check_2d(ta, tb, paired=False)
-    out = fn(ta, tb.to(ta.dtype))
-    return out.detach().cpu().numpy() if (a_np or b_np) else out
+    return _score(a, b, name, paired=False)
 
 
 def cosine(a: ArrayLike, b: ArrayLike) -> ArrayLike:

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import SENTENCES, make_tiny_model
+from helpers import SENTENCES, make_tiny_model
 
 from textsiam import SiameseModel
 
