@@ -16,7 +16,7 @@ Install matplotlib with ``pip install "textsiam[notebooks]"`` (or ``pip install 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -129,6 +129,33 @@ def _mark(ax: Any, x: float, y: float, threshold: float) -> None:
     ax.plot([x], [y], "o", color="crimson", markersize=8, zorder=5, label=f"dev threshold {threshold:.3f}")
 
 
+def _threshold_curve(
+    scores: Any,
+    labels: Any,
+    threshold: float | None,
+    ax: Any,
+    draw: Callable[[Any, np.ndarray, np.ndarray], None],
+    point: Callable[[np.ndarray, np.ndarray], tuple[float, float]],
+    axis_labels: tuple[str, str],
+    legend_loc: str,
+    title: str,
+) -> Any:
+    """A curve over binary ``labels``: ``draw(ax, s, y)`` draws it, ``point(pred, y)`` places the threshold mark."""
+    s = _array(scores, "scores")
+    y = _binary(labels, s.size)
+    ax = _axes(ax, (5.0, 4.5))
+    draw(ax, s, y)
+    if threshold is not None:
+        _mark(ax, *point(s >= threshold, y), threshold)
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.set_xlim(0, 1.0)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize="small", loc=legend_loc)
+    ax.set_title(title)
+    return ax
+
+
 def pr_curve(
     scores: Any,
     labels: Any,
@@ -140,25 +167,21 @@ def pr_curve(
     """Precision-recall curve (scikit-learn) with average precision; ``threshold`` (e.g. chosen on dev) marked."""
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
-    s = _array(scores, "scores")
-    y = _binary(labels, s.size)
-    precision, recall, _ = precision_recall_curve(y, s)
-    ap = average_precision_score(y, s)
-    ax = _axes(ax, (5.0, 4.5))
-    ax.plot(recall, precision, label=f"{label or 'model'} (AP {100 * ap:.1f})")
-    ax.axhline(y.mean(), color="grey", linestyle=":", linewidth=1, label=f"chance ({100 * y.mean():.1f}% positive)")
-    if threshold is not None:
-        pred = s >= threshold
+    def draw(ax: Any, s: np.ndarray, y: np.ndarray) -> None:
+        precision, recall, _ = precision_recall_curve(y, s)
+        ap = average_precision_score(y, s)
+        ax.plot(recall, precision, label=f"{label or 'model'} (AP {100 * ap:.1f})")
+        chance = f"chance ({100 * y.mean():.1f}% positive)"
+        ax.axhline(y.mean(), color="grey", linestyle=":", linewidth=1, label=chance)
+
+    def point(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         tp = float(np.sum(pred & (y == 1)))
         prec = tp / pred.sum() if pred.any() else 1.0
-        _mark(ax, tp / y.sum(), prec, threshold)
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.set_xlim(0, 1.0)
-    ax.set_ylim(0, 1.02)
-    ax.legend(fontsize="small", loc="lower left")
-    ax.set_title(title or "Precision-recall")
-    return ax
+        return tp / y.sum(), prec
+
+    return _threshold_curve(
+        scores, labels, threshold, ax, draw, point, ("recall", "precision"), "lower left", title or "Precision-recall"
+    )
 
 
 def roc_curve(
@@ -173,23 +196,17 @@ def roc_curve(
     from sklearn.metrics import roc_auc_score
     from sklearn.metrics import roc_curve as _roc
 
-    s = _array(scores, "scores")
-    y = _binary(labels, s.size)
-    fpr, tpr, _ = _roc(y, s)
-    auc = roc_auc_score(y, s)
-    ax = _axes(ax, (5.0, 4.5))
-    ax.plot(fpr, tpr, label=f"{label or 'model'} (AUC {100 * auc:.1f})")
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance")
-    if threshold is not None:
-        pred = s >= threshold
-        _mark(ax, float(np.sum(pred & (y == 0)) / np.sum(y == 0)), float(np.sum(pred & (y == 1)) / y.sum()), threshold)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_xlim(0, 1.0)
-    ax.set_ylim(0, 1.02)
-    ax.legend(fontsize="small", loc="lower right")
-    ax.set_title(title or "ROC")
-    return ax
+    def draw(ax: Any, s: np.ndarray, y: np.ndarray) -> None:
+        fpr, tpr, _ = _roc(y, s)
+        auc = roc_auc_score(y, s)
+        ax.plot(fpr, tpr, label=f"{label or 'model'} (AUC {100 * auc:.1f})")
+        ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance")
+
+    def point(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        return float(np.sum(pred & (y == 0)) / np.sum(y == 0)), float(np.sum(pred & (y == 1)) / y.sum())
+
+    axis_labels = ("false positive rate", "true positive rate")
+    return _threshold_curve(scores, labels, threshold, ax, draw, point, axis_labels, "lower right", title or "ROC")
 
 
 def reliability_diagram(

@@ -9,6 +9,8 @@ gradients, never NaN.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -16,13 +18,33 @@ from torch import Tensor
 from textsiam.losses.base import SiameseLoss
 from textsiam.losses.common import check_distance_name, check_labels, check_tensor, distance_matrix, zero_loss
 
+#: The Requirements, Inputs and Forward sections of the three losses' docstrings, in place of ``{batch_inputs}``.
+_BATCH_INPUTS_DOC = """Requirements:
+        1. Single sentences, each with a class label.
+        2. Each batch should hold at least 2 classes with at least 2 examples each.
+
+    Inputs:
+        +------------------+-------------+
+        | Inputs           | Labels      |
+        +==================+=============+
+        | single sentences | class label |
+        +------------------+-------------+
+
+    Forward:
+        ``forward(embeddings: (B, D), labels: (B,)) -> scalar``."""
+
 
 class _BatchTripletLoss(SiameseLoss):
-    """Shared constructor and masks of the batch-mining triplet losses."""
+    """Shared constructor, masks and docstring sections of the batch-mining triplet losses."""
 
     label_kind = "class"
     batch_mode = "single"
     min_batch_size = 2
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__:  # None under python -OO
+            cls.__doc__ = cls.__doc__.replace("{batch_inputs}", _BATCH_INPUTS_DOC)
 
     def __init__(self, distance: str = "euclidean", margin: float = 5.0) -> None:
         super().__init__()
@@ -65,19 +87,7 @@ class BatchAllTripletLoss(_BatchTripletLoss):
           https://arxiv.org/abs/1703.07737
         * Schroff, Kalenichenko & Philbin (2015), "FaceNet", CVPR, https://arxiv.org/abs/1503.03832
 
-    Requirements:
-        1. Single sentences, each with a class label.
-        2. Each batch should hold at least 2 classes with at least 2 examples each.
-
-    Inputs:
-        +------------------+-------------+
-        | Inputs           | Labels      |
-        +==================+=============+
-        | single sentences | class label |
-        +------------------+-------------+
-
-    Forward:
-        ``forward(embeddings: (B, D), labels: (B,)) -> scalar``.
+    {batch_inputs}
 
     Relations:
         - :class:`BatchHardTripletLoss` keeps only the hardest positive and negative per anchor.
@@ -129,19 +139,7 @@ class BatchHardTripletLoss(_BatchTripletLoss):
         * Hermans, Beyer & Leibe (2017), "In Defense of the Triplet Loss for Person Re-Identification",
           https://arxiv.org/abs/1703.07737
 
-    Requirements:
-        1. Single sentences, each with a class label.
-        2. Each batch should hold at least 2 classes with at least 2 examples each.
-
-    Inputs:
-        +------------------+-------------+
-        | Inputs           | Labels      |
-        +==================+=============+
-        | single sentences | class label |
-        +------------------+-------------+
-
-    Forward:
-        ``forward(embeddings: (B, D), labels: (B,)) -> scalar``.
+    {batch_inputs}
 
     Relations:
         - :class:`BatchAllTripletLoss` uses every valid triplet.
@@ -202,19 +200,7 @@ class BatchSemiHardTripletLoss(_BatchTripletLoss):
           Clustering", CVPR, https://arxiv.org/abs/1503.03832
         * Hermans, Beyer & Leibe (2017), "In Defense of the Triplet Loss", https://arxiv.org/abs/1703.07737
 
-    Requirements:
-        1. Single sentences, each with a class label.
-        2. Each batch should hold at least 2 classes with at least 2 examples each.
-
-    Inputs:
-        +------------------+-------------+
-        | Inputs           | Labels      |
-        +==================+=============+
-        | single sentences | class label |
-        +------------------+-------------+
-
-    Forward:
-        ``forward(embeddings: (B, D), labels: (B,)) -> scalar``.
+    {batch_inputs}
 
     Relations:
         - :class:`BatchHardTripletLoss` picks the hardest negative instead.

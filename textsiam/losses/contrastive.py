@@ -9,7 +9,29 @@ from textsiam.losses.base import SiameseLoss
 from textsiam.losses.common import check_distance_name, check_labels, check_pair, pairwise_distance
 
 
-class ContrastiveLoss(SiameseLoss):
+class PairDistanceLoss(SiameseLoss):
+    """Shared constructor and inputs of the contrastive losses: 0/1-labelled pairs compared by a distance."""
+
+    label_kind = "binary"
+
+    def __init__(self, distance: str = "cosine", margin: float = 0.5, size_average: bool = True) -> None:
+        super().__init__()
+        self.distance = check_distance_name(distance)
+        self.margin = float(margin)
+        self.size_average = bool(size_average)
+
+    def _distances(self, emb_a: Tensor, emb_b: Tensor | None, labels: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Check the inputs; return the ``(B,)`` pair distances and the ``(B,)`` labels."""
+        name = type(self).__name__
+        emb_b = check_pair(emb_a, emb_b, name)
+        y = check_labels(labels, emb_a.shape[0], name)  # (B,)
+        return pairwise_distance(emb_a, emb_b, self.distance), y  # (B,), (B,)
+
+    def extra_repr(self) -> str:
+        return f"distance={self.distance!r}, margin={self.margin}, size_average={self.size_average}"
+
+
+class ContrastiveLoss(PairDistanceLoss):
     r"""Contrastive loss on pairs labelled 1 (similar) or 0 (dissimilar).
 
     Similar pairs are pulled together; dissimilar pairs are pushed apart until their distance
@@ -62,20 +84,8 @@ class ContrastiveLoss(SiameseLoss):
             loss_fn(u, v, torch.tensor([1, 0]))  # 0.5 * (1**2 + 0) / 2 = 0.25
     """
 
-    label_kind = "binary"
-
-    def __init__(self, distance: str = "cosine", margin: float = 0.5, size_average: bool = True) -> None:
-        super().__init__()
-        self.distance = check_distance_name(distance)
-        self.margin = float(margin)
-        self.size_average = bool(size_average)
-
     def forward(self, emb_a: Tensor, emb_b: Tensor | None = None, labels: Tensor | None = None) -> Tensor:
-        emb_b = check_pair(emb_a, emb_b, type(self).__name__)
-        y = check_labels(labels, emb_a.shape[0], type(self).__name__).to(emb_a.dtype)  # (B,)
-        d = pairwise_distance(emb_a, emb_b, self.distance)  # (B,)
+        d, y = self._distances(emb_a, emb_b, labels)  # (B,), (B,)
+        y = y.to(emb_a.dtype)
         losses = 0.5 * (y * d.pow(2) + (1.0 - y) * F.relu(self.margin - d).pow(2))  # (B,)
         return losses.mean() if self.size_average else losses.sum()
-
-    def extra_repr(self) -> str:
-        return f"distance={self.distance!r}, margin={self.margin}, size_average={self.size_average}"

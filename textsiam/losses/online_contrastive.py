@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from textsiam.losses.base import SiameseLoss
-from textsiam.losses.common import check_distance_name, check_labels, check_pair, pairwise_distance, zero_loss
+from textsiam.losses.common import zero_loss
+from textsiam.losses.contrastive import PairDistanceLoss
 
 
-class OnlineContrastiveLoss(SiameseLoss):
+class OnlineContrastiveLoss(PairDistanceLoss):
     r"""Contrastive loss computed only on the hard positive and hard negative pairs of a batch.
 
     With ``d`` the pair distances of the batch, ``P`` the positive pairs (label 1) and ``N`` the
@@ -68,18 +68,11 @@ class OnlineContrastiveLoss(SiameseLoss):
             loss_fn(u, v, torch.tensor([1, 0, 0]))
     """
 
-    label_kind = "binary"
-
     def __init__(self, distance: str = "cosine", margin: float = 0.5, size_average: bool = False) -> None:
-        super().__init__()
-        self.distance = check_distance_name(distance)
-        self.margin = float(margin)
-        self.size_average = bool(size_average)
+        super().__init__(distance=distance, margin=margin, size_average=size_average)
 
     def forward(self, emb_a: Tensor, emb_b: Tensor | None = None, labels: Tensor | None = None) -> Tensor:
-        emb_b = check_pair(emb_a, emb_b, type(self).__name__)
-        y = check_labels(labels, emb_a.shape[0], type(self).__name__)  # (B,)
-        d = pairwise_distance(emb_a, emb_b, self.distance)  # (B,)
+        d, y = self._distances(emb_a, emb_b, labels)  # (B,), (B,)
         pos = d[y == 1]  # (P,)
         neg = d[y == 0]  # (N,)
         if pos.numel() == 0 and neg.numel() == 0:
@@ -93,6 +86,3 @@ class OnlineContrastiveLoss(SiameseLoss):
         if self.size_average:
             loss = loss / max(hard_pos.numel() + hard_neg.numel(), 1)
         return loss
-
-    def extra_repr(self) -> str:
-        return f"distance={self.distance!r}, margin={self.margin}, size_average={self.size_average}"

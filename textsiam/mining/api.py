@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sized
+from collections.abc import Iterable, Iterator, Mapping, Sized
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +27,79 @@ if TYPE_CHECKING:
     from textsiam.model.siamese import SiameseModel
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Search:
+    """The arguments :func:`mine_duplicates` and :func:`mine_embeddings` share: checked, then handed to a run."""
+
+    threshold: Any
+    top_k: int
+    index: str
+    precision: str
+    chunk_size: int
+    work_dir: str | os.PathLike | None
+    max_exact: int
+    nlist: int | None
+    nprobe: int | None
+    hnsw_m: int
+    ef_search: int
+    num_threads: int | None
+    show_progress_bar: bool
+    seed: int
+
+    @classmethod
+    def of(cls, arguments: Mapping[str, Any]) -> _Search:
+        """The shared arguments among a public function's ``locals()`` (taken before it binds any other name)."""
+        return cls(**{f.name: arguments[f.name] for f in fields(cls)})
+
+    def check(self, *, calibrated: bool | None) -> float:
+        """:func:`check_mining_args` of these arguments: the threshold as a float."""
+        return check_mining_args(
+            self.threshold,
+            self.top_k,
+            self.index,
+            self.precision,
+            self.chunk_size,
+            self.max_exact,
+            self.nlist,
+            self.nprobe,
+            self.hnsw_m,
+            self.ef_search,
+            self.num_threads,
+            calibrated=calibrated,
+        )
+
+    def run(
+        self,
+        chunks: Iterator[np.ndarray],
+        *,
+        total: int | None,
+        threshold: float,
+        calibrator: Calibrator | None,
+        encode_unit: str,
+    ) -> MiningResult:
+        """:func:`run_mining` over ``chunks`` of embeddings with these arguments (``threshold`` as checked)."""
+        return run_mining(
+            chunks,
+            total=total,
+            threshold=threshold,
+            top_k=self.top_k,
+            index=self.index,
+            precision=self.precision,
+            chunk_size=self.chunk_size,
+            calibrator=calibrator,
+            work_dir=self.work_dir,
+            max_exact=self.max_exact,
+            nlist=self.nlist,
+            nprobe=self.nprobe,
+            hnsw_m=self.hnsw_m,
+            ef_search=max(self.ef_search, self.top_k + 1),
+            num_threads=self.num_threads,
+            show_progress_bar=self.show_progress_bar,
+            seed=self.seed,
+            encode_unit=encode_unit,
+        )
 
 
 # ---------------------------------------------------------------------------------------------- public API
@@ -86,22 +160,10 @@ def mine_duplicates(
         TypeError: ``texts`` is not an iterable of strings (a non-string item is reported with its index).
         ValueError: a bad argument (named in the message).
     """
+    search = _Search.of(locals())  # first: locals() are the arguments only
     if not isinstance(calibrated, bool):
         raise TypeError(f"calibrated must be True or False, got {calibrated!r}")
-    threshold = check_mining_args(
-        threshold,
-        top_k,
-        index,
-        precision,
-        chunk_size,
-        max_exact,
-        nlist,
-        nprobe,
-        hnsw_m,
-        ef_search,
-        num_threads,
-        calibrated=calibrated,
-    )
+    threshold = search.check(calibrated=calibrated)
     check_int(batch_size, "batch_size")
     check_iterable(texts)
     from textsiam.api import get_model
@@ -121,26 +183,7 @@ def mine_duplicates(
         for chunk in batched(iter_texts(texts), chunk_size):
             yield model.encode(chunk, batch_size=batch_size, normalize=True, num_threads=num_threads)
 
-    result = run_mining(
-        encoded(),
-        total=total,
-        threshold=threshold,
-        top_k=top_k,
-        index=index,
-        precision=precision,
-        chunk_size=chunk_size,
-        calibrator=calibrator,
-        work_dir=work_dir,
-        max_exact=max_exact,
-        nlist=nlist,
-        nprobe=nprobe,
-        hnsw_m=hnsw_m,
-        ef_search=max(ef_search, top_k + 1),
-        num_threads=num_threads,
-        show_progress_bar=show_progress_bar,
-        seed=seed,
-        encode_unit="text",
-    )
+    result = search.run(encoded(), total=total, threshold=threshold, calibrator=calibrator, encode_unit="text")
     result.stats["model"] = getattr(model, "name_or_path", "") or type(model).__name__
     return result
 
@@ -173,20 +216,8 @@ def mine_embeddings(
         calibrator: a fitted :class:`~textsiam.calibration.Calibrator` (fitted on cosine scores) to score with.
         Other arguments: as for :func:`mine_duplicates`.
     """
-    threshold = check_mining_args(
-        threshold,
-        top_k,
-        index,
-        precision,
-        chunk_size,
-        max_exact,
-        nlist,
-        nprobe,
-        hnsw_m,
-        ef_search,
-        num_threads,
-        calibrated=calibrator is not None,
-    )
+    search = _Search.of(locals())  # first: locals() are the arguments only
+    threshold = search.check(calibrated=calibrator is not None)
     if embeddings is None or isinstance(embeddings, (str, bytes)):
         raise TypeError(f"embeddings must be an (N, D) array or an iterable of (n, D) chunks, got {embeddings!r}")
     if calibrator is not None and not calibrator.is_fitted:
@@ -211,26 +242,7 @@ def mine_embeddings(
     else:
         check_iterable(embeddings, "embeddings")
         total, chunks = None, (np.asarray(c) for c in embeddings)
-    return run_mining(
-        iter(chunks),
-        total=total,
-        threshold=threshold,
-        top_k=top_k,
-        index=index,
-        precision=precision,
-        chunk_size=chunk_size,
-        calibrator=calibrator,
-        work_dir=work_dir,
-        max_exact=max_exact,
-        nlist=nlist,
-        nprobe=nprobe,
-        hnsw_m=hnsw_m,
-        ef_search=max(ef_search, top_k + 1),
-        num_threads=num_threads,
-        show_progress_bar=show_progress_bar,
-        seed=seed,
-        encode_unit="vector",
-    )
+    return search.run(iter(chunks), total=total, threshold=threshold, calibrator=calibrator, encode_unit="vector")
 
 
 def mining_calibrator(model: SiameseModel) -> Calibrator:

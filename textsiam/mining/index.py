@@ -6,7 +6,6 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,6 +13,7 @@ from tqdm.auto import tqdm
 
 from textsiam.mining.args import CODECS
 from textsiam.mining.store import EmbeddingFile
+from textsiam.model.scheduler import thread_count_context
 
 if TYPE_CHECKING:
     from textsiam.model.calibrator import Calibrator
@@ -207,16 +207,10 @@ def rescore_hits(
     return dist
 
 
-@contextlib.contextmanager
-def faiss_threads(n: int | None) -> Iterator[None]:
+def faiss_threads(n: int | None) -> contextlib.AbstractContextManager[None]:
+    """Run the block with ``n`` faiss (OpenMP) threads (``None``: leave the setting alone), restored afterwards."""
     if n is None:
-        yield
-        return
+        return contextlib.nullcontext()
     import faiss
 
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(n)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
+    return thread_count_context(faiss.omp_get_max_threads, faiss.omp_set_num_threads, n)

@@ -31,7 +31,7 @@ candidate search that is then re-scored with float embeddings.
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any, Callable, NamedTuple, Union
 
 import numpy as np
 import torch
@@ -236,6 +236,41 @@ def _resolve(precision: str, name: str | None) -> str:
     return name
 
 
+def _check_widths(a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"embedding widths differ: {a.shape[1]} vs {b.shape[1]}")
+
+
+class _Shape(NamedTuple):
+    """What differs between scoring row ``i`` against row ``i`` and every row against every row."""
+
+    float_fn: Callable[[np.ndarray, np.ndarray, str], Any]
+    check: Callable[[np.ndarray, np.ndarray], None]
+    int8_cosine: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    hamming: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+_PAIRWISE = _Shape(_float_pairwise, _check_pair, _int8_cosine_pair, hamming_distance)
+_MATRIX = _Shape(_float_matrix, _check_widths, _int8_cosine_matrix, hamming_distance_matrix)
+
+
+def _score(a: ArrayLike, b: ArrayLike, precision: str, name: str | None, dim: int | None, shape: _Shape) -> np.ndarray:
+    """Float32 scores of embeddings stored in ``precision``, pairwise or as a matrix (``shape``)."""
+    name = _resolve(precision, name)
+    a_np, b_np = np.asarray(_as_numpy(a)), np.asarray(_as_numpy(b))
+    if precision in ("float32", "float16"):
+        a2, _ = _as_2d(a_np.astype(np.float32))
+        b2, _ = _as_2d(b_np.astype(np.float32))
+        return np.asarray(shape.float_fn(a2, b2, name), dtype=np.float32)
+    a2, _ = _as_2d(a_np)
+    b2, _ = _as_2d(b_np)
+    shape.check(a2, b2)
+    if precision == "int8":
+        return shape.int8_cosine(a2, b2)
+    d = dim or 8 * a2.shape[1]
+    return (1.0 - 2.0 * shape.hamming(a2, b2) / d).astype(np.float32)
+
+
 def pairwise_similarity(
     a: ArrayLike, b: ArrayLike, precision: str = "float32", name: str | None = None, *, dim: int | None = None
 ) -> np.ndarray:
@@ -251,39 +286,14 @@ def pairwise_similarity(
     Returns:
         ``(N,)`` float32 scores, higher = more similar.
     """
-    name = _resolve(precision, name)
-    a_np, b_np = np.asarray(_as_numpy(a)), np.asarray(_as_numpy(b))
-    if precision in ("float32", "float16"):
-        a2, _ = _as_2d(a_np.astype(np.float32))
-        b2, _ = _as_2d(b_np.astype(np.float32))
-        return np.asarray(_float_pairwise(a2, b2, name), dtype=np.float32)
-    a2, _ = _as_2d(a_np)
-    b2, _ = _as_2d(b_np)
-    _check_pair(a2, b2)
-    if precision == "int8":
-        return _int8_cosine_pair(a2, b2)
-    d = dim or 8 * a2.shape[1]
-    return (1.0 - 2.0 * hamming_distance(a2, b2) / d).astype(np.float32)
+    return _score(a, b, precision, name, dim, _PAIRWISE)
 
 
 def similarity_matrix(
     a: ArrayLike, b: ArrayLike, precision: str = "float32", name: str | None = None, *, dim: int | None = None
 ) -> np.ndarray:
     """Every row of ``a`` against every row of ``b``: ``(Q, C)`` float32 scores (arguments: see pairwise)."""
-    name = _resolve(precision, name)
-    a_np, b_np = np.asarray(_as_numpy(a)), np.asarray(_as_numpy(b))
-    if precision in ("float32", "float16"):
-        a2, _ = _as_2d(a_np.astype(np.float32))
-        b2, _ = _as_2d(b_np.astype(np.float32))
-        return np.asarray(_float_matrix(a2, b2, name), dtype=np.float32)
-    a2, _ = _as_2d(a_np)
-    b2, _ = _as_2d(b_np)
-    if a2.shape[1] != b2.shape[1]:
-        raise ValueError(f"embedding widths differ: {a2.shape[1]} vs {b2.shape[1]}")
-    if precision == "int8":
-        return _int8_cosine_matrix(a2, b2)
-    d = dim or 8 * a2.shape[1]
-    return (1.0 - 2.0 * hamming_distance_matrix(a2, b2) / d).astype(np.float32)
+    return _score(a, b, precision, name, dim, _MATRIX)
 
 
 __all__ = [

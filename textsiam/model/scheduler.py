@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,18 +30,26 @@ _INFERENCE_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
-def num_threads_context(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch threads (``None``: leave the setting alone), restored afterwards."""
+def thread_count_context(get: Callable[[], int], set_: Callable[[int], Any], n: int | None) -> Iterator[None]:
+    """Run the block with a library's thread count set to ``n`` by ``set_`` (``None``: leave it alone), restored
+    afterwards to what ``get`` read before (torch here, faiss's OpenMP threads in :mod:`textsiam.mining`)."""
     if n is None:
         yield
         return
-    check_num_threads(n)
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
+    before = get()
+    set_(n)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        set_(before)
+
+
+@contextlib.contextmanager
+def num_threads_context(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch threads (``None``: leave the setting alone), restored afterwards."""
+    check_num_threads(n)
+    with thread_count_context(torch.get_num_threads, torch.set_num_threads, n):
+        yield
 
 
 @contextlib.contextmanager
