@@ -284,3 +284,11 @@ def write_results(results_dir: str | Path, name: str, payload: dict[str, Any], m
     md_path.write_text(header + markdown_body.rstrip() + "\n", encoding="utf-8")
     logger.info("wrote %s and %s", json_path, md_path)
     return json_path, md_path
+
+
+def evaluate_on(model: Any, name: str, split: str = "test", data_dir: str | None = None, **options: Any) -> dict:
+    """One evaluation record of ``model`` on ``split`` of dataset ``name`` (or on ``pairs=`` under that name):
+    :func:`textsiam.evaluation.evaluator.get_evaluator` ``(name, split, data_dir, **options).evaluate(model)``."""
+    from textsiam.evaluation.evaluator import get_evaluator
+
+    return get_evaluator(name, split, data_dir, **options).evaluate(model)

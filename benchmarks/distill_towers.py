@@ -129,9 +129,9 @@ def count_params(model: Any) -> dict[str, int]:
 
 def dev_spearman(model: Any, dev_pairs: Any) -> float:
     """Cosine Spearman (×100) of ``model`` on the STS-B dev pairs."""
-    from textsiam.evaluation import evaluate_dataset
+    from benchmarks.common import evaluate_on
 
-    res = evaluate_dataset(model, "stsb", "dev", pairs=dev_pairs, n_resamples=0, batch_size=128)
+    res = evaluate_on(model, "stsb", "dev", pairs=dev_pairs, n_resamples=0, batch_size=128)
     return float(res["metrics"]["cosine_spearman"])
 
 
@@ -220,15 +220,15 @@ def throughput(models: dict[str, Any], texts: list[str], batch_size: int, runs: 
 
 def test_scores(model: Any, data_dir: str | None, n_resamples: int, limit: int | None) -> dict[str, Any]:
     """STS-B test Spearman and SICK test Pearson (cosine, ×100) with 95% bootstrap CIs."""
+    from benchmarks.common import evaluate_on
     from textsiam.data import load_pairs
-    from textsiam.evaluation import evaluate_dataset
 
     out = {}
     for name, metric in (("stsb", "cosine_spearman"), ("sick", "cosine_pearson")):
         pairs = load_pairs(name, "test", data_dir)
         if limit:
             pairs = pairs.select(range(min(limit, len(pairs))))
-        res = evaluate_dataset(
+        res = evaluate_on(
             model, name, "test", pairs=pairs, n_resamples=n_resamples, batch_size=128, primary_similarity="cosine"
         )
         ci = res["ci"].get(metric, {})

@@ -189,17 +189,15 @@ def latency(paths: list[Contender], pairs: list[tuple[str, str]]) -> dict[str, d
 
 
 def spearman_of(paths: list[Contender], data_dir: str | None, limit: int | None) -> dict[str, float]:
+    from benchmarks.common import evaluate_on
     from textsiam.data import load_pairs
-    from textsiam.evaluation import evaluate_dataset
 
     test = load_pairs("stsb", "test", data_dir=data_dir)
     if limit:
         test = test.select(range(min(limit, len(test))))
     out = {}
     for p in paths:
-        res = evaluate_dataset(
-            p.model, "stsb", "test", data_dir, pairs=test, n_resamples=0, primary_similarity="cosine"
-        )
+        res = evaluate_on(p.model, "stsb", "test", data_dir, pairs=test, n_resamples=0, primary_similarity="cosine")
         out[p.name] = float(res["metrics"]["cosine_spearman"])
         logger.info("[spearman] %s: %.2f", p.name, out[p.name])
     return out

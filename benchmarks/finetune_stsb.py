@@ -237,9 +237,10 @@ def main() -> None:
 
     import torch
 
+    from benchmarks.common import evaluate_on
     from textsiam import SiameseModel
     from textsiam.data import load_pairs
-    from textsiam.evaluation import DevMetric, compare, evaluate_dataset
+    from textsiam.evaluation import DevMetric, compare
     from textsiam.evaluation.results import to_jsonable
     from textsiam.training import TrainConfig
     from textsiam.training.examples import subsample
@@ -297,11 +298,11 @@ def main() -> None:
     boot = {"n_resamples": args.n_resamples, "seed": config.seed, "batch_size": config.eval_batch_size}
     start_model = SiameseModel.from_pretrained(None)
     tests = {
-        name: evaluate_dataset(model, "stsb", "test", data_dir, pairs=test_pairs, **boot)
+        name: evaluate_on(model, "stsb", "test", data_dir, pairs=test_pairs, **boot)
         for name, model in (("start model", start_model), ("textsiam", ours), ("sentence-transformers", peer_model))
     }
     devs = {
-        name: evaluate_dataset(model, "stsb", "dev", data_dir, pairs=dev_pairs, **boot)
+        name: evaluate_on(model, "stsb", "dev", data_dir, pairs=dev_pairs, **boot)
         for name, model in (("textsiam", ours), ("sentence-transformers", peer_model))
     }
 
@@ -320,8 +321,8 @@ def main() -> None:
         averaged = {
             "report": report.to_dict(),
             "train_wall_time_s": round(ts_info["train_wall_time_s"] + report.wall_time_s, 3),
-            "dev": evaluate_dataset(avg_model, "stsb", "dev", data_dir, pairs=dev_pairs, **boot),
-            "test": evaluate_dataset(avg_model, "stsb", "test", data_dir, pairs=test_pairs, **boot),
+            "dev": evaluate_on(avg_model, "stsb", "dev", data_dir, pairs=dev_pairs, **boot),
+            "test": evaluate_on(avg_model, "stsb", "test", data_dir, pairs=test_pairs, **boot),
             "comparison_test": versus_peer(avg_model),
         }
     comparison = versus_peer(ours)

@@ -87,12 +87,14 @@ def main() -> None:
     args = p.parse_args()
     configure(logging.WARNING)
 
+    from benchmarks.common import evaluate_on
     from textsiam import SiameseModel
-    from textsiam.evaluation import EvaluationResults, evaluate_dataset, package_versions
+    from textsiam.evaluation import EvaluationResults
+    from textsiam.version import package_versions
 
     model = SiameseModel.from_pretrained(args.model, device="cpu")
     records = [
-        evaluate_dataset(
+        evaluate_on(
             model,
             name,
             split,
