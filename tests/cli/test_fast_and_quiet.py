@@ -190,3 +190,12 @@ def test_mine_checks_a_cosine_threshold_before_loading(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert err.startswith("textsiam mine: error: threshold 1.5 is outside [-1, 1]"), err
     assert not (tmp_path / "p.tsv").exists()
+
+
+def test_main_leaves_transformers_progress_bars_as_it_found_them(tiny_model_dir, capsys):
+    """Calling ``main`` from Python (a notebook, a test) must not change the caller's transformers settings."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.enable_progress_bar()
+    assert main(["score", "a cat", "a dog", "-m", str(tiny_model_dir), "-q"]) == 0
+    assert hf_logging.is_progress_bar_enabled()

@@ -315,9 +315,10 @@ def test_loading_and_saving_print_no_progress_bars(tiny_model_dir, tmp_path, cap
     """#17: no "Loading weights" / "Writing model shards" bars, and transformers' settings are restored."""
     from transformers.utils import logging as hf_logging
 
+    hf_logging.enable_progress_bar()  # as in a fresh process (a CLI test may have turned the bars off)
     capfd.readouterr()
     model = SiameseModel.from_pretrained(tiny_model_dir)
     model.save(tmp_path / "again")
     out, err = capfd.readouterr()
     assert "Loading weights" not in err + out and "Writing model shards" not in err + out
-    assert hf_logging.is_progress_bar_enabled()
+    assert hf_logging.is_progress_bar_enabled()  # the caller's setting is restored

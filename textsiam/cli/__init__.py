@@ -19,9 +19,12 @@ ends the command quietly with 141.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
+from collections.abc import Iterator
 
+from textsiam.cli import common
 from textsiam.cli.common import add_global_options
 from textsiam.cli.runtime import (
     EXIT_BROKEN_PIPE,
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     prog = f"textsiam {args.command}"
-    with logging_to_stderr(quiet=args.quiet, verbose=args.verbose):
+    with logging_to_stderr(quiet=args.quiet, verbose=args.verbose), restoring_settings():
         try:
             with sigterm_raises():
                 code = int(args.func(args) or 0)
@@ -95,3 +98,12 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             print(f"{prog}: error: {describe_error(err)}", file=sys.stderr)
             return EXIT_ERROR
+
+
+@contextlib.contextmanager
+def restoring_settings() -> Iterator[None]:
+    """Undo the process-wide settings a command changed (transformers' progress bars) when ``main`` returns."""
+    try:
+        yield
+    finally:
+        common.restore_process_settings()

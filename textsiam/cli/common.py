@@ -138,7 +138,20 @@ def hush_transformers(args: argparse.Namespace) -> None:
     if getattr(args, "quiet", False) or not getattr(args, "verbose", False):
         import transformers
 
+        if transformers.utils.logging.is_progress_bar_enabled():
+            RESTORE_ON_EXIT.append(transformers.utils.logging.enable_progress_bar)
         transformers.utils.logging.disable_progress_bar()
+
+
+#: Calls that put back what a command changed in the process (run by ``main`` when it returns, so that calling
+#: ``main`` from Python leaves the caller's transformers settings as they were).
+RESTORE_ON_EXIT: list[Any] = []
+
+
+def restore_process_settings() -> None:
+    """Run and clear :data:`RESTORE_ON_EXIT`."""
+    while RESTORE_ON_EXIT:
+        RESTORE_ON_EXIT.pop()()
 
 
 def from_pretrained(name: str | None, **kwargs: Any):  # noqa: ANN201
