@@ -82,7 +82,7 @@ pd.DataFrame({"sentence": sentences, "most similar": [sentences[j] for j in best
 Encode the corpus once, then score queries against the stored embeddings. Here the corpus is the
 unique sentences of the STS-B dev split.""",
     """from textsiam.data import load_pairs
-from textsiam.similarity import similarity_matrix
+from textsiam.model import similarity_matrix
 
 dev = load_pairs("stsb", "dev")
 corpus = list(dict.fromkeys(list(dev["text_a"]) + list(dev["text_b"])))[:1000]
@@ -109,11 +109,11 @@ NOTEBOOKS["02_benchmark.ipynb"] = [
 `textsiam.evaluation.evaluate` scores the test split of each dataset: Spearman/Pearson for the graded STS
 tasks, accuracy/F1 at thresholds **chosen on dev** for the classification tasks (plus duplicate-question
 retrieval metrics on Quora), with 95% percentile-bootstrap confidence intervals (1,000 resamples). All values
-are ×100. The figures match `benchmarks/results/zero_shot.md`.""",
+are ×100. The figures match `benchmarks/results/zero_shot/zero_shot.md`.""",
     SETUP,
     """from textsiam.data import load_pairs
 from textsiam.evaluation import evaluate
-from textsiam.similarity import pairwise_similarity
+from textsiam.model import pairwise_similarity
 
 model = textsiam.get_model()
 
@@ -268,7 +268,7 @@ NOTEBOOKS["04_duplicate_questions.ipynb"] = [
     """md:# Duplicate questions (Quora): thresholds, calibrated probabilities, errors
 
 1. score Quora dev (2,000 pairs) and a seeded random half of test (5,000 of 10,000 pairs, to keep the notebook
-   fast; `benchmarks/calibration.py` uses all of it) with the default model;
+   fast; `python -m benchmarks.calibration` uses all of it) with the default model;
 2. choose the decision threshold on **dev** and apply it to test;
 3. turn cosines into **probabilities of duplicate** with a calibrator fitted on dev, and check them on test
    (Brier score, expected calibration error, reliability diagram);
@@ -288,7 +288,8 @@ print(f"scored {len(dev)} dev and {len(test)} test pairs in {time.perf_counter()
     """md:## Threshold chosen on dev""",
     """import matplotlib.pyplot as plt
 
-from textsiam.evaluation import classification_metrics, find_best_threshold, ranking_metrics, threshold_sweep
+from textsiam.evaluation import find_best_threshold
+from textsiam.evaluation.classification import classification_metrics, ranking_metrics, threshold_sweep
 
 t_acc = find_best_threshold(dev_scores, y_dev, metric="accuracy")
 t_f1 = find_best_threshold(dev_scores, y_dev, metric="f1")
@@ -425,7 +426,7 @@ fig.tight_layout()""",
 A deletion test on STS-B dev pairs with gold score ≥ 4: delete the `k` tokens with the highest attribution
 and compare the drop of the score with deleting `k` random tokens (5 draws). Faithful attributions lower the
 score more than random deletion (difference > 0, CI above 0). A small sample here; the benchmark
-(`benchmarks/explain_faithfulness.py`, 200 pairs) is in `benchmarks/results/explain_faithfulness.md`.""",
+(`python -m benchmarks.explain_faithfulness`, 200 pairs) is in `benchmarks/results/explain/explain_faithfulness.md`.""",
     """from textsiam.data import load_pairs
 from textsiam.explain import faithfulness
 
