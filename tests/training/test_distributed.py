@@ -38,7 +38,7 @@ def torchrun(cfg, cwd, *extra: str) -> str:
     cmd = [
         sys.executable, "-m", "torch.distributed.run",  # = torchrun
         "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
-        "-m", "textsiam", "train", "--config", str(cfg), "-q", *extra,
+        "-m", "textsiam", "train", "--config", str(cfg), *extra,  # no -q: the test reads the INFO lines
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=subprocess_env(), cwd=cwd)
     log = proc.stdout + proc.stderr

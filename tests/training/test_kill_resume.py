@@ -26,7 +26,17 @@ EPOCHS = 2
 
 
 def _train_cmd(cfg, out, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "textsiam", "train", "--config", str(cfg), "--output-dir", str(out), "-q", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "textsiam",
+        "train",
+        "--config",
+        str(cfg),
+        "--output-dir",
+        str(out),
+        *extra,
+    ]  # no -q: INFO lines are read
 
 
 def _run(cmd, cwd) -> str:
