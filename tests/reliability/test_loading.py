@@ -226,3 +226,20 @@ def test_cli_max_seq_length_beyond_the_model_is_capped(tiny_model_dir, capsys):
     long_text = "word " * 3000
     assert main(["score", long_text, "word", "-m", str(tiny_model_dir), "--max-seq-length", "100000", "-q"]) == 0
     assert 0.0 <= abs(float(capsys.readouterr().out.strip())) <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("pooling", "match"),
+    [
+        ({"pooling_mode_mean_sqrt_len_tokens": True}, "'mean_sqrt_len' pooling is not supported"),
+        ({"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": True}, "several modes at once"),
+        ({"pooling_mode_lasttoken": True}, "'lasttoken' pooling is not supported"),
+        ({"pooling_mode": "mean", "include_prompt": False}, "include_prompt=false"),
+    ],
+)
+def test_st_pooling_that_textsiam_cannot_reproduce_is_an_error(tmp_path, pooling, match):
+    """Never pool differently from sentence-transformers in silence (that would change the numbers)."""
+    folder = _st_copy(tmp_path)
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 384, **pooling}))
+    with pytest.raises(ValueError, match=match):
+        SiameseModel.from_pretrained(folder)

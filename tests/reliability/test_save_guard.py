@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -186,8 +187,9 @@ def test_replacing_a_model_keeps_the_users_files(default_tokenizer, tmp_path):
 def test_old_artifacts_are_dropped_and_a_new_readme_wins(tmp_path):
     target = tmp_path / "st"
     target.mkdir()
-    for name in ("modules.json", "config.json", "model.safetensors", "vocab.txt", "README.md", "notes.md"):
+    for name in ("config.json", "model.safetensors", "vocab.txt", "README.md", "notes.md"):
         (target / name).write_text(f"old {name}", encoding="utf-8")
+    (target / "modules.json").write_text(json.dumps([{"idx": 1, "path": "1_Pooling", "type": "Pooling"}]))
     (target / "1_Pooling").mkdir()
     (target / "1_Pooling" / "config.json").write_text("{}", encoding="utf-8")
     with atomic_dir(target) as tmp:
@@ -237,7 +239,8 @@ def test_orphaned_old_copy_gives_back_the_users_files(tmp_path):
     _fake_save(old, ("config.json", "model.safetensors", "textsiam.json", "vocab.txt"))
     _user_files(old)
     (old / "notes.md").write_text("old notes", encoding="utf-8")  # the target has its own: that one stays
-    (old / "1_Pooling").mkdir()
+    (old / "1_Pooling").mkdir()  # listed by the old model's modules.json: the old model's, dropped
+    (old / "modules.json").write_text(json.dumps([{"idx": 1, "path": "1_Pooling", "type": "Pooling"}]))
     orphan_tmp = tmp_path / f".m.tmp-{pid}-ffff0000"
     orphan_tmp.mkdir()
     _fake_save(orphan_tmp)
@@ -275,3 +278,39 @@ def test_a_live_writers_copies_are_left_alone(tmp_path):
     remove_orphaned_copies(target)
     _assert_user_files(live)
     assert list(target.iterdir()) == []
+
+
+def test_user_entries_that_look_like_model_files_are_kept(tiny_model, tmp_path):
+    """A user's ``2024_results/`` (shaped like a module folder) and ``pytorch_model_backup.bin`` survive a save."""
+    path = tiny_model.save(tmp_path / "m")
+    (path / "2024_results").mkdir()
+    (path / "2024_results" / "scores.csv").write_text("a,b\n")
+    (path / "pytorch_model_backup.bin").write_bytes(b"mine")
+    tiny_model.save(path)
+    assert (path / "2024_results" / "scores.csv").read_text() == "a,b\n"
+    assert (path / "pytorch_model_backup.bin").read_bytes() == b"mine"
+    assert (path / "1_Pooling").is_dir()  # the save's own module folder
+
+
+def test_overwrite_into_a_folder_without_a_model_replaces_only_what_the_save_writes(tmp_path):
+    """``overwrite=True`` on a non-model folder: a file with a model-like name that the save does not write stays."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "merges.txt").write_text("my merges")
+    (folder / "notes.md").write_text("notes")
+    model = SiameseModel.lstm(hidden_size=8, seed=0)  # an LSTM save writes no merges.txt
+    model.save(folder, overwrite=True)
+    assert (folder / "merges.txt").read_text() == "my merges" and (folder / "notes.md").read_text() == "notes"
+    assert (folder / "textsiam.json").is_file()
+
+
+def test_a_stale_module_folder_of_the_old_model_is_dropped(tiny_model, tmp_path):
+    """Module folders the old ``modules.json`` listed are the old model's: they go when the new save lacks them."""
+    from textsiam.model.siamese import Projection
+
+    tiny_model.projection = Projection(32, 8)
+    path = tiny_model.save(tmp_path / "m")
+    assert (path / "2_Dense").is_dir()
+    tiny_model.projection = None
+    tiny_model.save(path)
+    assert not (path / "2_Dense").exists() and (path / "1_Pooling").is_dir()

@@ -92,3 +92,17 @@ def test_default_model_similarity_from_threads_equals_single_thread():
         for _ in range(3):
             got = list(pool.map(lambda ab: textsiam.similarity(*ab), zip(PAIRS_A, PAIRS_B, strict=True)))
             assert got == expected
+
+
+def test_a_submodule_in_training_mode_is_switched_off_and_restored(tiny_model):
+    """Dropout switched on in one layer of an eval model still gives eval results; each module keeps its mode."""
+    model = _with_dropout(tiny_model)
+    expected = model.encode(PAIRS_A)
+    dropout = next(m for m in model.modules() if isinstance(m, torch.nn.Dropout))
+    dropout.train()
+    np.testing.assert_array_equal(model.encode(PAIRS_A), expected)
+    assert dropout.training and not model.training
+    model.train()
+    model.encoder.eval()  # e.g. a frozen encoder while a head trains
+    model.encode(PAIRS_A)
+    assert model.training and not model.encoder.training

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import os
 import re
@@ -56,9 +57,12 @@ MODEL_ARTIFACTS: frozenset[str] = frozenset(
 #: Name patterns of model files: weight shards and sentence-transformers module folders (``1_Pooling``, ...).
 MODEL_ARTIFACT_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^model-\d{5}-of-\d{5}\.safetensors$"),
-    re.compile(r"^pytorch_model.*\.bin$"),
+    re.compile(r"^pytorch_model(-\d{5}-of-\d{5})?\.bin$"),
     re.compile(r"^\d+_[A-Za-z]+$"),
 )
+#: A sentence-transformers module folder name (``1_Pooling``). A user's ``2024_results`` looks the same, so when
+#: replacing a folder such a name is only claimed if the new save wrote it or the old ``modules.json`` lists it.
+ST_MODULE_FOLDER = re.compile(r"^\d+_[A-Za-z]+$")
 #: Weights whose presence next to ``config.json`` makes a folder a model (see :func:`is_model_dir`).
 MODEL_WEIGHTS: tuple[str, ...] = (
     "model.safetensors",
@@ -94,6 +98,34 @@ def is_model_dir(path: str | os.PathLike) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- folders
+def _listed_modules(folder: Path | None) -> set[str]:
+    """The module folders a sentence-transformers ``modules.json`` in ``folder`` lists (empty if none/unreadable)."""
+    if folder is None:
+        return set()
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        return {m["path"] for m in modules if isinstance(m, dict) and isinstance(m.get("path"), str)}
+    except (OSError, ValueError, TypeError):
+        return set()
+
+
+def default_claims(old: Path | None, written: Collection[str], was_model: bool) -> Callable[[str], bool]:
+    """Which entries of the replaced folder ``old`` a save may drop: the model files of a model folder
+    (:func:`is_model_artifact`, module folders only when the new save wrote them or the old ``modules.json``
+    lists them); nothing of a folder that held no model (``overwrite=True``): there only the names the save
+    wrote are replaced."""
+    if not was_model:
+        return lambda name: False
+    listed = _listed_modules(old)
+
+    def claims(name: str) -> bool:
+        if ST_MODULE_FOLDER.match(name):
+            return name in written or name in listed
+        return is_model_artifact(name, written)
+
+    return claims
+
+
 def _refuse_working_dir(target: Path) -> None:
     """A folder that is (or contains) the current working directory is never replaced."""
     if target.parent == target:
@@ -175,7 +207,7 @@ def atomic_dir(
     that is the current working directory or contains it is refused (``ValueError``).
 
     Nothing the write did not produce is lost: entries of the old folder that the new one does not hold and
-    that ``replaces`` does not claim (default :func:`is_model_artifact`: the files of a model save) are moved
+    that ``replaces`` does not claim (default :func:`default_claims`: the files of a model save) are moved
     into the new folder.
 
     Crash safety: the old folder is renamed aside (``.NAME.old-PID-*``) before the new one (``.NAME.tmp-PID-*``)
@@ -183,7 +215,7 @@ def atomic_dir(
     or the new folder complete, plus leftovers that the next call for the same ``path`` cleans up once their
     process is gone (:func:`remove_orphaned_copies`). ``fsync`` flushes every file before the swap.
     """
-    replaces = replaces or is_model_artifact
+    claims_given = replaces
     target = Path(path).expanduser().resolve()
     _refuse_working_dir(target)
     _check_dir_target(target, overwrite)
@@ -204,6 +236,7 @@ def atomic_dir(
         written = {p.name for p in tmp.iterdir()}
         _refuse_working_dir(target)
         _check_dir_target(target, overwrite)  # the folder may have changed while the block ran
+        was_model = is_model_dir(target)
         swapped = False
         if target.is_dir() and not any(target.iterdir()):
             try:
@@ -218,6 +251,7 @@ def atomic_dir(
             swapped = True
         if not swapped:
             old = target.parent / f".{target.name}.old-{pid}-{uuid.uuid4().hex[:8]}"
+            replaces = claims_given or default_claims(target, written, was_model)
             try:
                 os.rename(target, old)
                 os.rename(tmp, target)
@@ -235,7 +269,7 @@ def atomic_dir(
         fsync_dir(target.parent)
     if old is not None and _carry_over(old, target, written, replaces):
         shutil.rmtree(old, ignore_errors=True)
-    remove_orphaned_copies(target, replaces=replaces)
+    remove_orphaned_copies(target, replaces=claims_given)
 
 
 def remove_orphaned_copies(target: str | os.PathLike, replaces: Callable[[str], bool] | None = None) -> None:
@@ -244,11 +278,10 @@ def remove_orphaned_copies(target: str | os.PathLike, replaces: Callable[[str], 
     Only folders whose PID names no running process on this machine are touched, so a concurrent writer that
     is still alive is never disturbed. A ``.tmp-`` folder holds only what an unfinished write produced and is
     deleted. A ``.old-`` folder may still hold files that were never the writer's (the interrupted write had
-    not moved them over yet): every entry that ``replaces`` does not claim (default :func:`is_model_artifact`)
+    not moved them over yet): every entry that ``replaces`` does not claim (default :func:`default_claims`)
     and that ``target`` does not hold is moved into ``target`` first; if ``target`` is missing or a move
     fails, the folder is kept (with a warning).
     """
-    replaces = replaces or is_model_artifact
     target = Path(target)
     try:
         entries = list(target.parent.iterdir())
@@ -261,7 +294,8 @@ def remove_orphaned_copies(target: str | os.PathLike, replaces: Callable[[str], 
         if not process_is_gone(pid):
             continue
         if path.name.startswith(f".{target.name}.old-"):
-            keep = [p for p in path.iterdir() if not replaces(p.name) and not os.path.lexists(target / p.name)]
+            claims = replaces or default_claims(path, (), True)
+            keep = [p for p in path.iterdir() if not claims(p.name) and not os.path.lexists(target / p.name)]
             if keep and not target.is_dir():
                 logger.warning(
                     "keeping %s (left by an interrupted write): it holds %s and %s is missing; move them yourself",
@@ -270,7 +304,7 @@ def remove_orphaned_copies(target: str | os.PathLike, replaces: Callable[[str], 
                     target,
                 )
                 continue
-            if keep and not _carry_over(path, target, {p.name for p in target.iterdir()}, replaces):
+            if keep and not _carry_over(path, target, {p.name for p in target.iterdir()}, claims):
                 continue
         logger.info("removing %s, left by an interrupted write (process %d is gone)", path, pid)
         shutil.rmtree(path, ignore_errors=True)

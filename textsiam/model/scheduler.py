@@ -56,19 +56,22 @@ def num_threads_context(n: int | None) -> Iterator[None]:
 def inference_context(model: nn.Module) -> Iterator[None]:
     """Hold the process-wide inference lock, with ``model`` in eval mode (dropout off) inside the block.
 
-    Models are loaded and built in eval mode, so normally nothing is switched. A model that is in training
-    mode (``model.train()``, or between training steps) is put in eval mode for the block and restored after;
-    the lock keeps concurrent inference calls from seeing the switch.
+    Models are loaded and built in eval mode, so normally nothing is switched. A model any of whose modules is
+    in training mode (``model.train()``, between training steps, or one dropout layer switched on) is put in
+    eval mode for the block, and every module's own mode is restored after; the lock keeps concurrent
+    inference calls from seeing the switch.
     """
     with _INFERENCE_LOCK:
-        was_training = model.training
-        if was_training:
+        modes = {module: module.training for module in model.modules()}
+        switched = any(modes.values())
+        if switched:
             model.eval()
         try:
             yield
         finally:
-            if was_training:
-                model.train(True)
+            if switched:
+                for module, training in modes.items():
+                    module.training = training
 
 
 def encode_sorted(

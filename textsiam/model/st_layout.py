@@ -41,20 +41,26 @@ class STLayout:
 
 
 def _pooling_from_config(cfg: dict[str, Any]) -> str:
-    if cfg.get("pooling_mode") in ("mean", "cls", "max", "weightedmean", "lasttoken"):
-        mode = cfg["pooling_mode"]
-    elif cfg.get("pooling_mode_cls_token"):
-        mode = "cls"
-    elif cfg.get("pooling_mode_max_tokens"):
-        mode = "max"
-    elif cfg.get("pooling_mode_weightedmean_tokens"):
-        mode = "weightedmean"
-    elif cfg.get("pooling_mode_lasttoken"):
-        mode = "lasttoken"
-    else:
-        mode = "mean"
-    if mode == "lasttoken":
-        raise ValueError("last-token pooling is not supported by textsiam; choose mean, cls, max or weighted_mean")
+    """textsiam's pooling mode for a sentence-transformers Pooling config; ``ValueError`` for what it cannot do
+    (several modes at once, mean-sqrt-len, last token, prompts excluded) rather than pooling differently."""
+    if cfg.get("include_prompt") is False:
+        raise ValueError("Pooling with include_prompt=false is not supported by textsiam")
+    mode = cfg.get("pooling_mode")
+    if mode is None:
+        flags = {
+            "cls": "pooling_mode_cls_token",
+            "mean": "pooling_mode_mean_tokens",
+            "max": "pooling_mode_max_tokens",
+            "mean_sqrt_len": "pooling_mode_mean_sqrt_len_tokens",
+            "weightedmean": "pooling_mode_weightedmean_tokens",
+            "lasttoken": "pooling_mode_lasttoken",
+        }
+        on = [name for name, key in flags.items() if cfg.get(key)]
+        if len(on) > 1:
+            raise ValueError(f"Pooling with several modes at once ({', '.join(on)}) is not supported by textsiam")
+        mode = on[0] if on else "mean"
+    if mode not in ("mean", "cls", "max", "weightedmean"):
+        raise ValueError(f"{mode!r} pooling is not supported by textsiam; choose mean, cls, max or weighted_mean")
     return {"weightedmean": "weighted_mean"}.get(mode, mode)
 
 
