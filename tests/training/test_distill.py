@@ -54,6 +54,7 @@ def config(tower: str = "lstm", **overrides) -> DistillConfig:
         embedding_lr=1e-2,
         device="cpu",
         show_progress=False,
+        vocabulary=False,  # the texts only: 60 of them (tests/training/test_distill_static.py adds the vocabulary)
     )
     base.update(overrides)
     return DistillConfig(**base)
@@ -186,6 +187,14 @@ def test_cosine_loss_dev_metric_and_callback(teacher, targets):
         ({"projection": "yes"}, "projection"),
         ({"projection_activation": "swish"}, "projection_activation"),
         ({"embeddings": "glove"}, "embeddings"),
+        ({"tower": "mlp"}, "tower"),
+        ({"pca_dims": 0}, "pca_dims"),
+        ({"tower": "static", "embeddings": "pretrained", "pca_dims": 16}, "pca_dims"),
+        ({"tower": "static", "tower_args": {"token_weights": "yes"}}, "token_weights"),
+        ({"tower": "static", "tower_args": {"hidden_size": 8}}, "hidden_size"),
+        ({"checkpoint_steps": 0}, "checkpoint_steps"),
+        ({"vocabulary": 1}, "vocabulary"),
+        ({"freeze_embeddings": "no"}, "freeze_embeddings"),
         ({"max_seq_length": 0}, "max_seq_length"),
         ({"tower_args": {"hidden": 8}}, "hidden"),
         ({"tower_args": {"hidden_size": 0}}, "hidden_size"),

@@ -49,6 +49,7 @@ COMMANDS: dict[str, str] = {
     "mine": "textsiam.cli.mine",
     "evaluate": "textsiam.cli.evaluate",
     "train": "textsiam.cli.train",
+    "distill": "textsiam.cli.distill",
     "soup": "textsiam.cli.soup",
     "export": "textsiam.cli.export",
 }

@@ -7,6 +7,7 @@ from textsiam.encoders.cnn import CNNConfig, CNNEncoder
 from textsiam.encoders.lstm import LSTMConfig, LSTMEncoder
 from textsiam.encoders.onnx import OnnxEncoder
 from textsiam.encoders.pooling import POOLING_MODES, Pooling
+from textsiam.encoders.static import StaticConfig, StaticEncoder
 from textsiam.encoders.subword import EmbeddingConfig, SubwordEncoder
 from textsiam.encoders.transformer import TransformerEncoder
 
@@ -16,6 +17,7 @@ ENCODERS: dict[str, type[Encoder]] = {
     OnnxEncoder.encoder_type: OnnxEncoder,
     LSTMEncoder.encoder_type: LSTMEncoder,
     CNNEncoder.encoder_type: CNNEncoder,
+    StaticEncoder.encoder_type: StaticEncoder,
 }
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
     "POOLING_MODES",
     "Pooling",
     "PreTokenized",
+    "StaticConfig",
+    "StaticEncoder",
     "SubwordEncoder",
     "TransformerEncoder",
 ]

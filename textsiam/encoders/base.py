@@ -64,6 +64,17 @@ class PreTokenized:
     def __len__(self) -> int:
         return len(self.lengths)
 
+    def concat(self, other: PreTokenized) -> PreTokenized:
+        """These texts followed by ``other``'s; only the columns both have are kept."""
+        names = [name for name in self.columns if name in other.columns]
+        columns = {name: list(self.columns[name]) + list(other.columns[name]) for name in names}
+        return PreTokenized(
+            columns,
+            np.concatenate([self.lengths, other.lengths]),
+            self.n_truncated + other.n_truncated,
+            {**other.pad_values, **self.pad_values},
+        )
+
     def collate(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
         """Right-pad texts ``indices`` to their longest: ``{name: (b, T) int64}`` with an ``attention_mask``."""
         idx = np.asarray(indices, dtype=np.int64)

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
 import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from textsiam.encoders.base import Encoder
+from textsiam.encoders.base import Encoder, PreTokenized
 from textsiam.encoders.loading import (
     check_finite,
     check_loaded_keys,
@@ -182,12 +183,54 @@ class SubwordEncoder(Encoder):
         x = self.embedding_dropout(self.embedding(ids))  # (B, T, E)
         return x, mask, lengths
 
+    def pretokenize(self, texts: list[str]) -> PreTokenized | None:
+        """Tokenise all texts at once (see :meth:`Encoder.pretokenize`), through the Rust tokenizer directly.
+
+        These towers read only ``input_ids``, so a copy of the fast tokenizer's backend (no padding, truncation
+        at ``max_seq_length``) encodes the texts without offsets or Python-side batch objects: about twice as fast
+        as the ``transformers`` call, which is most of a static tower's encoding time. The ids are the same
+        (tested); a tokenizer without a Rust backend, or padding on the left, takes the common path.
+        """
+        backend = self.fast_backend()
+        if backend is None:
+            return super().pretokenize(texts)
+        encodings = backend.encode_batch_fast(texts)
+        ids = [e.ids for e in encodings]
+        n_truncated = sum(1 for e in encodings if e.overflowing)
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        return PreTokenized({"input_ids": ids}, lengths, n_truncated, {"input_ids": int(self.tokenizer.pad_token_id)})
+
+    def fast_backend(self) -> Any:
+        """A private copy of the tokenizer's Rust backend set for :meth:`pretokenize` (``None`` if unsuitable)."""
+        tok = self.tokenizer
+        backend = getattr(tok, "backend_tokenizer", None)
+        if backend is None or not hasattr(backend, "encode_batch_fast") or tok.pad_token_id is None:
+            return None
+        if getattr(tok, "padding_side", "right") != "right" or getattr(tok, "truncation_side", "right") != "right":
+            return None
+        key = (id(backend), self.max_seq_length)
+        cached = getattr(self, "_fast_backend", None)
+        if cached is None or cached[0] != key:
+            from tokenizers import Tokenizer
+
+            copy = Tokenizer.from_str(backend.to_str())
+            copy.no_padding()
+            copy.enable_truncation(self.max_seq_length)
+            cached = (key, copy)
+            self._fast_backend = cached
+        return cached[1]
+
     @property
     def pooling_mode(self) -> str:
         return self.config.pooling
 
     def input_embeddings(self) -> nn.Embedding:
         return self.embedding
+
+    def lookup_tables(self) -> list[nn.Embedding]:
+        """The tower's per-token tables (the word embeddings first): a batch uses only a few of their rows, so
+        distillation trains them with sparse gradients."""
+        return [self.embedding]
 
     def encoder_config(self) -> dict[str, Any]:
         data = dataclasses.asdict(self.config)

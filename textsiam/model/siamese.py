@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from textsiam.encoders import CNNEncoder, Encoder, LSTMEncoder
+from textsiam.encoders import CNNEncoder, Encoder, LSTMEncoder, StaticEncoder
 from textsiam.io_utils import atomic_dir
 from textsiam.model.calibrated import CalibrationAPI, check_calibrator
 from textsiam.model.calibrator import Calibrator
@@ -450,6 +450,16 @@ class SiameseModel(CalibrationAPI, SentenceTransformersAPI, nn.Module):
         (``kernel_sizes``, ``num_filters``, ``activation``, ``pooling``, ...) in place of the LSTM's.
         """
         return build_tower(cls, CNNEncoder, source, **options)
+
+    @classmethod
+    def static(cls, source: Any = None, **options: Any) -> SiameseModel:
+        """A new (untrained) twin tower whose encoder is a weighted mean of static subword vectors (the fastest).
+
+        ``options`` as for :meth:`lstm`, with the fields of :class:`~textsiam.encoders.StaticConfig`
+        (``token_weights``, ``embedding_dim`` with ``embeddings="random"``). Such a tower is useful once trained:
+        :func:`textsiam.training.distill.distill` with ``tower="static"`` builds one from a teacher.
+        """
+        return build_tower(cls, StaticEncoder, source, **options)
 
     def __repr__(self) -> str:
         c = self.config

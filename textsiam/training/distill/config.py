@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Student towers :func:`~textsiam.training.distill.distill` can build.
-TOWER_KINDS: tuple[str, ...] = ("lstm", "cnn")
+TOWER_KINDS: tuple[str, ...] = ("static", "cnn", "lstm")
+#: ``embeddings`` values: the teacher's input word embeddings, the teacher's output for each token on its own
+#: (model2vec's start; PCA-reduced with ``pca_dims``), or random rows.
+EMBEDDING_STARTS: tuple[str, ...] = ("pretrained", "distilled", "random")
 #: ``loss`` values: mean squared error to the teacher's embeddings, or one minus their cosine.
 DISTILL_LOSSES: tuple[str, ...] = ("mse", "cosine")
 #: ``tower_args`` keys the run sets itself (from the teacher, or from other fields).
@@ -36,18 +39,25 @@ class DistillConfigError(ValueError):
 
 @dataclass
 class DistillConfig:
-    """Everything that defines one distillation run (teacher -> new LSTM / CNN student). See each field's comment."""
+    """Everything that defines one distillation run (teacher -> new static / CNN / LSTM student). See each field's
+    comment; :meth:`resolved` fills the fields left ``None`` with the tower's defaults."""
 
     # ---------------------------------------------------------------------------------------- teacher and student
     teacher: str | None = None  # teacher model dir or Hub name; None = the embedded all-MiniLM-L6-v2 (or pass one)
-    tower: str = "lstm"  # student tower: lstm | cnn, over the teacher's tokenizer and input word embeddings
-    tower_args: dict[str, Any] = field(default_factory=dict)  # LSTMConfig / CNNConfig fields, e.g. {hidden_size: 128}
-    embeddings: str = "pretrained"  # student's first word embeddings: pretrained (the teacher's input ones) | random
+    tower: str = (
+        "lstm"  # student tower: static (weighted mean of token vectors) | cnn | lstm, on the teacher's tokenizer
+    )
+    tower_args: dict[str, Any] = field(default_factory=dict)  # StaticConfig / CNNConfig / LSTMConfig fields
+    embeddings: str | None = None  # first token vectors: pretrained | distilled | random; None = distilled for static,
+    # pretrained (the teacher's input word embeddings) for cnn / lstm
+    pca_dims: int | None = None  # reduce the teacher's embeddings to this many dimensions (PCA) and learn those
+    vocabulary: bool = True  # add each vocabulary token on its own (and the teacher's embedding of it) to the texts
     projection: bool | None = None  # linear layer to the teacher's size; None = only when the tower's size differs
     projection_activation: str = "identity"  # activation of that layer: identity | tanh | relu | gelu
     normalize: bool | None = None  # L2-normalise the student's embeddings; None = as the teacher does
     max_seq_length: int | None = None  # student's token limit (longer texts are truncated); None = the teacher's
-    freeze_embeddings: bool = True  # the saved student keeps its word embeddings fixed when fine-tuned later
+    freeze_embeddings: bool | None = None  # saved student keeps its token vectors fixed when fine-tuned later;
+    # None = True for cnn / lstm (their layers learn), False for static (its vectors are all it has)
     # ---------------------------------------------------------------------------------------- optimisation
     loss: str = "mse"  # mse: mean squared error to the teacher's embeddings | cosine: 1 - cos(student, teacher)
     epochs: int = 3  # passes over the texts
@@ -65,6 +75,7 @@ class DistillConfig:
     output_dir: str | None = None  # save the student here at the end (SiameseModel.save); None = do not save
     overwrite: bool = False  # save into output_dir even when it holds files but no model (those files are kept)
     show_progress: bool = True  # tqdm bars for the teacher's embeddings and for each epoch
+    checkpoint_steps: int | None = None  # with output_dir: also checkpoint every this many steps (always per epoch)
 
     def __post_init__(self) -> None:
         if isinstance(self.output_dir, os.PathLike):
@@ -103,16 +114,25 @@ class DistillConfig:
             out.append(f"tower must be one of {list(TOWER_KINDS)}, got {self.tower!r}")
         else:
             out += self.tower_args_problems()
-        if self.embeddings not in ("pretrained", "random"):
-            out.append(f"embeddings must be 'pretrained' or 'random', got {self.embeddings!r}")
+        if self.embeddings is not None and self.embeddings not in EMBEDDING_STARTS:
+            out.append(f"embeddings must be one of {list(EMBEDDING_STARTS)} or None, got {self.embeddings!r}")
+        if self.pca_dims is not None and (not is_int(self.pca_dims) or self.pca_dims < 1):
+            out.append(f"pca_dims must be a positive int or None, got {self.pca_dims!r}")
+        if self.pca_dims is not None and self.embeddings == "pretrained" and self.tower == "static":
+            out.append(
+                "pca_dims needs embeddings='distilled' or 'random' for a static tower (pretrained rows keep "
+                "the teacher's input size)"
+            )
+        if self.checkpoint_steps is not None and (not is_int(self.checkpoint_steps) or self.checkpoint_steps < 1):
+            out.append(f"checkpoint_steps must be a positive int or None, got {self.checkpoint_steps!r}")
         if self.projection_activation not in ACTIVATIONS:
             out.append(f"projection_activation must be one of {list(ACTIVATIONS)}, got {self.projection_activation!r}")
         if self.loss not in DISTILL_LOSSES:
             out.append(f"loss must be one of {list(DISTILL_LOSSES)}, got {self.loss!r}")
-        for name in ("projection", "normalize"):
+        for name in ("projection", "normalize", "freeze_embeddings"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), bool):
                 out.append(f"{name} must be true, false or None, got {getattr(self, name)!r}")
-        for name in ("freeze_embeddings", "overwrite", "show_progress"):
+        for name in ("vocabulary", "overwrite", "show_progress"):
             if not isinstance(getattr(self, name), bool):
                 out.append(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name in ("epochs", "batch_size", "bucket_size", "teacher_batch_size"):
@@ -139,11 +159,9 @@ class DistillConfig:
 
     def tower_args_problems(self) -> list[str]:
         """Problems with ``tower_args`` for ``tower`` (unknown or reserved keys, values the tower refuses)."""
-        from textsiam.encoders import CNNEncoder, LSTMEncoder
-
         if not isinstance(self.tower_args, dict) or not all(isinstance(k, str) for k in self.tower_args):
             return [f"tower_args must be a mapping of setting names to values, got {self.tower_args!r}"]
-        encoder_cls = LSTMEncoder if self.tower == "lstm" else CNNEncoder
+        encoder_cls = self.encoder_class()
         names = [f.name for f in dataclasses.fields(encoder_cls.config_class)]
         out = [
             f"tower_args: {key!r} cannot be set ({why})"
@@ -154,8 +172,11 @@ class DistillConfig:
         if unknown:
             valid = [n for n in names if n not in RESERVED_TOWER_ARGS]
             out.append(f"tower_args: unknown {self.tower} setting(s) {unknown}; valid: {valid}")
-        if "embedding_dim" in self.tower_args and self.embeddings == "pretrained":
-            out.append("tower_args: embedding_dim is the teacher's with embeddings='pretrained' (use 'random')")
+        if "embedding_dim" in self.tower_args and self.resolved_embeddings() != "random":
+            out.append(
+                "tower_args: embedding_dim comes from the teacher with embeddings='pretrained' or 'distilled' "
+                "(set pca_dims, or use embeddings='random')"
+            )
         if out:
             return out
         settings = encoder_cls.config_class.from_dict(dict(self.tower_args))
@@ -167,10 +188,36 @@ class DistillConfig:
             return [f"tower_args: pooling must be one of {list(encoder_cls.pooling_modes)}, got {settings.pooling!r}"]
         return []
 
-    def tower_dim(self) -> int:
-        """Size of the tower's own output (before any projection), from ``tower`` and ``tower_args``."""
+    def encoder_class(self) -> type:
+        """The encoder class of ``tower``."""
+        from textsiam.encoders import CNNEncoder, LSTMEncoder, StaticEncoder
+
+        return {"static": StaticEncoder, "cnn": CNNEncoder, "lstm": LSTMEncoder}[self.tower]
+
+    def resolved_embeddings(self) -> str:
+        """``embeddings``, or the tower's default when it is ``None``."""
+        if self.embeddings is not None:
+            return self.embeddings
+        return "distilled" if self.tower == "static" else "pretrained"
+
+    def resolved_freeze(self) -> bool:
+        """``freeze_embeddings``, or the tower's default when it is ``None``."""
+        if self.freeze_embeddings is not None:
+            return self.freeze_embeddings
+        return self.tower != "static"
+
+    def tower_dim(self, teacher_dim: int, input_dim: int | None = None) -> int:
+        """Size of the tower's own output (before any projection), from ``tower``, ``tower_args`` and the sizes of
+        the teacher's embeddings (``teacher_dim``) and input word embeddings (``input_dim``, default the same)."""
         from textsiam.encoders import CNNConfig, LSTMConfig
 
+        if self.tower == "static":
+            start = self.resolved_embeddings()
+            if start == "random":
+                return int(self.tower_args.get("embedding_dim", self.pca_dims or teacher_dim))
+            if start == "distilled":
+                return int(self.pca_dims or teacher_dim)
+            return int(input_dim or teacher_dim)
         if self.tower == "lstm":
             lstm = LSTMConfig.from_dict(dict(self.tower_args))
             return lstm.hidden_size * (2 if lstm.bidirectional else 1)

@@ -61,13 +61,13 @@ def default_corpus(
     return texts
 
 
-def check_texts(texts: Sequence[str]) -> list[str]:
-    """``texts`` as a non-empty list of strings; a ``ValueError`` / ``TypeError`` otherwise."""
+def check_texts(texts: Sequence[str], allow_empty: bool = False) -> list[str]:
+    """``texts`` as a list of strings (non-empty unless ``allow_empty``); a ``ValueError`` / ``TypeError`` otherwise."""
     if isinstance(texts, (str, bytes)):
         raise TypeError("texts must be a sequence of strings, not a single string")
     items = list(texts)
-    if not items:
-        raise ValueError("texts is empty: distillation needs at least one text")
+    if not items and not allow_empty:
+        raise ValueError("texts is empty: distillation needs at least one text (or vocabulary=True)")
     bad = next((i for i, t in enumerate(items) if not isinstance(t, str)), None)
     if bad is not None:
         raise TypeError(f"texts must all be strings; item {bad} is a {type(items[bad]).__name__}")
@@ -99,7 +99,7 @@ def teacher_targets(
     """
     from tqdm.auto import tqdm
 
-    items = check_texts(texts)
+    items = check_texts(texts, allow_empty=True)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     parts = []
@@ -109,4 +109,6 @@ def teacher_targets(
             emb = teacher.encode(chunk, batch_size=batch_size, convert_to_numpy=True)  # (n, D)
             parts.append(np.asarray(emb, dtype=np.float32))
             bar.update(len(chunk))
+    if not parts:
+        return np.zeros((0, teacher.embedding_dim), dtype=np.float32)
     return check_targets(np.concatenate(parts, axis=0), len(items))

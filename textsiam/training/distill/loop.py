@@ -1,12 +1,10 @@
-"""The distillation loop: build a student on the teacher's tokenizer and word embeddings, regress its embeddings
-onto the teacher's with length-bucketed batches, AdamW (plus sparse Adam on the word embeddings), linear warm-up
-and decay, and gradient clipping."""
+"""A distillation run: load the teacher, compute (or read back) its targets, build the student on the teacher's
+tokenizer, train it (:func:`~textsiam.training.distill.fit.fit`), and save it."""
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,18 +14,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
+from textsiam.training.distill.checkpoint import CHECKPOINT_DIR, DistillCheckpoint, fingerprint
 from textsiam.training.distill.config import DistillConfig, DistillConfigError
 from textsiam.training.distill.corpus import check_targets, check_texts, teacher_targets
+from textsiam.training.distill.fit import Callback, fit
 
 logger = logging.getLogger(__name__)
 
 #: Written beside the saved student: the config, the teacher, the number of texts and the per-epoch log.
 DISTILL_INFO_NAME = "distillation.json"
-
-#: ``callback(entry, student)`` after each epoch; returning ``True`` stops the run after that epoch.
-Callback = Callable[[dict[str, Any], Any], Any]
 
 
 @dataclass
@@ -69,68 +65,67 @@ def load_teacher(config: DistillConfig, teacher: Any = None) -> tuple[Any, str]:
     return SiameseModel.from_pretrained(source, device=config.device), name
 
 
-def build_student(config: DistillConfig, teacher: Any, target_dim: int | None = None) -> Any:
-    """A new ``config.tower`` student: the teacher's tokenizer, its input word embeddings as the start (unless
-    ``embeddings='random'``), and a linear projection to ``target_dim`` (default the teacher's size) when
-    ``config.projection`` asks for one or (``None``) when the tower's own size differs.
+def build_student(
+    config: DistillConfig,
+    teacher: Any,
+    target_dim: int | None = None,
+    vocabulary: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Any:
+    """A new ``config.tower`` student on the teacher's tokenizer, with a linear projection to ``target_dim``
+    (default the teacher's size) when ``config.projection`` asks for one or (``None``) when the tower's own size
+    differs.
 
-    The embeddings are built frozen (``freeze_embeddings=True``); :func:`fit` trains them sparsely when
+    Its token vectors start as ``config.embeddings`` says: the teacher's input word embeddings (``pretrained``),
+    random rows, or (``distilled``) the rows of ``vocabulary = (token_ids (M,), vectors (M, E))``, the teacher's
+    embedding of each token on its own (see :mod:`~textsiam.training.distill.vocabulary`); other rows (special
+    tokens) start at zero. The tables are built frozen; :func:`fit` trains them sparsely when
     ``config.embedding_lr > 0`` and sets the saved flag from ``config.freeze_embeddings`` at the end.
     """
     from textsiam.model.siamese import SiameseModel
 
     target_dim = int(target_dim or teacher.embedding_dim)
-    project = config.projection if config.projection is not None else config.tower_dim() != target_dim
-    if not project and config.tower_dim() != target_dim:
+    start = config.resolved_embeddings()
+    settings = dict(config.tower_args)
+    if start == "distilled":
+        if vocabulary is None:
+            raise ValueError("embeddings='distilled' needs the teacher's vocabulary vectors (token ids, rows)")
+        settings["embedding_dim"] = int(vocabulary[1].shape[1])
+    elif start == "random" and config.tower == "static":
+        settings.setdefault("embedding_dim", config.tower_dim(target_dim))
+    layer = teacher.encoder.input_embeddings() if start == "pretrained" else None
+    input_dim = int(layer.weight.shape[1]) if layer is not None else None
+    tower_dim = config.tower_dim(settings.get("embedding_dim", target_dim), input_dim)
+    if config.tower != "static":
+        tower_dim = config.tower_dim(target_dim)
+    project = config.projection if config.projection is not None else tower_dim != target_dim
+    if not project and tower_dim != target_dim:
         raise DistillConfigError(
             [
-                f"projection=False, but the {config.tower} tower gives {config.tower_dim()} dimensions and the teacher "
-                f"{target_dim}; allow a projection or change tower_args"
+                f"projection=False, but the {config.tower} tower gives {tower_dim} dimensions and the targets "
+                f"{target_dim}; allow a projection or change tower_args / pca_dims"
             ]
         )
-    build = SiameseModel.lstm if config.tower == "lstm" else SiameseModel.cnn
+    build = {"static": SiameseModel.static, "cnn": SiameseModel.cnn, "lstm": SiameseModel.lstm}[config.tower]
     student = build(
         teacher,
         projection_dim=target_dim if project else None,
         projection_activation=config.projection_activation,
         normalize=teacher.normalize if config.normalize is None else config.normalize,
-        embeddings=config.embeddings,
+        embeddings="pretrained" if start == "pretrained" else "random",
         max_seq_length=config.max_seq_length or teacher.max_seq_length,
         freeze_embeddings=True,
         device=config.device or teacher.device,
         seed=config.seed,
-        **config.tower_args,
+        **settings,
     )
+    if start == "distilled":
+        assert vocabulary is not None
+        weight = student.encoder.input_embeddings().weight  # (V, E)
+        with torch.no_grad():
+            weight.zero_()
+            ids = torch.from_numpy(np.asarray(vocabulary[0], dtype=np.int64))
+            weight[ids.to(weight.device)] = torch.from_numpy(np.asarray(vocabulary[1], dtype=np.float32)).to(weight)
     return student
-
-
-def length_bucketed_batches(
-    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, bucket: int = 50
-) -> list[np.ndarray]:
-    """Random batches of texts of similar length: one epoch's order.
-
-    Shuffle all ``N`` indices, sort each chunk of ``bucket * batch_size`` of them by length (stable), cut the
-    chunks into batches, and shuffle the batches. A recurrent tower runs as many steps as the longest text of
-    its batch, so this about halves the cost of an epoch; ``bucket=1`` gives batches sorted within themselves only.
-
-    Args:
-        lengths: ``(N,)`` token counts.
-        batch_size: texts per batch (the last batch of a chunk may be smaller).
-        rng: the source of randomness (the order is a function of its state).
-        bucket: batches per length-sorted chunk.
-
-    Returns:
-        ``ceil``-many int64 index arrays covering ``0 .. N - 1`` exactly once.
-    """
-    lengths = np.asarray(lengths)
-    order = rng.permutation(len(lengths))
-    chunk = batch_size * bucket
-    batches: list[np.ndarray] = []
-    for start in range(0, len(order), chunk):
-        part = order[start : start + chunk]
-        part = part[np.argsort(lengths[part], kind="stable")]
-        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -142,164 +137,166 @@ def distill(
     targets: Any = None,
     dev_metric: Callable[[Any], float] | None = None,
     callback: Callback | None = None,
+    resume: bool = False,
 ) -> DistillResult:
-    """Distil a teacher into a new LSTM or CNN student that reproduces its embeddings; no labels needed.
+    """Distil a teacher into a new static, CNN or LSTM student that reproduces its embeddings; no labels needed.
 
     Args:
         config: a :class:`DistillConfig`, or a mapping of its fields (``None``: the defaults).
-        texts: the corpus (any sequence of strings, e.g. :func:`~textsiam.training.distill.default_corpus`).
+        texts: the corpus (any sequence of strings, e.g. :func:`~textsiam.training.distill.default_corpus`);
+            with ``config.vocabulary`` every vocabulary token joins it as a one-token text.
         teacher: a loaded :class:`~textsiam.SiameseModel`, or a model path; ``None`` loads ``config.teacher``.
         targets: the teacher's embeddings of ``texts``, ``(N, D)`` (e.g. from a cache); ``None`` computes them
-            with :func:`~textsiam.training.distill.teacher_targets`. ``D`` sets the projection's size.
+            with :func:`~textsiam.training.distill.teacher_targets`. ``D`` (or ``pca_dims``) sets the student's size.
         dev_metric: ``dev_metric(student) -> float`` after every epoch (student in eval mode), logged as
             ``dev_metric``.
         callback: ``callback(entry, student)`` after every epoch (after ``dev_metric``); returning ``True`` stops.
+        resume: continue the run a kill interrupted in ``config.output_dir`` (same texts, teacher and settings):
+            the teacher's targets and the training state come from its checkpoint, and the student ends as that
+            of an uninterrupted run.
 
     Returns:
         A :class:`DistillResult`; the student is in eval mode and, with ``config.output_dir``, saved there (with
-        ``distillation.json`` beside it).
+        ``distillation.json`` beside it). While it trains, ``output_dir/distill-checkpoint/`` holds its
+        checkpoint (removed at the end).
 
     Raises:
         DistillConfigError: a bad config value (a ``ValueError``).
-        FileExistsError: ``output_dir`` holds files but no model and ``overwrite`` is not set (checked first).
+        FileExistsError: ``output_dir`` holds files but no model and ``overwrite`` is not set, or holds an
+            interrupted run and neither ``resume`` nor ``overwrite`` is set (checked first).
+        FileNotFoundError: ``resume`` without a checkpoint in ``output_dir``.
     """
     config = as_config(config)
-    items = check_texts(texts)
-    out = check_output_dir(config)
+    items = check_texts(texts, allow_empty=config.vocabulary)
+    if not isinstance(resume, bool):
+        raise TypeError(f"resume must be true or false, got {resume!r}")
+    out = check_output_dir(config, resume)
+    checkpoint = DistillCheckpoint(out / CHECKPOINT_DIR) if out is not None else None
+    if checkpoint is not None and checkpoint.exists and not resume:
+        checkpoint.remove()  # overwrite=True (check_output_dir refused it otherwise)
     model, teacher_name = load_teacher(config, teacher)
-    teacher_seconds = 0.0
-    if targets is None:
-        start = time.perf_counter()
-        target_arr = teacher_targets(model, items, config.teacher_batch_size, show_progress=config.show_progress)
-        teacher_seconds = time.perf_counter() - start
-        logger.info("teacher embeddings of %d texts in %.1fs", len(items), teacher_seconds)
-    else:
-        target_arr = check_targets(targets, len(items))
-    student = build_student(config, model, target_arr.shape[1])
-    logger.info("distilling %s into %s on %d texts", teacher_name, student, len(items))
+    print_name = fingerprint(items, teacher_name, config.to_dict())
+    pre, vocab, target_arr, teacher_seconds = prepare_targets(
+        config, model, items, targets, checkpoint if resume else None, print_name
+    )
+    if checkpoint is not None and not resume:
+        meta = {"fingerprint": print_name, "n_items": len(target_arr), "teacher_seconds": teacher_seconds}
+        checkpoint.save_targets(target_arr, meta)
+    student = build_student(config, model, target_arr.shape[1], vocab)
+    train_items, train_targets = student_items(student, pre, items, target_arr, config.vocabulary)
+    logger.info("distilling %s into %s on %d items", teacher_name, student, len(train_targets))
     start = time.perf_counter()
-    log = fit(student, items, target_arr, config, dev_metric, callback)
+    log = fit(student, train_items, train_targets, config, dev_metric, callback, checkpoint, resume)
     train_seconds = time.perf_counter() - start
     student.name_or_path = f"{config.tower} student of {teacher_name}"
     result = DistillResult(student, log, config, teacher_name, len(items), teacher_seconds, train_seconds, None)
     if out is not None:
-        result.output_dir = student.save(out, overwrite=config.overwrite)
+        result.output_dir = student.save(out, overwrite=True)  # check_output_dir allowed it
         write_info(result)
+        assert checkpoint is not None
+        checkpoint.remove()
     return result
 
 
-def fit(
-    student: Any,
-    texts: list[str],
-    targets: np.ndarray,
+def prepare_targets(
     config: DistillConfig,
-    dev_metric: Callable[[Any], float] | None = None,
-    callback: Callback | None = None,
-) -> list[dict[str, Any]]:
-    """Train ``student`` so that its embeddings of ``texts`` match ``targets`` ``(N, D)``; one log entry per epoch.
+    teacher: Any,
+    texts: list[str],
+    targets: Any,
+    checkpoint: DistillCheckpoint | None,
+    print_name: str,
+) -> tuple[Any, tuple[np.ndarray, np.ndarray] | None, np.ndarray, float]:
+    """The vocabulary items and the targets of a run: ``(vocab items or None, (token ids, vectors) or None,
+    targets (N_texts [+ M], D'), teacher seconds)``; from ``checkpoint`` when resuming.
 
-    The tower's layers (and projection) learn with AdamW; with ``config.embedding_lr > 0`` the word embeddings
-    learn too, through sparse gradients and ``SparseAdam`` (a batch touches a few thousand of the ~30k rows:
-    dense AdamW over the whole matrix would cost ~20x per step). Both follow a linear warm-up / decay schedule.
-    The torch RNG is seeded with ``config.seed`` inside a fork (the caller's RNG state is left as it was). At the
-    end the embeddings' trainability is set from ``config.freeze_embeddings`` and the student is in eval mode.
+    Targets are the teacher's embeddings of the texts (then of the vocabulary tokens, when used), PCA-reduced to
+    ``config.pca_dims`` and re-normalised when the student normalises.
     """
-    from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
+    from textsiam.training.distill.vocabulary import vocabulary_items, vocabulary_targets
 
-    from textsiam.losses import MSELoss
+    need_vocab = config.vocabulary or config.resolved_embeddings() == "distilled"
+    pre, token_ids = vocabulary_items(teacher.tokenizer) if need_vocab else (None, None)
+    if checkpoint is not None:
+        if not checkpoint.exists:
+            raise FileNotFoundError(f"resume: no distillation checkpoint in {checkpoint.directory}")
+        arr, meta = checkpoint.load_targets(print_name)
+        teacher_seconds = float(meta.get("teacher_seconds", 0.0))
+    else:
+        begin = time.perf_counter()
+        if targets is None:
+            arr = teacher_targets(teacher, texts, config.teacher_batch_size, show_progress=config.show_progress)
+        else:
+            arr = check_targets(targets, len(texts))
+        if pre is not None:
+            rows = vocabulary_targets(teacher, pre, config.teacher_batch_size, config.show_progress)
+            arr = np.concatenate([arr, check_targets(rows, len(rows))], axis=0)
+        teacher_seconds = time.perf_counter() - begin  # the texts' targets (unless given) and the vocabulary's
+        logger.info("teacher targets of %d items in %.1fs", len(arr), teacher_seconds)
+        if config.pca_dims is not None:
+            arr = pca_reduce(arr, config.pca_dims)
+        normalize = teacher.normalize if config.normalize is None else config.normalize
+        if normalize and config.pca_dims is not None:
+            arr /= np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
+    vocab = (token_ids, arr[len(texts) :]) if token_ids is not None else None
+    return pre, vocab, arr, teacher_seconds
 
-    pre = student.encoder.pretokenize(texts)  # tokenised once; each batch is padded by collate()
-    if pre is None:
-        raise ValueError("the student's tokenizer cannot pre-tokenise (a fast tokenizer is needed)")
-    if pre.n_truncated:
-        logger.info("%d of %d texts are cut at %d tokens", pre.n_truncated, len(texts), student.max_seq_length)
-    device = student.device
-    total = math.ceil(len(texts) / config.batch_size) * config.epochs
-    embedding = student.encoder.input_embeddings()
-    embedding.weight.requires_grad_(False)
-    params = [p for p in student.parameters() if p.requires_grad]
-    optimizers: list[torch.optim.Optimizer] = [
-        torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    ]
-    if config.embedding_lr > 0:
-        embedding.weight.requires_grad_(True)
-        embedding.sparse = True
-        optimizers.append(torch.optim.SparseAdam([embedding.weight], lr=config.embedding_lr))
-    schedules = [get_linear_schedule_with_warmup(o, int(config.warmup_ratio * total), total) for o in optimizers]
-    mse = MSELoss()
-    target = torch.from_numpy(targets).to(device)  # (N, D)
-    rng = np.random.default_rng(config.seed)
-    log: list[dict[str, Any]] = []
-    cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
-    try:
-        with torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(config.seed)
-            for epoch in range(1, config.epochs + 1):
-                student.train()
-                start = time.perf_counter()
-                loss_sum, cos_sum = 0.0, 0.0
-                batches = length_bucketed_batches(pre.lengths, config.batch_size, rng, config.bucket_size)
-                bar = tqdm(batches, desc=f"Distil epoch {epoch}/{config.epochs}", disable=not config.show_progress)
-                for idx in bar:
-                    features = {k: v.to(device) for k, v in pre.collate(idx.tolist()).items()}
-                    goal = target[torch.from_numpy(idx).to(device)]  # (b, D)
-                    emb = student.embed(features)  # (b, D)
-                    cos = nn.functional.cosine_similarity(emb, goal, dim=-1)  # (b,)
-                    loss = mse(emb, labels=goal) if config.loss == "mse" else 1.0 - cos.mean()
-                    for optimizer in optimizers:
-                        optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if config.max_grad_norm is not None:
-                        torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-                    for optimizer, schedule in zip(optimizers, schedules, strict=True):
-                        optimizer.step()
-                        schedule.step()
-                    loss_sum += loss.item() * len(idx)
-                    cos_sum += float(cos.detach().sum())
-                entry: dict[str, Any] = {
-                    "epoch": epoch,
-                    "steps": len(batches),
-                    "loss": loss_sum / len(texts),
-                    "cosine_to_teacher": cos_sum / len(texts),  # mean over the epoch's batches, as trained
-                    "seconds": time.perf_counter() - start,
-                }
-                student.eval()
-                if dev_metric is not None:
-                    entry["dev_metric"] = float(dev_metric(student))
-                log.append(entry)
-                logger.info(
-                    "distil epoch %d/%d: loss %.4g, cosine to the teacher %.4f, %.1fs%s",
-                    epoch,
-                    config.epochs,
-                    entry["loss"],
-                    entry["cosine_to_teacher"],
-                    entry["seconds"],
-                    f", dev {entry['dev_metric']:.4g}" if "dev_metric" in entry else "",
-                )
-                if callback is not None and callback(entry, student) is True:
-                    logger.info("distillation stopped by the callback after epoch %d", epoch)
-                    break
-    finally:
-        embedding.sparse = False
-        embedding.weight.requires_grad_(not config.freeze_embeddings)
-        student.encoder.config.freeze_embeddings = config.freeze_embeddings
-        student.zero_grad(set_to_none=True)
-        student.eval()
-    return log
+
+def student_items(
+    student: Any, vocab_items: Any, texts: list[str], targets: np.ndarray, with_vocabulary: bool
+) -> tuple[Any, np.ndarray]:
+    """What the student trains on: its tokenisation of the texts (plus the vocabulary items) and their targets."""
+    from textsiam.training.distill.fit import pretokenized
+
+    pre = pretokenized(student, texts)
+    if with_vocabulary and vocab_items is not None:
+        return pre.concat(vocab_items), targets
+    return pre, targets[: len(texts)]
+
+
+def pca_reduce(targets: np.ndarray, dims: int) -> np.ndarray:
+    """``targets (N, D)`` projected on their ``dims`` leading principal directions (uncentred, so dot products
+    and cosines are kept as well as ``dims`` dimensions can): ``(N, dims)`` float32."""
+    if dims > targets.shape[1]:
+        raise ValueError(f"pca_dims={dims} is more than the teacher's {targets.shape[1]} dimensions")
+    gram = targets.T.astype(np.float64) @ targets.astype(np.float64)  # (D, D)
+    values, vectors = np.linalg.eigh(gram)  # ascending
+    basis = vectors[:, ::-1][:, :dims]  # (D, dims)
+    basis *= np.sign(basis[np.abs(basis).argmax(axis=0), np.arange(dims)])  # a fixed sign per direction
+    kept = values[::-1][:dims].sum() / max(values.sum(), 1e-12)
+    logger.info("PCA to %d dimensions keeps %.1f%% of the targets' energy", dims, 100 * kept)
+    return np.ascontiguousarray(targets @ basis.astype(np.float32), dtype=np.float32)
 
 
 # ---------------------------------------------------------------------------------------------- saving
-def check_output_dir(config: DistillConfig) -> Path | None:
-    """``config.output_dir`` resolved, refused early if saving there would fail (before any training)."""
+def check_output_dir(config: DistillConfig, resume: bool = False) -> Path | None:
+    """``config.output_dir`` resolved, refused early if saving there would fail (before any training).
+
+    A folder with an interrupted run's checkpoint is refused unless ``resume`` (continue it) or ``overwrite``
+    (start over); a model there is replaced by the new one (as :meth:`SiameseModel.save` does), and a folder with
+    other files is refused unless ``overwrite`` (they are kept either way).
+    """
     from textsiam.io_utils import is_model_dir
 
     if config.output_dir is None:
+        if resume:
+            raise ValueError("resume needs output_dir (the folder of the interrupted run)")
         return None
     out = Path(config.output_dir).expanduser().resolve()
     if out.exists() and not out.is_dir():
         raise ValueError(f"output_dir {out} exists and is not a directory")
-    if out.is_dir() and not config.overwrite and not is_model_dir(out) and any(out.iterdir()):
+    interrupted = DistillCheckpoint(out / CHECKPOINT_DIR).exists
+    if resume:
+        if not interrupted:
+            raise FileNotFoundError(f"resume: no interrupted distillation in {out} (no {CHECKPOINT_DIR}/ there)")
+        return out
+    if config.overwrite or not out.is_dir():
+        return out
+    if interrupted:
+        raise FileExistsError(
+            f"{out} holds an interrupted distillation; resume it (resume=True, --resume) or start over "
+            "(overwrite=True, --overwrite)"
+        )
+    if not is_model_dir(out) and any(p.name != CHECKPOINT_DIR for p in out.iterdir()):
         raise FileExistsError(
             f"output_dir {out} holds files but no model; set overwrite=True to save into it (its files are kept)"
         )

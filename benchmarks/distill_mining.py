@@ -1,0 +1,251 @@
+"""Duplicate mining with a distilled student: ``textsiam mine`` on 1M lines, and what it recovers on Quora.
+
+Two parts, each ``textsiam mine`` run a fresh subprocess (wall time of the whole command, model load included;
+peak RSS is its ``VmHWM`` from ``/proc``, as in ``benchmarks.scale``):
+
+* ``scale``: a corpus of ``--lines`` lines (default 1M) made as ``benchmarks.scale`` makes them: the unique Quora
+  questions of both BiMPM files, then deterministic word deletions / swaps of them. Mined by the student with
+  the command's defaults (top-k 10, HNSW index above 100k lines, int8 storage). Goal: under 5 minutes and under
+  2 GB peak RSS.
+* ``quora``: the 36,737 unique Quora questions mined by the teacher (the embedded all-MiniLM-L6-v2, ``--threshold``
+  0.8) and by the student. The share of the teacher's pairs the student recovers is measured two ways: among
+  the student's pairs at the same threshold, and among the student's best-scoring pairs of the same number as
+  the teacher's (its own scale of cosines may differ). The labelled duplicate pairs (``is_duplicate = 1``) found
+  by each are reported too.
+
+    python -m benchmarks.distill_mining --student /work/runs/s8/static          # both parts
+    python -m benchmarks.distill_mining --student DIR --parts quora --smoke      # a quick check
+
+Writes benchmarks/results/towers/distill_mining.{json,md} (``--smoke``: ``distill_mining_smoke.*``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import (
+    benchmark_parser,
+    command,
+    configure,
+    machine,
+    markdown_table,
+    resolve_data_dir,
+    utc_now,
+    versions,
+    write_results,
+)
+from benchmarks.scale_mining import augmented, quora_questions, run_process, write_lines
+
+logger = logging.getLogger("benchmarks.distill_mining")
+PARTS = ("scale", "quora")
+
+
+def mine_cli(corpus: Path, model: str | None, out: Path, threshold: float, extra: list[str]) -> dict[str, Any]:
+    """``textsiam mine corpus -o out`` in a subprocess; its wall time and peak RSS, and the pairs it wrote."""
+    cmd = [sys.executable, "-m", "textsiam", "mine", str(corpus), "-o", str(out), "-t", str(threshold), "-q"]
+    cmd += ["--overwrite", *(["--model", model] if model else []), *extra]
+    proc = run_process(cmd, out.with_suffix(".log"))
+    proc["command"] = " ".join(["textsiam", *cmd[3:]])
+    return proc
+
+
+def read_pairs(path: Path) -> list[tuple[int, int, float]]:
+    """``(i, j, score)`` rows of a ``textsiam mine`` TSV (header skipped), best first as written."""
+    rows = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(reader, None)
+        for row in reader:
+            rows.append((int(row[0]), int(row[1]), float(row[2])))
+    return rows
+
+
+def recovery(teacher: list[tuple[int, int, float]], student: list[tuple[int, int, float]]) -> dict[str, Any]:
+    """Share of the teacher's pairs among the student's (all of them, and the same number of its best)."""
+    wanted = {(i, j) for i, j, _ in teacher}
+    got = {(i, j) for i, j, _ in student}
+    best = {(i, j) for i, j, _ in sorted(student, key=lambda r: -r[2])[: len(wanted)]}
+    return {
+        "teacher_pairs": len(wanted),
+        "student_pairs": len(got),
+        "recovered_at_threshold": len(wanted & got),
+        "share_at_threshold": len(wanted & got) / max(len(wanted), 1),
+        "recovered_same_count": len(wanted & best),
+        "share_same_count": len(wanted & best) / max(len(wanted), 1),
+    }
+
+
+def labelled_found(pairs: list[tuple[int, int, float]], questions: list[str], labelled: list) -> dict[str, int]:
+    """How many labelled duplicate / non-duplicate pairs are among the mined ``pairs``."""
+    index = {t: i for i, t in enumerate(questions)}
+    mined = {(i, j) for i, j, _ in pairs}
+    counts = {"duplicates": 0, "duplicates_mined": 0, "non_duplicates": 0, "non_duplicates_mined": 0}
+    for a, b, label in labelled:
+        if a == b:
+            continue
+        i, j = sorted((index[a], index[b]))
+        key = "duplicates" if label == 1 else "non_duplicates"
+        counts[key] += 1
+        counts[f"{key}_mined"] += (i, j) in mined
+    return counts
+
+
+def part_scale(args: argparse.Namespace, work: Path, questions: list[str]) -> dict[str, Any]:
+    corpus = work / f"corpus_{args.lines}.txt"
+    if not corpus.is_file():
+        write_lines(corpus, augmented(questions, args.lines))
+    proc = mine_cli(corpus, args.student, work / "scale_pairs.tsv", args.threshold, [])
+    n_pairs = sum(1 for _ in open(work / "scale_pairs.tsv", encoding="utf-8")) - 1
+    logger.info("%d lines mined in %.1fs, peak RSS %.0f MB", args.lines, proc["wall_s"], proc["peak_rss_mb"])
+    return {"lines": args.lines, "pairs": n_pairs, **proc}
+
+
+def part_quora(args: argparse.Namespace, work: Path, questions: list[str], labelled: list) -> dict[str, Any]:
+    corpus = work / "quora_questions.txt"
+    write_lines(corpus, questions)
+    runs = {}
+    for name, model in (("teacher", args.teacher), ("student", args.student)):
+        out = work / f"quora_{name}.tsv"
+        proc = mine_cli(corpus, model, out, args.threshold, [])
+        pairs = read_pairs(out)
+        runs[name] = {**proc, "pairs": len(pairs), "labelled": labelled_found(pairs, questions, labelled)}
+        runs[name]["_rows"] = pairs
+    result = {
+        "questions": len(questions),
+        "runs": runs,
+        "recovery": recovery(runs["teacher"]["_rows"], runs["student"]["_rows"]),
+    }
+    for run in runs.values():
+        run.pop("_rows")
+    return result
+
+
+def render(payload: dict[str, Any]) -> str:
+    lines = [
+        f"# {payload['name']}",
+        "",
+        f"- date: {payload['date']}",
+        f"- command: `{payload['command']}`",
+        f"- student: `{payload['student']}`; teacher: {payload['teacher'] or 'all-MiniLM-L6-v2 (embedded)'}",
+        f"- machine: {payload['machine']}",
+        f"- versions: {payload['versions']}",
+        "",
+    ]
+    if "scale" in payload:
+        s = payload["scale"]
+        ok = s["wall_s"] < 300 and s["peak_rss_mb"] < 2048
+        lines += ["## 1M lines", ""]
+        lines += markdown_table(
+            ["lines", "wall s", "peak RSS MB", "pairs ≥ threshold", "load"],
+            [
+                [
+                    f"{s['lines']:,}",
+                    f"{s['wall_s']:.1f}",
+                    f"{s['peak_rss_mb']:,.0f}",
+                    f"{s['pairs']:,}",
+                    f"{s['loadavg_1min_start']:.1f} / {s['loadavg_1min_end']:.1f}",
+                ]
+            ],
+            "rrrrl",
+        )
+        lines += [
+            "",
+            f"Command: `{s['command']}`. **Goal (under 5 min, under 2 GB): {'met' if ok else 'not met'}.**",
+            "",
+        ]
+    if "quora" in payload:
+        q = payload["quora"]
+        r = q["recovery"]
+        lines += ["## Quora questions", ""]
+        rows = []
+        for name, run in q["runs"].items():
+            lab = run["labelled"]
+            rows.append(
+                [
+                    name,
+                    f"{run['wall_s']:.1f}",
+                    f"{run['peak_rss_mb']:,.0f}",
+                    f"{run['pairs']:,}",
+                    f"{lab['duplicates_mined']:,} / {lab['duplicates']:,}",
+                    f"{lab['non_duplicates_mined']:,} / {lab['non_duplicates']:,}",
+                ]
+            )
+        lines += markdown_table(
+            [
+                "model",
+                "wall s",
+                "peak RSS MB",
+                "pairs ≥ threshold",
+                "labelled duplicates mined",
+                "labelled non-duplicates mined",
+            ],
+            rows,
+            "lrrrrr",
+        )
+        lines += [
+            "",
+            f"Of the teacher's {r['teacher_pairs']:,} pairs, the student mines {r['recovered_at_threshold']:,} "
+            f"({100 * r['share_at_threshold']:.1f}%) at the same threshold ({r['student_pairs']:,} pairs in all), and "
+            f"{r['recovered_same_count']:,} ({100 * r['share_same_count']:.1f}%) among its {r['teacher_pairs']:,} "
+            "best-scoring pairs.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = benchmark_parser(__doc__, "towers")
+    p.add_argument("--student", required=True, help="the distilled student's folder")
+    p.add_argument("--teacher", default=None, help="the teacher (default: the embedded all-MiniLM-L6-v2)")
+    p.add_argument("--parts", default=",".join(PARTS), help="comma-separated: scale,quora")
+    p.add_argument("--lines", type=int, default=1_000_000)
+    p.add_argument("--threshold", type=float, default=0.8)
+    p.add_argument("--quora-limit", type=int, default=None, help="only the first N unique questions")
+    p.add_argument("--work-dir", default=None, help="scratch folder (default: a temporary one)")
+    p.add_argument("--smoke", action="store_true", help="tiny sizes (2,000 lines, 500 questions)")
+    p.add_argument("--results-name", default="distill_mining", help="NAME of the result files")
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings from the libraries")
+    args = p.parse_args(argv)
+    configure(logging.WARNING if args.quiet else logging.INFO)
+    if args.smoke:
+        args.lines, args.quora_limit = min(args.lines, 2000), args.quora_limit or 500
+    parts = [x for x in args.parts.split(",") if x]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        p.error(f"unknown part(s) {unknown}; choose from {list(PARTS)}")
+    data_dir = resolve_data_dir(args.data_dir)
+    questions, labelled = quora_questions(data_dir)
+    payload: dict[str, Any] = {
+        "name": "distill_mining_smoke" if args.smoke else args.results_name,
+        "date": utc_now(),
+        "command": command(),
+        "machine": machine(),
+        "versions": versions(),
+        "student": args.student,
+        "teacher": args.teacher,
+        "threshold": args.threshold,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.work_dir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        if "scale" in parts:
+            payload["scale"] = part_scale(args, work, questions)
+        if "quora" in parts:
+            qs = questions[: args.quora_limit] if args.quora_limit else questions
+            kept = set(qs)
+            pairs = [x for x in labelled if x[0] in kept and x[1] in kept]
+            payload["quora"] = part_quora(args, work, qs, pairs)
+        payload["total_seconds"] = time.perf_counter() - start
+    write_results(args.results_dir, payload["name"], payload, render(payload))
+
+
+if __name__ == "__main__":
+    main()
