@@ -75,7 +75,8 @@ def test_config_then_set_then_options(tiny_model_dir, corpus, tmp_path, capsys):
     assert main(argv) == 0
     assert capsys.readouterr().out.startswith("distilled cnn student of")
     got = info(out)["config"]
-    assert got["tower"] == "cnn" and got["tower_args"] == {"num_filters": 8}  # --set replaced the config's
+    # --set replaced the config's tower_args; the cnn preset adds what they leave out
+    assert got["tower"] == "cnn" and got["tower_args"] == {"num_filters": 8, "mean_embedding": True}
     assert got["lr"] == 3e-3 and got["seed"] == 7  # from the file (3e-3 read as a number, not YAML 1.1 text)
     assert got["epochs"] == 1 and got["batch_size"] == 32  # options win over --set
     assert got["show_progress"] is False  # -q

@@ -107,3 +107,20 @@ def test_training_steps_lower_the_loss(tiny_model):
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_mean_embedding_appends_the_static_path(tiny_model):
+    model = small_cnn(tiny_model, mean_embedding=True)
+    plain = small_cnn(tiny_model)
+    features = model.tokenize([SHORT])
+    ids = features["input_ids"][0]
+    with torch.inference_mode():
+        got = model.embed(features)[0]
+        mean = model.encoder.embedding.weight[ids].mean(0)
+        torch.testing.assert_close(got[-mean.shape[0] :], mean)
+        torch.testing.assert_close(got[: -mean.shape[0]], plain.embed(features)[0])  # same seed, same filters
+    assert model.embedding_dim == 3 * 8 + mean.shape[0]
+    in_batch = model.encode([SHORT, *LONGER], batch_size=8)
+    np.testing.assert_allclose(in_batch[0], model.encode([SHORT])[0], atol=1e-6)
+    with pytest.raises(ValueError, match="mean_embedding"):
+        CNNConfig(mean_embedding="yes").check()

@@ -55,6 +55,7 @@ def config(tower: str = "lstm", **overrides) -> DistillConfig:
         device="cpu",
         show_progress=False,
         vocabulary=False,  # the texts only: 60 of them (tests/training/test_distill_static.py adds the vocabulary)
+        embeddings="pretrained",  # the tiny teacher's input word embeddings (no vocabulary pass)
     )
     base.update(overrides)
     return DistillConfig(**base)

@@ -196,3 +196,32 @@ def test_checkpoint_keeps_python_number_slots(tmp_path):
         assert checkpoint.load_state(table, [optimizer], []) == {"epoch": 1}
     step = optimizer.state[table.weight]["step"]
     assert step == 1 and not isinstance(step, torch.Tensor)
+
+
+@pytest.mark.parametrize("tower", ["static", "cnn"])
+def test_a_student_fine_tunes_like_any_tower(tmp_path, teacher, targets, tiny_config, tower):
+    """``textsiam train --set model=DIR`` on a distilled student: its trainable weights change, and the run saves an
+    ordinary model of the same kind."""
+    from textsiam import SiameseModel
+    from textsiam.cli import main
+
+    extra = {"tower_args": {"num_filters": 8}} if tower == "cnn" else {}
+    student_dir = tmp_path / "student"
+    distill(static_config(tower=tower, epochs=1, output_dir=str(student_dir), **extra), TEXTS, teacher=teacher)
+    cfg_file = tiny_config(epochs=1).to_file(tmp_path / "cfg.yaml")
+    out = tmp_path / "run"
+    argv = ["train", "--config", str(cfg_file), "--set", f"model={student_dir}", "--output-dir", str(out), "-q"]
+    assert main(argv) == 0
+    before = SiameseModel.from_pretrained(student_dir, device="cpu")
+    after = SiameseModel.from_pretrained(out / "model", device="cpu")
+    assert type(after.encoder) is type(before.encoder) and after.embedding_dim == before.embedding_dim
+    changed = [
+        name
+        for (name, a), (_, b) in zip(before.state_dict().items(), after.state_dict().items(), strict=True)
+        if not torch.equal(a, b)
+    ]
+    # static: its token vectors (saved trainable) learn; cnn: its layers learn, its embeddings stay frozen
+    want = "encoder.embedding.weight" if tower == "static" else "encoder.convs.0.weight"
+    assert want in changed, changed
+    if tower == "cnn":
+        assert "encoder.embedding.weight" not in changed

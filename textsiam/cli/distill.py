@@ -19,9 +19,6 @@ from textsiam.cli import common
 
 logger = logging.getLogger("textsiam")
 
-#: The tower when neither an option, ``--set`` nor ``--config`` names one (the library's default is ``lstm``).
-DEFAULT_TOWER = "static"
-
 
 def add_parser(subparsers: Any) -> None:
     """Register ``textsiam distill``."""
@@ -42,9 +39,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="MODEL",
         help="teacher model dir or Hub name (default: the embedded all-MiniLM-L6-v2)",
     )
-    p.add_argument(
-        "--tower", choices=["static", "cnn", "lstm"], default=None, help=f"student tower (default: {DEFAULT_TOWER})"
-    )
+    p.add_argument("--tower", choices=["static", "cnn", "lstm"], default=None, help="student tower (default: static)")
     p.add_argument("--output", "-o", default=None, metavar="DIR", help="folder to save the student in (required)")
     g = p.add_argument_group("corpus")
     g.add_argument(
@@ -154,7 +149,6 @@ def build_config(args: argparse.Namespace) -> Any:
         "seed": args.seed,
     }
     data.update({key: value for key, value in explicit.items() if value is not None})
-    data.setdefault("tower", DEFAULT_TOWER)
     if args.no_vocabulary:
         data["vocabulary"] = False
     if args.overwrite:
@@ -255,8 +249,6 @@ def describe_fields() -> str:
     for f in dataclasses.fields(DistillConfig):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         row = f"{f.name:<24} {type_name(types[f.name]):<34} default={default!r}"
-        if f.name == "tower":
-            row = f"{f.name:<24} {type_name(types[f.name]):<34} default={DEFAULT_TOWER!r} (in Python: {default!r})"
         rows.append(f"{row}\n    {comments[f.name]}" if comments.get(f.name) else row)
     return "\n".join(rows)
 

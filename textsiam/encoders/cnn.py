@@ -37,6 +37,7 @@ class CNNConfig(EmbeddingConfig):
     activation: str = "relu"  # non-linearity before pooling: relu | tanh | gelu
     dropout: float = 0.0  # dropout on the pooled output (training only)
     pooling: str = "max"  # max (max over time, the classic text CNN) | mean; over real tokens only
+    mean_embedding: bool = False  # also output the mean of the token embeddings (a static path beside the filters)
 
     def check(self) -> None:
         super().check()
@@ -53,13 +54,17 @@ class CNNConfig(EmbeddingConfig):
             raise ValueError(f"unknown CNN activation {self.activation!r}; choose one of {list(CNN_ACTIVATIONS)}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"CNNConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        if not isinstance(self.mean_embedding, bool):
+            raise ValueError(f"CNNConfig.mean_embedding must be true or false, got {self.mean_embedding!r}")
 
 
 class CNNEncoder(SubwordEncoder):
     """Subword embeddings -> 1-D convolutions of several widths -> max over time -> ``(B, D)``.
 
-    ``D = len(kernel_sizes) * num_filters``. Build one with :meth:`SiameseModel.cnn <textsiam.SiameseModel.cnn>`
-    or :meth:`from_embeddings`; see :class:`CNNConfig` for the settings.
+    ``D = len(kernel_sizes) * num_filters`` (plus ``embedding_dim`` with ``mean_embedding``, which appends the
+    mean of the text's token embeddings: a static path beside the filters). Build one with
+    :meth:`SiameseModel.cnn <textsiam.SiameseModel.cnn>` or :meth:`from_embeddings`; see :class:`CNNConfig` for
+    the settings.
 
     Args:
         config: the settings.
@@ -80,15 +85,20 @@ class CNNEncoder(SubwordEncoder):
         self.output_dropout = nn.Dropout(config.dropout)
 
     def get_embedding_dimension(self) -> int:
-        return len(self.config.kernel_sizes) * self.config.num_filters
+        extra = self.config.embedding_dim if self.config.mean_embedding else 0
+        return len(self.config.kernel_sizes) * self.config.num_filters + extra
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """``features`` (``input_ids``, ``attention_mask``; right-padded) -> ``(B, D)``."""
-        x, mask, _ = self.embed_tokens(features)  # (B, T, E), (B, T), (B,)
+        x, mask, lengths = self.embed_tokens(features)  # (B, T, E), (B, T), (B,)
         x = (x * mask.unsqueeze(-1).to(x.dtype)).transpose(1, 2)  # (B, E, T), padding tokens zeroed
         maps = []
         for conv, k in zip(self.convs, self.config.kernel_sizes, strict=True):
             y = conv(F.pad(x, ((k - 1) // 2, k // 2)))  # (B, F, T): position t reads t - (k-1)//2 .. t + k//2
             maps.append(self.activation(y))
         states = torch.cat(maps, dim=1).transpose(1, 2)  # (B, T, n_widths * F)
-        return self.output_dropout(self.pooling(states, mask))  # (B, n_widths * F)
+        pooled = self.pooling(states, mask)  # (B, n_widths * F)
+        if self.config.mean_embedding:
+            mean = x.sum(dim=2) / lengths.unsqueeze(1).to(x.dtype)  # (B, E): x is zero on padding
+            pooled = torch.cat([pooled, mean], dim=1)  # (B, n_widths * F + E)
+        return self.output_dropout(pooled)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from textsiam.encoders import CNNEncoder, Encoder, LSTMEncoder, StaticEncoder
+from textsiam.encoders import Encoder
 from textsiam.io_utils import atomic_dir
 from textsiam.model.calibrated import CalibrationAPI, check_calibrator
 from textsiam.model.calibrator import Calibrator
@@ -30,7 +30,7 @@ from textsiam.model.st_api import (
     resolve_normalize,
     truncate_and_normalize,
 )
-from textsiam.model.towers import build_tower
+from textsiam.model.towers import LightTowers
 from textsiam.texts import Texts, as_text_list
 
 __all__ = [
@@ -46,7 +46,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class SiameseModel(CalibrationAPI, SentenceTransformersAPI, nn.Module):
+class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Module):
     """A Siamese (twin-tower) sentence encoder.
 
     There is exactly one encoder module, applied to both texts of a pair, so both towers share one
@@ -428,38 +428,6 @@ class SiameseModel(CalibrationAPI, SentenceTransformersAPI, nn.Module):
             truncate_dim=truncate_dim,
             **hf_kwargs,
         )
-
-    @classmethod
-    def lstm(cls, source: Any = None, **options: Any) -> SiameseModel:
-        """A new (untrained) twin tower whose encoder is a (bi)LSTM over ``source``'s subword embeddings.
-
-        ``options`` are those of :func:`textsiam.model.towers.build_tower` (``similarity``, ``normalize``,
-        ``projection_dim``, ``embeddings``, ``max_seq_length``, ``device``, ``seed``) and the fields of
-        :class:`~textsiam.encoders.LSTMConfig` (``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, ...).
-
-        Example:
-            >>> model = SiameseModel.lstm(hidden_size=50, bidirectional=False, pooling="last", similarity="malstm")
-        """
-        return build_tower(cls, LSTMEncoder, source, **options)
-
-    @classmethod
-    def cnn(cls, source: Any = None, **options: Any) -> SiameseModel:
-        """A new (untrained) twin tower whose encoder is a multi-width 1-D CNN with max-over-time pooling.
-
-        ``options`` as for :meth:`lstm`, with the fields of :class:`~textsiam.encoders.CNNConfig`
-        (``kernel_sizes``, ``num_filters``, ``activation``, ``pooling``, ...) in place of the LSTM's.
-        """
-        return build_tower(cls, CNNEncoder, source, **options)
-
-    @classmethod
-    def static(cls, source: Any = None, **options: Any) -> SiameseModel:
-        """A new (untrained) twin tower whose encoder is a weighted mean of static subword vectors (the fastest).
-
-        ``options`` as for :meth:`lstm`, with the fields of :class:`~textsiam.encoders.StaticConfig`
-        (``token_weights``, ``embedding_dim`` with ``embeddings="random"``). Such a tower is useful once trained:
-        :func:`textsiam.training.distill.distill` with ``tower="static"`` builds one from a teacher.
-        """
-        return build_tower(cls, StaticEncoder, source, **options)
 
     def __repr__(self) -> str:
         c = self.config

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from textsiam.encoders import Encoder
+from textsiam.encoders import CNNEncoder, Encoder, LSTMEncoder, StaticEncoder
 from textsiam.model.projection import Projection
 from textsiam.model.scoring import check_similarity_name
 
@@ -102,3 +102,40 @@ def build_tower(
     model = cls(encoder, similarity=similarity, normalize=normalize, projection=projection, device=device)
     model.name_or_path = f"new {encoder.encoder_type} tower"
     return model
+
+
+class LightTowers:
+    """The constructors of new light towers, mixed into :class:`~textsiam.SiameseModel` (``SiameseModel.lstm()``,
+    ``.cnn()``, ``.static()``)."""
+
+    @classmethod
+    def lstm(cls, source: Any = None, **options: Any) -> Any:
+        """A new (untrained) twin tower whose encoder is a (bi)LSTM over ``source``'s subword embeddings.
+
+        ``options`` are those of :func:`textsiam.model.towers.build_tower` (``similarity``, ``normalize``,
+        ``projection_dim``, ``embeddings``, ``max_seq_length``, ``device``, ``seed``) and the fields of
+        :class:`~textsiam.encoders.LSTMConfig` (``hidden_size``, ``num_layers``, ``bidirectional``, ``pooling``, ...).
+
+        Example:
+            >>> model = SiameseModel.lstm(hidden_size=50, bidirectional=False, pooling="last", similarity="malstm")
+        """
+        return build_tower(cls, LSTMEncoder, source, **options)
+
+    @classmethod
+    def cnn(cls, source: Any = None, **options: Any) -> Any:
+        """A new (untrained) twin tower whose encoder is a multi-width 1-D CNN with max-over-time pooling.
+
+        ``options`` as for :meth:`lstm`, with the fields of :class:`~textsiam.encoders.CNNConfig`
+        (``kernel_sizes``, ``num_filters``, ``activation``, ``pooling``, ...) in place of the LSTM's.
+        """
+        return build_tower(cls, CNNEncoder, source, **options)
+
+    @classmethod
+    def static(cls, source: Any = None, **options: Any) -> Any:
+        """A new (untrained) twin tower whose encoder is a weighted mean of static subword vectors (the fastest).
+
+        ``options`` as for :meth:`lstm`, with the fields of :class:`~textsiam.encoders.StaticConfig`
+        (``token_weights``, ``embedding_dim`` with ``embeddings="random"``). Such a tower is useful once trained:
+        :func:`textsiam.training.distill.distill` with ``tower="static"`` builds one from a teacher.
+        """
+        return build_tower(cls, StaticEncoder, source, **options)

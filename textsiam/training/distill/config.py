@@ -18,6 +18,18 @@ TOWER_KINDS: tuple[str, ...] = ("static", "cnn", "lstm")
 #: ``embeddings`` values: the teacher's input word embeddings, the teacher's output for each token on its own
 #: (model2vec's start; PCA-reduced with ``pca_dims``), or random rows.
 EMBEDDING_STARTS: tuple[str, ...] = ("pretrained", "distilled", "random")
+#: What each tower gets for the fields left ``None`` (its ``tower_args`` are added under the ones given): the
+#: settings measured in benchmarks/results/towers/distill.md (epochs chosen on STS-B and SICK dev).
+TOWER_PRESETS: dict[str, dict[str, Any]] = {
+    "static": {"embeddings": "distilled", "epochs": 6, "freeze_embeddings": False, "tower_args": {}},
+    "cnn": {
+        "embeddings": "distilled",
+        "epochs": 5,
+        "freeze_embeddings": True,
+        "tower_args": {"num_filters": 128, "mean_embedding": True},
+    },
+    "lstm": {"embeddings": "pretrained", "epochs": 3, "freeze_embeddings": True, "tower_args": {}},
+}
 #: ``loss`` values: mean squared error to the teacher's embeddings, or one minus their cosine.
 DISTILL_LOSSES: tuple[str, ...] = ("mse", "cosine")
 #: ``tower_args`` keys the run sets itself (from the teacher, or from other fields).
@@ -44,26 +56,24 @@ class DistillConfig:
 
     # ---------------------------------------------------------------------------------------- teacher and student
     teacher: str | None = None  # teacher model dir or Hub name; None = the embedded all-MiniLM-L6-v2 (or pass one)
-    tower: str = (
-        "lstm"  # student tower: static (weighted mean of token vectors) | cnn | lstm, on the teacher's tokenizer
-    )
+    tower: str = "static"  # student: static (weighted mean of token vectors) | cnn | lstm, on the teacher's tokenizer
     tower_args: dict[str, Any] = field(default_factory=dict)  # StaticConfig / CNNConfig / LSTMConfig fields
     embeddings: str | None = None  # first token vectors: pretrained | distilled | random; None = distilled for static,
     # pretrained (the teacher's input word embeddings) for cnn / lstm
     pca_dims: int | None = None  # reduce the teacher's embeddings to this many dimensions (PCA) and learn those
     vocabulary: bool = True  # add each vocabulary token on its own (and the teacher's embedding of it) to the texts
-    projection: bool | None = None  # linear layer to the teacher's size; None = only when the tower's size differs
+    projection: bool | None = None  # linear layer to the teacher's size; None = for a cnn, or when the size differs
     projection_activation: str = "identity"  # activation of that layer: identity | tanh | relu | gelu
     normalize: bool | None = None  # L2-normalise the student's embeddings; None = as the teacher does
     max_seq_length: int | None = None  # student's token limit (longer texts are truncated); None = the teacher's
     freeze_embeddings: bool | None = None  # saved student keeps its token vectors fixed when fine-tuned later;
     # None = True for cnn / lstm (their layers learn), False for static (its vectors are all it has)
     # ---------------------------------------------------------------------------------------- optimisation
-    loss: str = "mse"  # mse: mean squared error to the teacher's embeddings | cosine: 1 - cos(student, teacher)
-    epochs: int = 3  # passes over the texts
+    loss: str = "cosine"  # cosine: 1 - cos(student, teacher) | mse: mean squared error to the teacher's embeddings
+    epochs: int | None = None  # passes over the texts; None = the tower's (TOWER_PRESETS: static 6, cnn 5, lstm 3)
     batch_size: int = 128  # texts per optimisation step
     lr: float = 2e-3  # peak AdamW learning rate of the tower's layers and the projection
-    embedding_lr: float = 5e-3  # SparseAdam learning rate of the word-embedding rows a batch uses; 0 = keep them fixed
+    embedding_lr: float = 1e-2  # SparseAdam learning rate of the token-vector rows a batch uses; 0 = keep them fixed
     warmup_ratio: float = 0.05  # linear warm-up over this fraction of all steps, then linear decay to 0
     weight_decay: float = 0.0  # AdamW weight decay of the layers (the word embeddings get none)
     max_grad_norm: float | None = 1.0  # clip the layers' gradient norm (not the embeddings'); None = no clipping
@@ -135,9 +145,11 @@ class DistillConfig:
         for name in ("vocabulary", "overwrite", "show_progress"):
             if not isinstance(getattr(self, name), bool):
                 out.append(f"{name} must be true or false, got {getattr(self, name)!r}")
-        for name in ("epochs", "batch_size", "bucket_size", "teacher_batch_size"):
+        for name in ("batch_size", "bucket_size", "teacher_batch_size"):
             if not is_int(getattr(self, name)) or getattr(self, name) < 1:
                 out.append(f"{name} must be a positive int, got {getattr(self, name)!r}")
+        if self.epochs is not None and (not is_int(self.epochs) or self.epochs < 1):
+            out.append(f"epochs must be a positive int or None, got {self.epochs!r}")
         if self.max_seq_length is not None and (not is_int(self.max_seq_length) or self.max_seq_length < 1):
             out.append(f"max_seq_length must be a positive int or None, got {self.max_seq_length!r}")
         if not is_int(self.seed):
@@ -179,7 +191,7 @@ class DistillConfig:
             )
         if out:
             return out
-        settings = encoder_cls.config_class.from_dict(dict(self.tower_args))
+        settings = encoder_cls.config_class.from_dict({**TOWER_PRESETS[self.tower]["tower_args"], **self.tower_args})
         try:
             settings.check()
         except (TypeError, ValueError) as err:
@@ -194,17 +206,27 @@ class DistillConfig:
 
         return {"static": StaticEncoder, "cnn": CNNEncoder, "lstm": LSTMEncoder}[self.tower]
 
+    def resolved(self) -> DistillConfig:
+        """A copy with the fields left ``None`` set from :data:`TOWER_PRESETS` and the tower's preset
+        ``tower_args`` under the ones given (what a run uses, and what ``distillation.json`` records)."""
+        preset = TOWER_PRESETS[self.tower]
+        return dataclasses.replace(
+            self,
+            embeddings=self.resolved_embeddings(),
+            epochs=self.epochs if self.epochs is not None else preset["epochs"],
+            freeze_embeddings=self.resolved_freeze(),
+            tower_args={**preset["tower_args"], **self.tower_args},
+        )
+
     def resolved_embeddings(self) -> str:
-        """``embeddings``, or the tower's default when it is ``None``."""
-        if self.embeddings is not None:
-            return self.embeddings
-        return "distilled" if self.tower == "static" else "pretrained"
+        """``embeddings``, or the tower's preset when it is ``None``."""
+        return self.embeddings if self.embeddings is not None else TOWER_PRESETS[self.tower]["embeddings"]
 
     def resolved_freeze(self) -> bool:
-        """``freeze_embeddings``, or the tower's default when it is ``None``."""
+        """``freeze_embeddings``, or the tower's preset when it is ``None``."""
         if self.freeze_embeddings is not None:
             return self.freeze_embeddings
-        return self.tower != "static"
+        return bool(TOWER_PRESETS[self.tower]["freeze_embeddings"])
 
     def tower_dim(self, teacher_dim: int, input_dim: int | None = None) -> int:
         """Size of the tower's own output (before any projection), from ``tower``, ``tower_args`` and the sizes of
@@ -222,7 +244,7 @@ class DistillConfig:
             lstm = LSTMConfig.from_dict(dict(self.tower_args))
             return lstm.hidden_size * (2 if lstm.bidirectional else 1)
         cnn = CNNConfig.from_dict(dict(self.tower_args))
-        return len(cnn.kernel_sizes) * cnn.num_filters
+        return len(cnn.kernel_sizes) * cnn.num_filters + (input_dim or teacher_dim if cnn.mean_embedding else 0)
 
 
 def is_int(value: Any) -> bool:

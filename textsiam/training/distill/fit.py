@@ -95,6 +95,7 @@ def fit(
 
     from textsiam.losses import MSELoss
 
+    config = config.resolved()
     pre = pretokenized(student, items)
     if len(pre) != len(targets):
         raise ValueError(f"{len(pre)} items but {len(targets)} targets")

@@ -73,7 +73,7 @@ def build_student(
 ) -> Any:
     """A new ``config.tower`` student on the teacher's tokenizer, with a linear projection to ``target_dim``
     (default the teacher's size) when ``config.projection`` asks for one or (``None``) when the tower's own size
-    differs.
+    differs or the tower is a CNN (whose features are not negative).
 
     Its token vectors start as ``config.embeddings`` says: the teacher's input word embeddings (``pretrained``),
     random rows, or (``distilled``) the rows of ``vocabulary = (token_ids (M,), vectors (M, E))``, the teacher's
@@ -83,6 +83,7 @@ def build_student(
     """
     from textsiam.model.siamese import SiameseModel
 
+    config = config.resolved()
     target_dim = int(target_dim or teacher.embedding_dim)
     start = config.resolved_embeddings()
     settings = dict(config.tower_args)
@@ -92,12 +93,11 @@ def build_student(
         settings["embedding_dim"] = int(vocabulary[1].shape[1])
     elif start == "random" and config.tower == "static":
         settings.setdefault("embedding_dim", config.tower_dim(target_dim))
-    layer = teacher.encoder.input_embeddings() if start == "pretrained" else None
-    input_dim = int(layer.weight.shape[1]) if layer is not None else None
-    tower_dim = config.tower_dim(settings.get("embedding_dim", target_dim), input_dim)
-    if config.tower != "static":
-        tower_dim = config.tower_dim(target_dim)
-    project = config.projection if config.projection is not None else tower_dim != target_dim
+    layer = teacher.encoder.input_embeddings()  # its size is the tower's input size unless settings say otherwise
+    emb_dim = int(settings.get("embedding_dim") or (layer.weight.shape[1] if layer is not None else target_dim))
+    tower_dim = emb_dim if config.tower == "static" else config.tower_dim(target_dim, emb_dim)
+    # a CNN's max-pooled ReLU features are never negative: it needs the projection to reach the teacher's space
+    project = config.projection if config.projection is not None else tower_dim != target_dim or config.tower == "cnn"
     if not project and tower_dim != target_dim:
         raise DistillConfigError(
             [
@@ -166,7 +166,7 @@ def distill(
             interrupted run and neither ``resume`` nor ``overwrite`` is set (checked first).
         FileNotFoundError: ``resume`` without a checkpoint in ``output_dir``.
     """
-    config = as_config(config)
+    config = as_config(config).resolved()
     items = check_texts(texts, allow_empty=config.vocabulary)
     if not isinstance(resume, bool):
         raise TypeError(f"resume must be true or false, got {resume!r}")
