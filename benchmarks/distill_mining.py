@@ -5,8 +5,10 @@ peak RSS is its ``VmHWM`` from ``/proc``, as in ``benchmarks.scale``):
 
 * ``scale``: a corpus of ``--lines`` lines (default 1M) made as ``benchmarks.scale`` makes them: the unique Quora
   questions of both BiMPM files, then deterministic word deletions / swaps of them. Mined by the student with
-  the command's defaults (top-k 10, HNSW index above 100k lines, int8 storage). Goal: under 5 minutes and under
-  2 GB peak RSS.
+  the command's defaults (top-k 10, HNSW index above 100k lines) except ``--precision`` (default int8, as in
+  ``benchmarks.scale``: D bytes a text), ``--ef-search`` when given, and ``--batch-size --student-batch-size``
+  (256: a static tower encodes fastest in large batches). The stage times come from the command's last INFO line.
+  Goal: under 5 minutes and under 2 GB peak RSS.
 * ``quora``: the 36,737 unique Quora questions mined by the teacher (the embedded all-MiniLM-L6-v2, ``--threshold``
   0.8) and by the student. The share of the teacher's pairs the student recovers is measured two ways: among
   the student's pairs at the same threshold, and among the student's best-scoring pairs of the same number as
@@ -24,36 +26,40 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
+import os
+import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import (
-    benchmark_parser,
-    command,
-    configure,
-    machine,
-    markdown_table,
-    resolve_data_dir,
-    utc_now,
-    versions,
-    write_results,
-)
+from benchmarks.common import benchmark_parser, configure, markdown_table, resolve_data_dir, utc_now, write_results
 from benchmarks.scale_mining import augmented, quora_questions, run_process, write_lines
 
 logger = logging.getLogger("benchmarks.distill_mining")
 PARTS = ("scale", "quora")
+#: the stage times in the last INFO line of ``textsiam mine``
+STAGE_KEYS = ("encode_s", "index_s", "search_s")
+STAGES = re.compile(r"\(encode ([\d.]+) s, index ([\d.]+) s, search ([\d.]+) s\)")
 
 
 def mine_cli(corpus: Path, model: str | None, out: Path, threshold: float, extra: list[str]) -> dict[str, Any]:
     """``textsiam mine corpus -o out`` in a subprocess; its wall time and peak RSS, and the pairs it wrote."""
-    cmd = [sys.executable, "-m", "textsiam", "mine", str(corpus), "-o", str(out), "-t", str(threshold), "-q"]
+    cmd = [sys.executable, "-m", "textsiam", "mine", str(corpus), "-o", str(out), "-t", str(threshold)]
     cmd += ["--overwrite", *(["--model", model] if model else []), *extra]
-    proc = run_process(cmd, out.with_suffix(".log"))
+    env = {**os.environ, "TQDM_DISABLE": "1"}  # INFO lines (the stage times) but no progress bars in the log
+    proc = run_process(cmd, out.with_suffix(".log"), env)
     proc["command"] = " ".join(["textsiam", *cmd[3:]])
+    found = STAGES.search(out.with_suffix(".log").read_text(encoding="utf-8", errors="replace"))
+    if found:
+        proc.update({f"{k}_s": float(v) for k, v in zip(("encode", "index", "search"), found.groups(), strict=True)})
     return proc
+
+
+def student_args(args: argparse.Namespace) -> list[str]:
+    """Extra ``textsiam mine`` options of the student's runs (its batch size)."""
+    return ["--batch-size", str(args.student_batch_size)] if args.student_batch_size else []
 
 
 def read_pairs(path: Path) -> list[tuple[int, int, float]]:
@@ -101,7 +107,10 @@ def part_scale(args: argparse.Namespace, work: Path, questions: list[str]) -> di
     corpus = work / f"corpus_{args.lines}.txt"
     if not corpus.is_file():
         write_lines(corpus, augmented(questions, args.lines))
-    proc = mine_cli(corpus, args.student, work / "scale_pairs.tsv", args.threshold, [])
+    extra = [*student_args(args), "--precision", args.precision]
+    if args.ef_search:
+        extra += ["--ef-search", str(args.ef_search)]
+    proc = mine_cli(corpus, args.student, work / "scale_pairs.tsv", args.threshold, extra)
     n_pairs = sum(1 for _ in open(work / "scale_pairs.tsv", encoding="utf-8")) - 1
     logger.info("%d lines mined in %.1fs, peak RSS %.0f MB", args.lines, proc["wall_s"], proc["peak_rss_mb"])
     return {"lines": args.lines, "pairs": n_pairs, **proc}
@@ -113,7 +122,7 @@ def part_quora(args: argparse.Namespace, work: Path, questions: list[str], label
     runs = {}
     for name, model in (("teacher", args.teacher), ("student", args.student)):
         out = work / f"quora_{name}.tsv"
-        proc = mine_cli(corpus, model, out, args.threshold, [])
+        proc = mine_cli(corpus, model, out, args.threshold, student_args(args) if name == "student" else [])
         pairs = read_pairs(out)
         runs[name] = {**proc, "pairs": len(pairs), "labelled": labelled_found(pairs, questions, labelled)}
         runs[name]["_rows"] = pairs
@@ -129,13 +138,8 @@ def part_quora(args: argparse.Namespace, work: Path, questions: list[str], label
 
 def render(payload: dict[str, Any]) -> str:
     lines = [
-        f"# {payload['name']}",
-        "",
-        f"- date: {payload['date']}",
-        f"- command: `{payload['command']}`",
-        f"- student: `{payload['student']}`; teacher: {payload['teacher'] or 'all-MiniLM-L6-v2 (embedded)'}",
-        f"- machine: {payload['machine']}",
-        f"- versions: {payload['versions']}",
+        f"Student: `{payload['student']}`; teacher: {payload['teacher'] or 'all-MiniLM-L6-v2 (embedded)'}; "
+        f"threshold {payload['threshold']}.",
         "",
     ]
     if "scale" in payload:
@@ -206,6 +210,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--teacher", default=None, help="the teacher (default: the embedded all-MiniLM-L6-v2)")
     p.add_argument("--parts", default=",".join(PARTS), help="comma-separated: scale,quora")
     p.add_argument("--lines", type=int, default=1_000_000)
+    p.add_argument("--precision", default="int8", choices=["float16", "int8", "float32"], help="scale: stored vectors")
+    p.add_argument("--ef-search", type=int, default=None, help="scale: HNSW candidates per query (the command's)")
+    p.add_argument(
+        "--student-batch-size", type=int, default=256, help="--batch-size of the student's runs (0: the command's)"
+    )
     p.add_argument("--threshold", type=float, default=0.8)
     p.add_argument("--quora-limit", type=int, default=None, help="only the first N unique questions")
     p.add_argument("--work-dir", default=None, help="scratch folder (default: a temporary one)")
@@ -224,10 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     questions, labelled = quora_questions(data_dir)
     payload: dict[str, Any] = {
         "name": "distill_mining_smoke" if args.smoke else args.results_name,
-        "date": utc_now(),
-        "command": command(),
-        "machine": machine(),
-        "versions": versions(),
+        "started": utc_now(),
         "student": args.student,
         "teacher": args.teacher,
         "threshold": args.threshold,

@@ -95,13 +95,14 @@ def vm_hwm_mb(pid: int | str = "self") -> float | None:
     return None
 
 
-def run_process(cmd: list[str], log: Path) -> dict[str, Any]:
-    """Run ``cmd`` with stdout/stderr to ``log``; its wall time, CPU time and peak RSS (``VmHWM``, polled)."""
+def run_process(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``cmd`` (in ``env``, default this process's) with stdout/stderr to ``log``; its wall time, CPU time and
+    peak RSS (``VmHWM``, polled)."""
     t0 = time.perf_counter()
     load0 = os.getloadavg()[0]
     peak = 0.0
     with open(log, "w", encoding="utf-8") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:

@@ -24,14 +24,6 @@ MODULES = sorted(p.stem for p in BENCHMARKS.glob("*.py") if p.stem != "__init__"
 SCRIPTS = sorted(m for m in MODULES if 'if __name__ == "__main__":' in (BENCHMARKS / f"{m}.py").read_text())
 
 
-@pytest.fixture
-def importable(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The repository root first on ``sys.path``, as under ``python -m`` from the root."""
-    monkeypatch.syspath_prepend(str(ROOT))
-    for name in [m for m in sys.modules if m == "benchmarks" or m.startswith("benchmarks.")]:
-        monkeypatch.delitem(sys.modules, name)
-
-
 def test_every_benchmark_is_found() -> None:
     assert {"common", "zero_shot", "scale", "scale_mining", "scale_report", "distill_towers"} <= set(MODULES)
     assert {"zero_shot", "scale", "distill_towers", "finetune_stsb", "encode_speed"} <= set(SCRIPTS)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``benchmarks.distill``, imported as under ``python -m`` from the repository root."""
-    monkeypatch.syspath_prepend(str(ROOT))
-    for name in [m for m in sys.modules if m == "benchmarks" or m.startswith("benchmarks.")]:
-        monkeypatch.delitem(sys.modules, name)
-    return importlib.import_module("benchmarks.distill")
+def bench(import_benchmark: Any) -> Any:
+    return import_benchmark("distill")
 
 
 @pytest.fixture

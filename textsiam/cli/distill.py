@@ -137,7 +137,9 @@ def build_config(args: argparse.Namespace) -> Any:
     from textsiam.training.distill import DistillConfig, DistillConfigError
 
     data: dict[str, Any] = read_config_file(args.config) if args.config else {}
-    problems = apply_assignments(data, [item for group in args.set or [] for item in group])
+    from textsiam.training.config_values import apply_assignments
+
+    problems = apply_assignments(data, [item for group in args.set or [] for item in group], field_types())
     if problems:
         raise DistillConfigError(problems)
     explicit = {
@@ -207,34 +209,6 @@ def read_config_file(path: str) -> dict[str, Any]:
     if problems:
         raise DistillConfigError(problems)
     return out
-
-
-def apply_assignments(data: dict[str, Any], assignments: list[str]) -> list[str]:
-    """Apply ``--set key=value`` items to ``data`` (values read by the field's type hint, as ``textsiam train``
-    reads them; ``key.sub=value`` sets an entry of a mapping field such as ``tower_args``); returns the problems."""
-    from textsiam.training.config_values import convert, is_mapping_type, read_untyped
-
-    types = field_types()
-    problems: list[str] = []
-    for item in assignments:
-        if "=" not in item:
-            problems.append(f"--set expects key=value, got {item!r}")
-            continue
-        raw_key, value = item.split("=", 1)
-        key, _, sub = raw_key.strip().replace("-", "_").partition(".")
-        if key not in types:
-            problems.append(f"--set: unknown field {key!r}; valid: {', '.join(types)}")
-            continue
-        try:
-            if sub:
-                if not is_mapping_type(types[key]):
-                    raise ValueError(f"{key} is not a mapping; {raw_key.strip()!r} cannot set an entry of it")
-                data[key] = {**(data.get(key) or {}), sub: read_untyped(value)}
-            else:
-                data[key] = convert(value, types[key], key)
-        except (ValueError, TypeError) as err:
-            problems.append(f"--set {raw_key.strip()}: {err}")
-    return problems
 
 
 def describe_fields() -> str:

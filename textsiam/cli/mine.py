@@ -47,6 +47,10 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=cmd_mine, batch_size=32)  # smaller batches: less transient memory, as fast on a CPU
 
 
+#: Pairs converted to text and written at a time by :func:`write_pairs`.
+WRITE_BLOCK = 50_000
+
+
 class LineTexts:
     """The lines of a text file as a lazily read iterable of texts with a known length (for progress bars)."""
 
@@ -132,5 +136,13 @@ def write_pairs(args: argparse.Namespace, src: Path, result: Any) -> None:
 
     with common.naming(args.output), atomic_open(args.output, overwrite=args.overwrite) as out:
         out.write("i\tj\tscore\ttext_a\ttext_b\n")
-        for (i, j), score in zip(result.pairs.tolist(), result.scores.tolist(), strict=True):
-            out.write(f"{i}\t{j}\t{score:.6f}\t{clean(texts[i])}\t{clean(texts[j])}\n")
+        # a block of pairs at a time: Python lists of all 7M pairs of a 1M-line corpus would take ~1 GB
+        for start in range(0, len(result.scores), WRITE_BLOCK):
+            pairs = result.pairs[start : start + WRITE_BLOCK].tolist()
+            scores = result.scores[start : start + WRITE_BLOCK].tolist()
+            out.write(
+                "".join(
+                    f"{i}\t{j}\t{score:.6f}\t{clean(texts[i])}\t{clean(texts[j])}\n"
+                    for (i, j), score in zip(pairs, scores, strict=True)
+                )
+            )

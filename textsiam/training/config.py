@@ -31,7 +31,7 @@ from textsiam.training.config_checks import (
     is_file_dataset,
 )
 from textsiam.training.config_fields import TrainFields, field_help, field_types
-from textsiam.training.config_values import convert, is_mapping_type, read_untyped, type_name
+from textsiam.training.config_values import apply_assignments, convert, type_name
 from textsiam.training.labels import LABEL_TRANSFORMS
 
 logger = logging.getLogger(__name__)
@@ -178,25 +178,7 @@ class TrainConfig(TrainFields):
             ConfigError: every assignment that is malformed, names an unknown key or does not fit its field.
         """
         data = self.to_dict()
-        problems: list[str] = []
-        for item in assignments:
-            if "=" not in item:
-                problems.append(f"--set expects key=value, got {item!r}")
-                continue
-            raw_key, value = item.split("=", 1)
-            raw_key = raw_key.strip()
-            try:
-                if "." in raw_key:
-                    head, sub = raw_key.split(".", 1)
-                    key = resolve_key(head)
-                    if not is_mapping_type(field_types(TrainConfig)[key]):
-                        raise ValueError(f"{key} is not a mapping; {raw_key!r} cannot set an entry of it")
-                    data[key] = {**(data.get(key) or {}), sub: read_untyped(value)}
-                else:
-                    key = resolve_key(raw_key)
-                    data[key] = coerce_value(key, value)
-            except (KeyError, ValueError, TypeError) as err:
-                problems.append(_message(err))
+        problems = apply_assignments(data, assignments, field_types(TrainConfig), resolve_key)
         if problems:
             raise ConfigError(problems)
         return type(self).from_dict(data)

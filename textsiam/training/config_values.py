@@ -371,3 +371,45 @@ def type_problem(value: Any, tp: Any, name: str) -> str | None:
     if base is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
         return f"{name} must be a finite number, got {value!r}"
     return f"{name}: expected {type_name(tp)}, got {value!r}"
+
+
+def apply_assignments(
+    data: dict[str, Any],
+    assignments: list[str],
+    field_types: dict[str, Any],
+    resolve: typing.Callable[[str], str] | None = None,
+) -> list[str]:
+    """Apply ``--set key=value`` items to ``data`` in place; return every problem (empty: all applied).
+
+    Values are read by the field's type hint (:func:`convert`); ``key.sub=value`` sets one entry of a mapping field
+    (the entry read by :func:`read_untyped`). ``resolve`` maps a key to its field name (aliases, dashes) and raises
+    ``KeyError`` naming the valid ones; by default dashes become underscores and unknown keys are a problem.
+    """
+
+    def default_resolve(key: str) -> str:
+        key = key.replace("-", "_")
+        if key not in field_types:
+            raise KeyError(f"unknown field {key!r}; valid: {', '.join(field_types)}")
+        return key
+
+    resolve = resolve or default_resolve
+    problems: list[str] = []
+    for item in assignments:
+        if "=" not in item:
+            problems.append(f"--set expects key=value, got {item!r}")
+            continue
+        raw_key, value = item.split("=", 1)
+        raw_key = raw_key.strip()
+        head, _, sub = raw_key.partition(".")
+        try:
+            key = resolve(head.strip())
+            if sub:
+                if not is_mapping_type(field_types[key]):
+                    raise ValueError(f"{key} is not a mapping; {raw_key!r} cannot set an entry of it")
+                data[key] = {**(data.get(key) or {}), sub: read_untyped(value)}
+            else:
+                data[key] = convert(value, field_types[key], key)
+        except (KeyError, ValueError, TypeError) as err:
+            message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+            problems.append(f"--set {raw_key}: {message}")
+    return problems
