@@ -147,17 +147,18 @@ def render(payload: dict[str, Any]) -> str:
         ok = s["wall_s"] < 300 and s["peak_rss_mb"] < 2048
         lines += ["## 1M lines", ""]
         lines += markdown_table(
-            ["lines", "wall s", "peak RSS MB", "pairs ≥ threshold", "load"],
+            ["lines", "wall s", "encode s", "index s", "search s", "peak RSS MB", "pairs ≥ threshold", "load"],
             [
                 [
                     f"{s['lines']:,}",
                     f"{s['wall_s']:.1f}",
+                    *(f"{s[k]:.1f}" if k in s else "–" for k in STAGE_KEYS),
                     f"{s['peak_rss_mb']:,.0f}",
                     f"{s['pairs']:,}",
                     f"{s['loadavg_1min_start']:.1f} / {s['loadavg_1min_end']:.1f}",
                 ]
             ],
-            "rrrrl",
+            "rrrrrrrl",
         )
         lines += [
             "",
