@@ -225,3 +225,21 @@ def test_a_student_fine_tunes_like_any_tower(tmp_path, teacher, targets, tiny_co
     assert want in changed, changed
     if tower == "cnn":
         assert "encoder.embedding.weight" not in changed
+
+
+def test_in_batch_contrast_adds_its_term_and_the_student_still_learns(teacher, targets):
+    from textsiam.training.distill.fit import in_batch_contrast
+
+    goal = torch.nn.functional.normalize(torch.randn(4, 8), dim=-1)
+    good = in_batch_contrast(goal * 3.0, goal, 0.05)  # each row its own target: near-zero loss
+    bad = in_batch_contrast(goal.roll(1, dims=0), goal, 0.05)  # each row another row's target
+    assert float(good) < 0.05 < float(bad)
+    plain = distill(static_config(epochs=2), TEXTS, teacher=teacher, targets=targets)
+    both = distill(static_config(epochs=2, contrast_weight=1.0), TEXTS, teacher=teacher, targets=targets)
+    assert both.log[-1]["loss"] > plain.log[-1]["loss"]  # the logged loss includes the contrastive term
+    assert both.log[-1]["cosine_to_teacher"] > both.log[0]["cosine_to_teacher"]
+    assert not np.array_equal(both.student.encode(TEXTS), plain.student.encode(TEXTS))
+    with pytest.raises(ValueError, match="contrast_temperature"):
+        DistillConfig(contrast_temperature=0)
+    with pytest.raises(ValueError, match="contrast_weight"):
+        DistillConfig(contrast_weight=-1)

@@ -70,6 +70,9 @@ class DistillConfig:
     # None = True for cnn / lstm (their layers learn), False for static (its vectors are all it has)
     # ---------------------------------------------------------------------------------------- optimisation
     loss: str = "cosine"  # cosine: 1 - cos(student, teacher) | mse: mean squared error to the teacher's embeddings
+    contrast_weight: float = 0.0  # add this times an in-batch contrastive loss (InfoNCE: each student embedding must
+    # pick its own text's teacher embedding among the batch's); 0 = none
+    contrast_temperature: float = 0.05  # temperature of that loss's cosine logits
     epochs: int | None = None  # passes over the texts; None = the tower's (TOWER_PRESETS: static 6, cnn 5, lstm 3)
     batch_size: int = 128  # texts per optimisation step
     lr: float = 2e-3  # peak AdamW learning rate of the tower's layers and the projection
@@ -159,6 +162,10 @@ class DistillConfig:
         for name in ("embedding_lr", "weight_decay"):
             if not is_number(getattr(self, name)) or getattr(self, name) < 0:
                 out.append(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
+        if not is_number(self.contrast_weight) or self.contrast_weight < 0:
+            out.append(f"contrast_weight must be a number >= 0, got {self.contrast_weight!r}")
+        if not is_number(self.contrast_temperature) or self.contrast_temperature <= 0:
+            out.append(f"contrast_temperature must be a positive number, got {self.contrast_temperature!r}")
         if not is_number(self.warmup_ratio) or not 0 <= self.warmup_ratio < 1:
             out.append(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
         if self.max_grad_norm is not None and (not is_number(self.max_grad_norm) or self.max_grad_norm <= 0):

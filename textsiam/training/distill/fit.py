@@ -53,6 +53,14 @@ def length_bucketed_batches(
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def in_batch_contrast(emb: torch.Tensor, goal: torch.Tensor, temperature: float) -> torch.Tensor:
+    """InfoNCE over a batch: cross-entropy of each student embedding's cosines to the batch's teacher embeddings
+    ``(b, b) / temperature``, its own text's being the right one. Pulls a text toward its own target and away from
+    the other texts' ones, which plain regression does not do."""
+    logits = nn.functional.normalize(emb, dim=-1) @ nn.functional.normalize(goal, dim=-1).T / temperature  # (b, b)
+    return nn.functional.cross_entropy(logits, torch.arange(len(emb), device=emb.device))
+
+
 def pretokenized(student: Any, items: list[str] | PreTokenized) -> PreTokenized:
     """``items`` tokenised by the student's tokenizer (texts), or as given (already pre-tokenised)."""
     if isinstance(items, PreTokenized):
@@ -155,6 +163,8 @@ def fit(
                     emb = student.embed(features)  # (b, D)
                     cos = nn.functional.cosine_similarity(emb, goal, dim=-1)  # (b,)
                     loss = mse(emb, labels=goal) if config.loss == "mse" else 1.0 - cos.mean()
+                    if config.contrast_weight > 0:
+                        loss = loss + config.contrast_weight * in_batch_contrast(emb, goal, config.contrast_temperature)
                     for optimizer in optimizers:
                         optimizer.zero_grad(set_to_none=True)
                     loss.backward()
