@@ -175,12 +175,12 @@ def distill(
     if checkpoint is not None and checkpoint.exists and not resume:
         checkpoint.remove()  # overwrite=True (check_output_dir refused it otherwise)
     model, teacher_name = load_teacher(config, teacher)
-    print_name = fingerprint(items, teacher_name, config.to_dict())
+    run_fingerprint = fingerprint(items, teacher_name, config.to_dict())
     pre, vocab, target_arr, teacher_seconds = prepare_targets(
-        config, model, items, targets, checkpoint if resume else None, print_name
+        config, model, items, targets, checkpoint if resume else None, run_fingerprint
     )
     if checkpoint is not None and not resume:
-        meta = {"fingerprint": print_name, "n_items": len(target_arr), "teacher_seconds": teacher_seconds}
+        meta = {"fingerprint": run_fingerprint, "n_items": len(target_arr), "teacher_seconds": teacher_seconds}
         checkpoint.save_targets(target_arr, meta)
     student = build_student(config, model, target_arr.shape[1], vocab)
     train_items, train_targets = student_items(student, pre, items, target_arr, config.vocabulary)
@@ -204,7 +204,7 @@ def prepare_targets(
     texts: list[str],
     targets: Any,
     checkpoint: DistillCheckpoint | None,
-    print_name: str,
+    run_fingerprint: str,
 ) -> tuple[Any, tuple[np.ndarray, np.ndarray] | None, np.ndarray, float]:
     """The vocabulary items and the targets of a run: ``(vocab items or None, (token ids, vectors) or None,
     targets (N_texts [+ M], D'), teacher seconds)``; from ``checkpoint`` when resuming.
@@ -219,7 +219,7 @@ def prepare_targets(
     if checkpoint is not None:
         if not checkpoint.exists:
             raise FileNotFoundError(f"resume: no distillation checkpoint in {checkpoint.directory}")
-        arr, meta = checkpoint.load_targets(print_name)
+        arr, meta = checkpoint.load_targets(run_fingerprint)
         teacher_seconds = float(meta.get("teacher_seconds", 0.0))
     else:
         begin = time.perf_counter()
