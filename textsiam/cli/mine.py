@@ -124,25 +124,32 @@ def cmd_mine(args: argparse.Namespace) -> int:
 
 
 def write_pairs(args: argparse.Namespace, src: Path, result: Any) -> None:
-    """Write ``result``'s pairs with their texts (read again: only the texts that occur in a pair are kept)."""
+    """Write ``result``'s pairs with their texts (read again: only the texts that occur in a pair are kept).
+
+    A block of :data:`WRITE_BLOCK` pairs at a time: Python lists of all 7M pairs of a 1M-line corpus would take
+    about 1 GB. The texts sit in a numpy object array, so a block's texts are gathered in C and each line is one
+    f-string (7.2M lines: about a third less time than a dictionary lookup and a cleaning call per text).
+    """
     import numpy as np
 
-    needed = np.zeros(result.stats["n_texts"], dtype=bool)
+    n = result.stats["n_texts"]
+    needed = np.zeros(n, dtype=bool)
     needed[result.pairs.ravel()] = True
-    texts = {i: t for i, (_, t) in enumerate(common.read_lines(src)) if i < len(needed) and needed[i]}
-
-    def clean(text: str) -> str:
-        return text.replace("\t", " ")  # a tab inside a text would shift the columns
-
+    texts = np.empty(n, dtype=object)  # one pointer per line; strings only for the lines in a pair
+    for i, (_, text) in enumerate(common.read_lines(src)):
+        if i < n and needed[i]:
+            texts[i] = text.replace("\t", " ")  # a tab inside a text would shift the columns
     with common.naming(args.output), atomic_open(args.output, overwrite=args.overwrite) as out:
         out.write("i\tj\tscore\ttext_a\ttext_b\n")
-        # a block of pairs at a time: Python lists of all 7M pairs of a 1M-line corpus would take ~1 GB
         for start in range(0, len(result.scores), WRITE_BLOCK):
-            pairs = result.pairs[start : start + WRITE_BLOCK].tolist()
-            scores = result.scores[start : start + WRITE_BLOCK].tolist()
+            pairs = result.pairs[start : start + WRITE_BLOCK]
+            columns = (
+                pairs[:, 0].tolist(),
+                pairs[:, 1].tolist(),
+                result.scores[start : start + WRITE_BLOCK].tolist(),
+                texts[pairs[:, 0]].tolist(),
+                texts[pairs[:, 1]].tolist(),
+            )
             out.write(
-                "".join(
-                    f"{i}\t{j}\t{score:.6f}\t{clean(texts[i])}\t{clean(texts[j])}\n"
-                    for (i, j), score in zip(pairs, scores, strict=True)
-                )
+                "".join([f"{i}\t{j}\t{score:.6f}\t{a}\t{b}\n" for i, j, score, a, b in zip(*columns, strict=True)])
             )
