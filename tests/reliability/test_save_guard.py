@@ -314,3 +314,23 @@ def test_a_stale_module_folder_of_the_old_model_is_dropped(tiny_model, tmp_path)
     tiny_model.projection = None
     tiny_model.save(path)
     assert not (path / "2_Dense").exists() and (path / "1_Pooling").is_dir()
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077])
+def test_a_saved_folder_honours_the_umask_without_changing_it(tmp_path, monkeypatch, mask):
+    """The folder gets ``0o777 & ~umask`` and the umask is never set: setting it, even to read it and put it back,
+    changes it for a moment for every thread, and a file another thread created then would get no umask."""
+    before = os.umask(mask)
+    try:
+
+        def no_umask_changes(_mask: int) -> int:
+            raise AssertionError("os.umask called during a save")
+
+        monkeypatch.setattr(os, "umask", no_umask_changes)
+        with atomic_dir(tmp_path / "model") as tmp:
+            (tmp / "config.json").write_text("{}", encoding="utf-8")
+        monkeypatch.undo()
+    finally:
+        os.umask(before)
+    assert (tmp_path / "model" / "config.json").is_file()
+    assert (os.stat(tmp_path / "model").st_mode & 0o777) == 0o777 & ~mask

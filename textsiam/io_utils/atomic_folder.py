@@ -8,8 +8,8 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
@@ -192,6 +192,23 @@ def _carry_over(old: Path, target: Path, written: Collection[str], replaces: Cal
     return True
 
 
+def new_temp_dir(target: Path, pid: int) -> Path:
+    """Create an empty ``.NAME.tmp-PID-RANDOM`` folder beside ``target`` with the umask's permissions.
+
+    ``os.mkdir(path, 0o777)`` lets the kernel apply the umask, as for any new folder. (``tempfile.mkdtemp`` makes a
+    private 0o700 folder; reading the umask to widen it means setting it, which changes it for a moment for every
+    thread of the process: a file another thread created then would get no umask at all.)
+    """
+    for _ in range(100):
+        tmp = target.parent / f".{target.name}.tmp-{pid}-{secrets.token_hex(4)}"
+        try:
+            os.mkdir(tmp, 0o777)
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"could not create a temporary folder beside {target}")
+
+
 @contextlib.contextmanager
 def atomic_dir(
     path: str | os.PathLike,
@@ -221,10 +238,7 @@ def atomic_dir(
     _check_dir_target(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     pid = os.getpid()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{pid}-", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result gets the usual permissions
+    tmp = new_temp_dir(target, pid)
     old: Path | None = None
     try:
         yield tmp
