@@ -39,16 +39,55 @@ def cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm.auto import tqdm
 
-    with common.naming(args.output), atomic_path(args.output, overwrite=args.overwrite) as tmp:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, model.embedding_dim))
-        row = 0
-        with tqdm(total=n, desc="Encoding", unit="text", disable=args.quiet) as bar:
-            for chunk in batched(common.read_lines(src), args.chunk_size):
-                emb = model.encode([t for _, t in chunk], batch_size=args.batch_size)
-                out[row : row + len(chunk)] = emb
-                row += len(chunk)
-                bar.update(len(chunk))
-        out.flush()
-        del out
+    with (
+        common.naming(args.output),
+        atomic_path(args.output, overwrite=args.overwrite) as tmp,
+        open(tmp, "wb") as fh,
+        tqdm(total=n, desc="Encoding", unit="text", disable=args.quiet) as bar,
+    ):
+        write_npy_header(fh, (n, model.embedding_dim))
+        reserve_space(fh, fh.tell() + 4 * n * model.embedding_dim, tmp)
+        rows = 0
+        for chunk in batched(common.read_lines(src), args.chunk_size):
+            emb = model.encode([t for _, t in chunk], batch_size=args.batch_size)
+            fh.write(np.ascontiguousarray(emb, dtype="<f4").tobytes())
+            rows += len(chunk)
+            bar.update(len(chunk))
+        if rows != n:
+            raise ValueError(f"{src} changed while it was encoded: {n} lines counted, {rows} read")
     logger.info("wrote %d x %d embeddings to %s", n, model.embedding_dim, args.output)
     return 0
+
+
+def write_npy_header(fh: Any, shape: tuple[int, int]) -> None:
+    """The ``.npy`` header of a C-ordered little-endian float32 array of ``shape``; the rows follow it as raw bytes.
+
+    The rows are written in order with ``write``, not through a memory map: on a full disk a write to a mapped
+    page kills the process (``SIGBUS``) where ``write`` raises ``OSError``.
+    """
+    import numpy as np
+
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(fh, header)
+
+
+def reserve_space(fh: Any, size: int, path: Any) -> None:
+    """Allocate ``size`` bytes for the file before anything is encoded, so a full disk fails now, not hours later.
+
+    Best effort: a file system that cannot allocate ahead (``EOPNOTSUPP``, ``EINVAL``) is left to fail, if it does,
+    at a later ``write``; ``ENOSPC`` is an ``OSError`` naming the file and the size.
+    """
+    import errno
+    import os
+
+    if not hasattr(os, "posix_fallocate"):
+        return
+    fh.flush()
+    try:
+        os.posix_fallocate(fh.fileno(), 0, size)
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise OSError(
+                err.errno, f"{os.strerror(err.errno)} (the embeddings need {size / 1e9:.2f} GB)", str(path)
+            ) from err
+        # the file system cannot allocate ahead: a full disk will show at a write instead
