@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -91,3 +92,23 @@ def test_malstm_similarity_is_not_claimed_for_st(tiny_model, tmp_path):
     path = tiny_model.save(tmp_path / "m")
     cfg = json.loads((path / "config_sentence_transformers.json").read_text())
     assert "similarity_fn_name" not in cfg
+
+
+def test_normalize_before_dense_is_refused_not_reordered(tiny_model_dir, tmp_path, sentence_transformer):
+    """textsiam projects, then normalises. A folder that normalises, then projects, would load as the other order
+    and give other embeddings than sentence-transformers does, silently: it is refused, naming the file."""
+    model = SiameseModel.from_pretrained(tiny_model_dir, normalize=True, projection_dim=16, device="cpu")
+    path = model.save(tmp_path / "m")
+    modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    assert kinds == ["Transformer", "Pooling", "Dense", "Normalize"]
+    in_order = shutil.copytree(path, tmp_path / "in_order")
+    (in_order / "textsiam.json").unlink()  # read as a sentence-transformers folder: the same model
+    np.testing.assert_allclose(SiameseModel.from_pretrained(in_order).encode(TEXTS), model.encode(TEXTS), atol=1e-5)
+    modules[2]["idx"], modules[3]["idx"] = 3, 2  # Normalize, then Dense
+    (path / "modules.json").write_text(json.dumps(modules[:2] + [modules[3], modules[2]]), encoding="utf-8")
+    st = sentence_transformer(str(path), device="cpu")  # sentence-transformers now normalises first ...
+    assert np.abs(st.encode(TEXTS[:2]) - model.encode(TEXTS[:2])).max() > 1e-3  # ... and gets other embeddings
+    (path / "textsiam.json").unlink()  # a sentence-transformers folder: textsiam reads its modules.json
+    with pytest.raises(ValueError, match=r"modules\.json: a Normalize module comes before the Dense module"):
+        SiameseModel.from_pretrained(path)

@@ -106,6 +106,12 @@ def read_st_layout(fetch: Callable[[str], Path | None]) -> STLayout | None:
         elif kind == "Normalize":
             layout.normalize = True
         elif kind == "Dense":
+            if layout.normalize:
+                # textsiam normalises after its projection; this folder projects normalised vectors
+                raise ValueError(
+                    f"{modules_file}: a Normalize module comes before the Dense module {folder!r}; textsiam "
+                    "applies Dense layers first and would compute other embeddings than sentence-transformers"
+                )
             cfg_file = fetch(f"{folder}/config.json")
             if cfg_file is None:
                 raise ValueError(f"Dense module {folder!r} has no config.json")
