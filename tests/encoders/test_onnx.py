@@ -91,7 +91,7 @@ def test_int8_round_trip_and_on_the_fly(tiny, tmp_path):
     q2 = SiameseModel.from_pretrained(tmp_path / "fp32", quantize="int8")
     assert q2.encoder.quantize == "int8"
     assert _cos(q2.encode(SENTENCES[:4]), tiny.encode(SENTENCES[:4])).min() > 0.9
-    with pytest.raises(ValueError, match="int8"):
+    with pytest.raises(ValueError, match="holds an int8-quantised graph; it cannot be loaded as float32"):
         OnnxEncoder.load(tmp_path / "q8", {"quantize": "int8", "hidden_size": 32}, quantize=None)
 
 
@@ -109,7 +109,7 @@ def test_projection_survives_export(default_tokenizer, tmp_path):
 
 def test_training_is_refused(tiny_onnx):
     features = tiny_onnx.tokenize(["a text"])
-    with pytest.raises(RuntimeError, match="inference-only"):
+    with pytest.raises(RuntimeError, match="the ONNX backend is inference-only and cannot be trained"):
         tiny_onnx(features)
     with torch.no_grad():
         assert tiny_onnx(features).shape == (1, tiny_onnx.embedding_dim)
@@ -117,15 +117,15 @@ def test_training_is_refused(tiny_onnx):
 
 def test_backend_errors(tiny_onnx, tiny, tmp_path):
     tiny_onnx.save(tmp_path / "onnx")
-    with pytest.raises(ValueError, match="ONNX export"):
+    with pytest.raises(ValueError, match="is an ONNX export; load it with backend='onnx'"):
         SiameseModel.from_pretrained(tmp_path / "onnx", backend="torch")
-    with pytest.raises(ValueError, match="unknown backend"):
+    with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
         SiameseModel.from_pretrained(tmp_path / "onnx", backend="tensorrt")
-    with pytest.raises(ValueError, match="quantize"):
+    with pytest.raises(ValueError, match="unknown quantize mode 'int4'"):
         SiameseModel.from_pretrained(tmp_path / "onnx", quantize="int4")
-    with pytest.raises(ValueError, match="CPU"):
+    with pytest.raises(ValueError, match="run on the CPU only; use device='cpu'"):
         SiameseModel.from_pretrained(tmp_path / "onnx", backend="onnx", device="cuda")
-    with pytest.raises(TypeError, match="transformer"):
+    with pytest.raises(TypeError, match="only transformer towers can be exported to ONNX, got OnnxEncoder"):
         export_transformer(tiny_onnx.encoder)
 
 
@@ -160,26 +160,26 @@ def test_default_model_fp32_export_is_exact(default_model):
 
 
 @pytest.mark.slow
-def test_default_model_int8_stays_close(default_model, default_int8):
-    texts = [
-        "A man is playing a guitar.",
-        "A person plays the guitar.",
-        "The cat sits on the mat.",
-        "Stocks fell sharply on Monday.",
-        "How do I learn Python quickly and well, starting from nothing at all?",
-        "Two dogs run through a field of tall grass while the sun sets behind the hills.",
-        "A woman is slicing an onion.",
-    ]
-    cos = _cos(default_int8.encode(texts), default_model.encode(texts))
-    # Dynamic int8 (per-tensor activation scales) on all-MiniLM-L6-v2: ordinary sentences stay >= 0.98; on
-    # the STS-B test sentences the mean is 0.992 and 1% fall below 0.978 (very short texts are the worst).
-    assert cos.min() >= 0.98, cos
-    assert cos.mean() >= 0.99, cos
-    # and the scores that matter stay put
-    pairs_a, pairs_b = texts[:3], texts[1:4]
-    np.testing.assert_allclose(
-        default_int8.similarity(pairs_a, pairs_b), default_model.similarity(pairs_a, pairs_b), atol=0.03
-    )
+def test_default_model_int8_stays_close(default_model, default_int8, data_dir):
+    """int8 moves single scores a little but keeps the ranking of STS-B pairs (the number that matters).
+
+    Measured on all 1,500 STS-B dev pairs (onnxruntime 1.32, AMD EPYC with AVX-512 VNNI): embedding cosine to
+    float32 mean 0.993, 1st percentile 0.986, min 0.970; |score change| 99th percentile 0.038, max 0.062;
+    Spearman 86.50 against float32's 86.72. The bounds below leave room for AVX2-only CPUs (other int8 kernels).
+    """
+    from scipy.stats import spearmanr
+
+    from textsiam.data.loaders import load_pairs
+
+    dev = load_pairs("stsb", "dev", data_dir=data_dir).select(range(0, 1500, 5))  # 300 pairs, every genre
+    a, b, gold = dev["text_a"], dev["text_b"], np.asarray(dev["label"])
+    fp32, int8 = default_model.similarity(a, b), default_int8.similarity(a, b)
+    cos = _cos(default_int8.encode(a), default_model.encode(a))
+    assert cos.mean() >= 0.99 and cos.min() >= 0.96, (cos.mean(), cos.min())
+    change = np.abs(int8 - fp32)
+    assert np.percentile(change, 99) <= 0.06 and change.max() <= 0.09, (np.percentile(change, 99), change.max())
+    rho32, rho8 = spearmanr(fp32, gold)[0], spearmanr(int8, gold)[0]
+    assert rho32 > 0.85 and abs(rho8 - rho32) <= 0.01, (rho32, rho8)
 
 
 @pytest.mark.slow
@@ -187,8 +187,9 @@ def test_default_model_cache_equals_uncached(default_model, default_int8):
     a = ["How do I learn Python?", "How do I learn Python?", "Is it raining?"]
     b = ["What is the best way to learn Python?", "Is it raining?", "How do I learn Python?"]
     fp32 = SiameseModel.from_pretrained(backend="onnx")
-    for model, atol in ((default_model, 1e-5), (fp32, 1e-5), (default_int8, 0.02)):
+    # int8: activation scales are computed per batch, so an embedding moves a little with its batch-mates (on
+    # 200 STS-B dev sentences, alone vs in batches of 64: 1 - cosine up to 0.02, so a score up to about 0.04)
+    for model, atol in ((default_model, 1e-5), (fp32, 1e-5), (default_int8, 0.05)):
         cached = model.similarity(a, b)  # each distinct text encoded once, in one batch
         uncached = np.array([model.similarity(x, y) for x, y in zip(a, b, strict=True)], dtype=np.float32)
-        # int8: activation scales are computed per batch, so an embedding moves a little with its batch-mates
         np.testing.assert_allclose(cached, uncached, atol=atol)

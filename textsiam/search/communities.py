@@ -29,7 +29,8 @@ def community_detection(
 
     Rows are L2-normalised; a row whose cosine similarity is at least ``threshold`` with at least
     ``min_community_size`` rows (itself included) is a candidate centre, its community those rows in descending
-    similarity (``torch.topk`` order, as in sentence-transformers' CPU path). Candidates are taken largest first
+    similarity (``torch.topk`` order over the batch's candidate rows, with one width per batch, as in
+    sentence-transformers' CPU path). Candidates are taken largest first
     (equal sizes: the lower centre first); a candidate whose centre is already taken is dropped, otherwise it loses
     the rows already taken and is kept, centre first, if it still has ``min_community_size`` rows. The result is
     sorted by size (stable). Scores come from ``batch_size`` rows at a time, as in sentence-transformers, so the
@@ -69,12 +70,17 @@ def community_detection(
     for b0 in tqdm(range(0, n, batch_size), desc="Finding clusters", disable=not show_progress_bar):
         scores = emb[b0 : b0 + batch_size] @ emb.T
         counts = (scores >= thr).sum(1)
-        for r in (counts >= min_size).nonzero().squeeze(1).tolist():
-            count = int(counts[r])
-            while count >= width and width < n:  # the width-th best still reaches the threshold: widen
-                width = min(2 * width, n)
-            values, cols = scores[r].topk(k=width)
-            candidates.append((b0 + r, cols[values >= thr].cpu().numpy()))
+        rows = (counts >= min_size).nonzero().squeeze(1)
+        if not len(rows):
+            continue
+        scores, counts = scores[rows], counts[rows]
+        # one topk width for the whole batch, widened while any row's width-th best still reaches the threshold
+        # (as sentence-transformers does: the order of exact ties depends on the width)
+        while width < n and int(counts.max()) >= width:
+            width = min(2 * width, n)
+        values, cols = scores.topk(k=width)
+        for r, row_cols, count in zip(rows.tolist(), cols, (values >= thr).sum(1).tolist(), strict=True):
+            candidates.append((b0 + r, row_cols[:count].cpu().numpy()))
     candidates.sort(key=lambda c: len(c[1]), reverse=True)
     taken = np.zeros(n, dtype=bool)
     communities: list[list[int]] = []
