@@ -6,6 +6,8 @@ Scripts and the results sub-folder (``benchmarks/results/<topic>/``) each writes
 - ``finetune_stsb``, ``finetune_recipes``, ``soup`` (``finetune/``): fine-tuning runs, losses, regularisers, soups;
 - ``malstm_sick`` (``malstm/``): the MaLSTM recipe on SICK;
 - ``distill_towers`` (``towers/``): BERT distilled into LSTM / CNN towers;
+- ``distill`` (``towers/``): ``textsiam distill`` students against their teacher, sentence-transformers and model2vec
+  (helpers in ``distill_contenders``, ``distill_measure`` and ``distill_report``);
 - ``encode_speed``, ``train_speed`` (``speed/``): encoding and training speed against sentence-transformers;
 - ``scale`` (``scale/``): duplicate mining and streaming pair scoring at scale (helpers in ``scale_mining`` and
   ``scale_report``);

@@ -208,7 +208,7 @@ def caching_gain(model: Any, data_dir: str | None, limit: int | None, runs: int,
     import numpy as np
 
     from textsiam.data import load_pairs
-    from textsiam.similarity import pairwise_similarity
+    from textsiam.model.scoring import pairwise_similarity
 
     ds = load_pairs("quora", "test", data_dir=data_dir)
     a, b = list(ds["text_a"]), list(ds["text_b"])
@@ -325,7 +325,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from textsiam.siamese import default_model_path
+    from textsiam.model.loading import default_model_path
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -66,7 +66,7 @@ def train_peer(config: Any, train_pairs: Any, dev_metric: Any, out_dir: Path) ->
     from sentence_transformers.sentence_transformer.losses import CoSENTLoss, CosineSimilarityLoss
     from transformers import TrainerCallback
 
-    from textsiam.siamese import default_model_path
+    from textsiam.model.loading import default_model_path
     from textsiam.training.examples import transform_labels
 
     model = SentenceTransformer(str(default_model_path()))

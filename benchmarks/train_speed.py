@@ -43,7 +43,7 @@ def time_peer(config: Any, train_pairs: Any, out_dir: Path) -> float:
     )
     from sentence_transformers.sentence_transformer.losses import CoSENTLoss, CosineSimilarityLoss
 
-    from textsiam.siamese import default_model_path
+    from textsiam.model.loading import default_model_path
     from textsiam.training.examples import transform_labels
 
     model = SentenceTransformer(str(default_model_path()))

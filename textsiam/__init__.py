@@ -15,12 +15,13 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-from textsiam.api import get_model, similarity
+from textsiam.api import similarity
 from textsiam.version import __version__
 
 if TYPE_CHECKING:
     from textsiam.explain import Explanation, explain
     from textsiam.mining import MiningResult, mine_duplicates
+    from textsiam.model.resolve import get_model
     from textsiam.model.siamese import SiameseConfig, SiameseModel
     from textsiam.search import community_detection, paraphrase_mining, semantic_search
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "Explanation": "textsiam.explain",
     "explain": "textsiam.explain",
+    "get_model": "textsiam.model.resolve",
     "MiningResult": "textsiam.mining",
     "mine_duplicates": "textsiam.mining",
     "SiameseConfig": "textsiam.model.siamese",
@@ -71,9 +73,9 @@ def __dir__() -> list[str]:
 
 
 #: Functions that share their name with a sub-module (``textsiam.explain`` the function and the package of the
-#: same name; ``textsiam.similarity`` and the deprecated module path). Importing such a sub-module must not
-#: replace the function on the package, which Python's import system would otherwise do.
-_FUNCTIONS_NAMED_LIKE_MODULES = frozenset({"explain", "similarity"})
+#: same name). Importing such a sub-module must not replace the function on the package, which Python's import
+#: system would otherwise do.
+_FUNCTIONS_NAMED_LIKE_MODULES = frozenset({"explain"})
 
 
 class _Package(types.ModuleType):

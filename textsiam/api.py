@@ -1,4 +1,4 @@
-"""One-line facade: ``textsiam.similarity(a, b)``.
+"""One-line facade: ``textsiam.similarity(a, b)``, and :func:`~textsiam.model.resolve.get_model` re-exported.
 
 Importing this module is light: torch and transformers load on the first call, so that ``import textsiam`` and
 ``textsiam --help`` stay fast.
@@ -8,33 +8,23 @@ from __future__ import annotations
 
 import importlib
 import os
-import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from textsiam.model.resolve import get_model
     from textsiam.model.siamese import SiameseModel
     from textsiam.texts import Texts
 
-_CACHE: dict[str, SiameseModel] = {}
-_LOCK = threading.Lock()
+#: Where :func:`get_model` lives (the model layer); it is read on first use, as loading it loads torch.
+_GET_MODEL_HOME = "textsiam.model.resolve"
 
 
-def get_model(model: str | os.PathLike | SiameseModel | None = None, **kwargs: Any) -> SiameseModel:
-    """Return ``model`` if it is a :class:`SiameseModel`, else load it once and cache it by name.
-
-    ``None`` is the embedded default model (all-MiniLM-L6-v2). Keyword arguments go to
-    :meth:`SiameseModel.from_pretrained` and are part of the cache key.
-    """
-    siamese_model = importlib.import_module("textsiam.model.siamese").SiameseModel  # torch loads here, once
-    if isinstance(model, siamese_model):
-        return model
-    key = repr((None if model is None else os.fspath(model), sorted(kwargs.items())))
-    with _LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = siamese_model.from_pretrained(model, **kwargs)
-        return _CACHE[key]
+def __getattr__(name: str) -> Any:
+    if name == "get_model":
+        return importlib.import_module(_GET_MODEL_HOME).get_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def similarity(
@@ -56,6 +46,10 @@ def similarity(
             (see :meth:`SiameseModel.calibrate`); raises :class:`~textsiam.calibration.NotCalibratedError` if
             the model has none.
     """
-    return get_model(model).similarity(
+    shared = importlib.import_module(_GET_MODEL_HOME).get_model(model)  # torch loads here, once
+    return shared.similarity(
         a, b, batch_size=batch_size, show_progress_bar=show_progress_bar, calibrated=calibrated
     )
+
+
+__all__ = ["get_model", "similarity"]

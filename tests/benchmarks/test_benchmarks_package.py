@@ -70,7 +70,7 @@ def test_results_dir_defaults_to_a_topic_folder(importable: None) -> None:
     assert set(common.TOPICS) == TOPICS
     parser = common.benchmark_parser("doc", "scale")
     assert parser.parse_args([]).results_dir == RESULTS / "scale"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown results topic 'nowhere'; choose from"):
         common.benchmark_parser("doc", "nowhere")
 
 

@@ -92,7 +92,8 @@ def test_smoke_run(
     assert payload["contenders"][0]["name"] == "teacher"
 
 
-def test_ap_bootstrap_uses_the_kept_embeddings(bench: Any) -> None:
+def test_ap_bootstrap_uses_the_kept_embeddings(import_benchmark: Any) -> None:
+    measure = import_benchmark("distill_measure")
     from sklearn.metrics import average_precision_score
 
     rng = np.random.default_rng(0)
@@ -103,24 +104,24 @@ def test_ap_bootstrap_uses_the_kept_embeddings(bench: Any) -> None:
         def encode(self, items: list[str], batch_size: int = 64, show_progress_bar: bool = False) -> np.ndarray:
             return emb[[texts.index(t) for t in items]]
 
-    recorder = bench.RecordingModel(Fixed(), "fixed")
+    recorder = measure.RecordingModel(Fixed(), "fixed")
     recorder.encode(texts)
     pairs = {"text_a": texts[:20], "text_b": texts[20:], "label": [i % 2 for i in range(20)]}
     a, b = emb[:20], emb[20:]
     cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-    ap, low, high = bench.ap_bootstrap(recorder, pairs, n_resamples=200)
+    ap, low, high = measure.ap_bootstrap(recorder, pairs, n_resamples=200)
     assert ap == pytest.approx(100 * average_precision_score(pairs["label"], cos))
     assert low < ap < high
-    assert bench.ap_bootstrap(recorder, pairs, n_resamples=200) == (ap, low, high)  # seeded
+    assert measure.ap_bootstrap(recorder, pairs, n_resamples=200) == (ap, low, high)  # seeded
 
 
-def test_model2vec_adapter_gives_float32(bench: Any) -> None:
+def test_model2vec_adapter_gives_float32(import_benchmark: Any) -> None:
     class FakeStatic:
         def encode(self, texts: list[str], **kwargs: Any) -> np.ndarray:
             assert kwargs["use_multiprocessing"] is False and kwargs["batch_size"] == 7
             return np.ones((len(texts), 4), dtype=np.float16)
 
-    adapter = bench.StaticModelAdapter(FakeStatic(), "fake")
+    adapter = import_benchmark("distill_contenders").StaticModelAdapter(FakeStatic(), "fake")
     out = adapter.encode(["a", "b"], batch_size=7, show_progress_bar=False, normalize_embeddings=True)
     assert out.dtype == np.float32 and out.shape == (2, 4)
     assert np.allclose(np.linalg.norm(out, axis=1), 1.0)
@@ -133,28 +134,32 @@ def row(name: str, kind: str, sps: float, x_st: float | None, stsb: float, sick:
     return {"name": name, "kind": kind, "role": role, "sentences_per_s": sps, "x_st": x_st, "quality": quality}
 
 
-def test_goals(bench: Any) -> None:
+def test_goals(import_benchmark: Any) -> None:
+    report = import_benchmark("distill_report")
     rows = [
         row("model2vec", "model2vec", 15000, 60.0, 66.0, 61.0),
         row("s", "static", 12000, 48.0, 75.0, 70.0),
         row("c", "cnn", 6000, 25.0, 78.5, 72.0),
     ]
-    goals = {g["student"]: g for g in bench.goals(rows)}
+    goals = {g["student"]: g for g in report.goals(rows)}
     assert goals["s"]["met"] is True
     assert [ch["met"] for ch in goals["s"]["checks"]] == [True, True, True]
     assert goals["c"]["met"] is False  # SICK-R 72 < 73
     assert [ch["met"] for ch in goals["c"]["checks"]] == [True, True, False]
-    without_peer = {g["student"]: g for g in bench.goals(rows[1:])}
+    without_peer = {g["student"]: g for g in report.goals(rows[1:])}
     assert without_peer["s"]["met"] is None  # the model2vec margin cannot be checked
 
 
-def test_parse_args(bench: Any) -> None:
+def test_parse_args(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
     args = bench.parse_args(["--smoke", "--student", "a=/x"])
     assert args.model2vec is False and args.limit == 200 and args.speed_texts == 200 and args.runs == 1
     assert args.student == [("a", Path("/x"))]
     assert bench.parse_args([]).model2vec is True
     assert bench.parse_args(["--smoke", "--model2vec"]).model2vec is True
-    with pytest.raises(SystemExit):
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="^2$"):  # argparse's usage error: exit code 2, the message on stderr
         bench.parse_args(["--student", "teacher=/x"])
-    with pytest.raises(SystemExit):
+    assert "error: --student names must be unique and not teacher" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="^2$"):
         bench.parse_args(["--student", "nodir"])
+    assert "error: argument --student: --student takes NAME=DIR, got 'nodir'" in capsys.readouterr().err

@@ -212,7 +212,7 @@ def check_method(method: str) -> str:
 
 
 def resolve_model(model: Any) -> Any:
-    from textsiam.api import get_model
+    from textsiam.model.resolve import get_model
 
     if model is None or isinstance(model, (str, os.PathLike)):
         return get_model(model)

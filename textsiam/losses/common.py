@@ -1,4 +1,4 @@
-"""Helpers shared by the losses: distances built on :mod:`textsiam.similarity` and label checks.
+"""Helpers shared by the losses: distances built on :mod:`textsiam.model.scoring` and label checks.
 
 Distances are the "lower means closer" counterparts of the similarity functions:
 

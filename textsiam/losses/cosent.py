@@ -25,7 +25,7 @@ class CoSENTLoss(SiameseLoss):
 
     Args:
         scale: :math:`\lambda`, the inverse temperature (``20`` in the paper).
-        similarity: a :mod:`textsiam.similarity` name, ``"cosine"`` by default.
+        similarity: a :mod:`textsiam.model.scoring` name, ``"cosine"`` by default.
 
     References:
         * Su, Jianlin (2022), "CoSENT: a more efficient sentence vector scheme than Sentence-BERT",

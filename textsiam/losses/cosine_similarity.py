@@ -22,7 +22,7 @@ class CosineSimilarityLoss(SiameseLoss):
     objective of Mueller & Thyagarajan (2016).
 
     Args:
-        similarity: a :mod:`textsiam.similarity` name: ``"cosine"`` (default), ``"malstm"``, ``"dot"``,
+        similarity: a :mod:`textsiam.model.scoring` name: ``"cosine"`` (default), ``"malstm"``, ``"dot"``,
             ``"euclidean"`` or ``"manhattan"``.
         loss_fct: a ``(prediction, target) -> scalar`` module, ``nn.MSELoss()`` by default
             (e.g. ``nn.L1Loss()`` or ``nn.SmoothL1Loss()``).

@@ -30,7 +30,7 @@ class MultipleNegativesRankingLoss(SiameseLoss):
     Args:
         scale: multiplier of the similarities, ``1 / temperature``; ``20`` is ``tau = 0.05``. Use a
             smaller value (e.g. ``1``) with unbounded similarities such as ``"dot"``.
-        similarity: a :mod:`textsiam.similarity` name: ``"cosine"`` (default), ``"dot"``,
+        similarity: a :mod:`textsiam.model.scoring` name: ``"cosine"`` (default), ``"dot"``,
             ``"euclidean"``, ``"manhattan"`` or ``"malstm"``.
         symmetric: also score every positive against all anchors and average both directions.
 

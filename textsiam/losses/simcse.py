@@ -23,7 +23,7 @@ class SimCSELoss(MultipleNegativesRankingLoss):
 
     Args:
         temperature: softmax temperature :math:`\tau` (paper: ``0.05``).
-        similarity: a :mod:`textsiam.similarity` name, ``"cosine"`` as in the paper.
+        similarity: a :mod:`textsiam.model.scoring` name, ``"cosine"`` as in the paper.
 
     References:
         * Gao, Yao & Chen (2021), "SimCSE: Simple Contrastive Learning of Sentence Embeddings", EMNLP,

@@ -166,7 +166,7 @@ def mine_duplicates(
     threshold = search.check(calibrated=calibrated)
     check_int(batch_size, "batch_size")
     check_iterable(texts)
-    from textsiam.api import get_model
+    from textsiam.model.resolve import get_model
 
     model = get_model(model)
     calibrator = mining_calibrator(model) if calibrated else None

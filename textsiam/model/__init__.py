@@ -10,7 +10,8 @@
 * :mod:`~textsiam.model.scheduler`: thread-safe, length-sorted batched inference;
 * :mod:`~textsiam.model.precision`: float16 / int8 / binary embeddings;
 * :mod:`~textsiam.model.calibrator` and :mod:`~textsiam.model.calibrated`: calibrated scores and their lifecycle;
-* :mod:`~textsiam.model.towers`: new LSTM / CNN towers over a source model's embeddings.
+* :mod:`~textsiam.model.towers`: new LSTM / CNN towers over a source model's embeddings;
+* :mod:`~textsiam.model.resolve`: :func:`~textsiam.model.resolve.get_model`, one shared model per name.
 """
 
 from __future__ import annotations

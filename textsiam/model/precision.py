@@ -5,7 +5,7 @@
 =========  =================  ==============  ====================================================================
 precision  dtype, shape       bytes (D=384)   similarity (:func:`pairwise_similarity` / :func:`similarity_matrix`)
 =========  =================  ==============  ====================================================================
-float32    float32 (N, D)     1536            any of :data:`textsiam.similarity.SIMILARITY_FUNCTIONS`
+float32    float32 (N, D)     1536            any of :data:`textsiam.model.scoring.SIMILARITY_FUNCTIONS`
 float16    float16 (N, D)     768             the same, computed in float32 (half storage, ~1e-3 error)
 int8       int8 (N, D)        384             ``cosine`` only: exact integer cosine of the codes (see below)
 binary     uint8 (N, D/8)     48              ``hamming``: ``1 - 2 * hamming_distance / D`` in ``[-1, 1]``
@@ -279,7 +279,7 @@ def pairwise_similarity(
     Args:
         a, b: ``(N, D)`` (``(N, D/8)`` packed for binary) embeddings from ``encode(..., precision=...)``.
         precision: one of :data:`PRECISIONS`.
-        name: similarity function: for float32/float16 any of ``textsiam.similarity.SIMILARITY_FUNCTIONS``
+        name: similarity function: for float32/float16 any of ``textsiam.model.scoring.SIMILARITY_FUNCTIONS``
             (default cosine); int8: ``cosine``; binary: ``hamming``.
         dim: binary only: the embedding dimension ``D`` (default ``8 * bytes``).
 
