@@ -7,10 +7,24 @@ import os
 import pytest
 import torch
 from helpers import LONGER, SENTENCES, SHORT, make_tiny_model  # noqa: F401  (re-exported for old imports)
+from hypothesis import is_hypothesis_test, settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# Hypothesis profiles: few examples in the default tier, many in the full tier (--hypothesis-profile=full).
+# Property tests leave max_examples to the profile; each is marked ``property`` (see pytest_collection_modifyitems).
+settings.register_profile("default", max_examples=10, deadline=None)
+settings.register_profile("full", max_examples=200, deadline=None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every Hypothesis test ``property``, so that the full tier can select them all."""
+    for item in items:
+        if is_hypothesis_test(getattr(item, "obj", None)):
+            item.add_marker(pytest.mark.property)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +63,29 @@ def default_model():
     from textsiam import SiameseModel
 
     return SiameseModel.from_pretrained(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def default_sentence_transformer():
+    """sentence-transformers' own model of the embedded folder, loaded once (skipped where it is not installed)."""
+    st = pytest.importorskip("sentence_transformers")
+    from textsiam.model.siamese import default_model_path
+
+    return st.SentenceTransformer(str(default_model_path()), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray cluster (2 CPUs) for the whole session: the engine reuses an initialised Ray.
+
+    Tests that use it are in the ``ray`` xdist group, so that the full tier (``-n 2 --dist loadgroup``) starts
+    it on one worker only.
+    """
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2, logging_level="WARNING")
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    yield ray
+    ray.shutdown()
 
 
 @pytest.fixture(scope="session")

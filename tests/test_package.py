@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import warnings
+
+import pytest
 
 import textsiam
 
@@ -28,14 +29,14 @@ def test_lazy_names_resolve():
     assert "SiameseModel" in dir(textsiam)
 
 
+@pytest.mark.slow  # a subprocess that imports torch
 def test_importing_a_submodule_does_not_shadow_the_function_of_the_same_name():
     out = _run(
         "import warnings; warnings.simplefilter('ignore')\n"
         "import textsiam\n"
         "import textsiam.explain\n"
         "from textsiam.explain import faithfulness\n"
-        "import textsiam.similarity\n"
-        "from textsiam.similarity import pairwise_similarity\n"
+        "import textsiam.model.scoring\n"
         "print(type(textsiam.explain).__name__, type(textsiam.similarity).__name__)"
     )
     assert out == "function function"
@@ -45,14 +46,3 @@ def test_the_similarity_functions_module_has_a_name_no_function_shadows():
     import textsiam.model.scoring as scoring
 
     assert callable(scoring.similarity_matrix) and callable(scoring.pairwise_similarity)
-
-
-def test_old_module_paths_warn_but_work():
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        from textsiam.siamese import SiameseModel
-        from textsiam.similarity import similarity_matrix
-
-    assert SiameseModel is textsiam.SiameseModel and callable(similarity_matrix)
-    assert [w.category for w in caught] == [DeprecationWarning, DeprecationWarning]
-    assert "textsiam.model.siamese" in str(caught[0].message)

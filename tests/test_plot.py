@@ -37,7 +37,7 @@ def test_score_histogram_binary_and_graded(binary):
     gold = np.linspace(0, 5, s.size)
     ax = plot.score_histogram(s, gold, bins=20)
     assert len(ax.get_legend().get_texts()) == 5  # 0-1 ... 4-5, 5.0 in the last bin
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"scores and gold have different lengths \(\d+ and \d+\)"):
         plot.score_histogram(s, y[:-1])
 
 
@@ -70,7 +70,7 @@ def test_similarity_heatmap(tiny_model):
     assert ax.images and len(ax.texts) == 9
     assert all(len(t.get_text()) <= 10 for t in ax.get_xticklabels())
     ax.figure.canvas.draw()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="row_labels has 2 entries for 3 rows"):
         plot.similarity_heatmap(m, texts[:2], texts)
 
 
@@ -80,7 +80,7 @@ def test_embedding_projection(tiny_model):
     ax = plot.embedding_projection(emb, labels=["animal", "animal", "finance", "finance", "music"], texts=texts)
     assert len(ax.collections) == 3 and len(ax.texts) == 5 and "PC1" in ax.get_xlabel()
     ax.figure.canvas.draw()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"embeddings must be \(N, D\) with N >= 2, got shape \(1, 32\)"):
         plot.embedding_projection(emb[:1])
 
 
@@ -93,5 +93,5 @@ def test_loss_curve():
     ]
     ax = plot.loss_curve(history)
     assert len(ax.lines) == 1 and len(ax.get_legend().get_texts()) == 2
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"log_history holds no 'loss' or 'eval_\*' entries"):
         plot.loss_curve([{"step": 1}])

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
 import pytest
-from helpers import make_tiny_model
+from helpers import LONGER, SENTENCES, make_tiny_model
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
 text_lists = st.lists(texts, min_size=1, max_size=6)
-SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# max_examples comes from the Hypothesis profile (tests/conftest.py): few by default, many in the full tier
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +43,54 @@ def test_batch_equals_single_and_batch_size_invariance(model, items, batch_size)
     assert np.isfinite(batched).all()
 
 
+@pytest.fixture(scope="module")
+def saved_model_dir(model, tmp_path_factory):
+    return model.save(tmp_path_factory.mktemp("determinism") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def reloaded(saved_model_dir):
+    """The same model loaded afresh from its saved folder: a second, independent set of modules and buffers."""
+    from textsiam import SiameseModel
+
+    return SiameseModel.from_pretrained(saved_model_dir, device="cpu").eval()
+
+
 @SETTINGS
-@given(items=text_lists)
-def test_determinism(model, items):
-    np.testing.assert_array_equal(model.encode(items), model.encode(items))
+@given(items=text_lists, batch_size=st.integers(1, 7), seed=st.integers(0, 2**32 - 1))
+def test_determinism(model, reloaded, items, batch_size, seed):
+    """Embeddings do not depend on the model object, the batch size or the order of the texts."""
+    want = model.encode(items, batch_size=len(items))
+    np.testing.assert_array_equal(model.encode(items, batch_size=len(items)), want)  # same call: bit for bit
+    order = np.random.default_rng(seed).permutation(len(items))
+    got = np.empty_like(want)
+    got[order] = reloaded.encode([items[i] for i in order], batch_size=batch_size)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+
+
+DETERMINISM_TEXTS = [*SENTENCES, *LONGER, "Ünïcödé — 中文", "A man is playing a guitar. " * 40]
+
+
+@pytest.mark.slow
+def test_determinism_across_processes(model, saved_model_dir, tmp_path):
+    """A fresh Python process, loading the saved folder, computes the same embeddings as this one."""
+    out = tmp_path / "emb.npy"
+    code = (
+        "import json, sys\n"
+        "import numpy as np\n"
+        "from textsiam import SiameseModel\n"
+        "texts = json.loads(sys.argv[2])\n"
+        "model = SiameseModel.from_pretrained(sys.argv[1], device='cpu')\n"
+        "np.save(sys.argv[3], model.encode(texts[::-1], batch_size=3)[::-1])\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    argv = [sys.executable, "-c", code, str(saved_model_dir), json.dumps(DETERMINISM_TEXTS), str(out)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    got = np.load(out)
+    want = model.encode(DETERMINISM_TEXTS, batch_size=len(DETERMINISM_TEXTS))
+    assert got.shape == want.shape == (len(DETERMINISM_TEXTS), 32)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize(

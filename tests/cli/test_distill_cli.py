@@ -213,12 +213,12 @@ def test_resume_after_kill_equals_an_uninterrupted_run(tiny_model_dir, tmp_path,
 # ---------------------------------------------------------------------------------------------- help
 def test_help(capsys):
     assert "distill" in COMMANDS and list(COMMANDS).index("distill") == list(COMMANDS).index("train") + 1
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(SystemExit, match="^0$") as exit_info:  # --help exits with code 0
         main(["distill", "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert text.startswith("usage: textsiam distill") and "--resume" in text and "--corpus" in text
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(SystemExit, match="^0$") as exit_info:
         main(["--help"])
     assert exit_info.value.code == 0
     assert "distill" in capsys.readouterr().out

@@ -73,7 +73,7 @@ def test_the_registry_names_the_commands():
 
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_every_command_has_help(command, capsys):
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(SystemExit, match="^0$") as info:  # --help exits with code 0
         main([command, "--help"])
     assert info.value.code == 0
     assert capsys.readouterr().out.startswith(f"usage: textsiam {command}")
@@ -112,6 +112,7 @@ def test_default_shows_the_info_line_once(tmp_path, monkeypatch, capsys):
     assert err.count(f"INFO textsiam: wrote 3 scores to {out_file}") == 1
 
 
+@pytest.mark.slow  # a subprocess that imports torch
 def test_end_to_end_quiet_and_default(tiny_model_dir, tmp_path):
     """A real process: ``-q`` writes nothing on stderr; by default the INFO line, the truncation warning once
     and no "Loading weights" bar of transformers."""
@@ -160,6 +161,7 @@ def test_a_broken_output_file_is_still_an_error(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err.startswith("textsiam score: error:")
 
 
+@pytest.mark.slow  # a subprocess that imports torch
 def test_head_closes_the_pipe(tiny_model_dir, tmp_path):
     """``textsiam score --pairs big.tsv | head -1``: exit 0 or 141, nothing on stderr."""
     pairs = _pairs(tmp_path, 10_000)  # ~200 kB of output: more than the pipe holds

@@ -259,7 +259,7 @@ def test_unknown_split_lists_splits(tmp_path: Path) -> None:
 
 
 def test_missing_file_names_path_and_env_var(tmp_path: Path) -> None:
-    with pytest.raises(DataNotFoundError) as info:
+    with pytest.raises(DataNotFoundError, match=r"data file for 'stsb' not found: .*sts-dev\.csv") as info:
         load_pairs("stsb", "dev", tmp_path)
     message = str(info.value)
     assert str(tmp_path / "stsb" / "sts-dev.csv") in message and "TEXTSIAM_DATA" in message

@@ -11,6 +11,8 @@ import pytest
 from textsiam import SiameseModel
 from textsiam.cli import main
 
+pytestmark = pytest.mark.xdist_group("ray")  # one Ray cluster per session, on one xdist worker
+
 TEXTS = [
     "A man is playing a guitar.",
     "A person plays the guitar.",
@@ -29,16 +31,6 @@ PAIRS = [
     ("Ünïcödé 🎸", "Ünïcödé 🎸"),
     ("Short.", "A man is playing a guitar."),
 ]
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """A local Ray cluster with 2 CPUs for this module (the engine reuses an initialised Ray)."""
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024**2, logging_level="WARNING")
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    yield ray
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""The (bi)LSTM tower: packing, pooling, save/load, embedding initialisation, training, textsiam train."""
+"""The (bi)LSTM tower: pooling, save/load, embedding initialisation, textsiam train (padding and training steps:
+test_light_towers.py)."""
 
 from __future__ import annotations
 
@@ -9,45 +10,14 @@ import numpy as np
 import pytest
 import torch
 from helpers import LONGER, SHORT
+from towers import small_lstm
 
 from textsiam import SiameseModel
 from textsiam.cli import main
 from textsiam.encoders import ENCODERS, LSTMConfig, LSTMEncoder
-from textsiam.losses import CosineSimilarityLoss
 from textsiam.training import ConfigError, TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def small_lstm(source, **kwargs) -> SiameseModel:
-    """An LSTM tower on the tiny BERT's tokenizer and 32-dim word embeddings."""
-    kwargs.setdefault("hidden_size", 16)
-    return SiameseModel.lstm(source, device="cpu", seed=0, **kwargs)
-
-
-@pytest.mark.parametrize(
-    "settings",
-    [
-        {"pooling": "last", "bidirectional": True, "num_layers": 2},
-        {"pooling": "last", "bidirectional": False},
-        {"pooling": "max", "bidirectional": True},
-        {"pooling": "mean", "bidirectional": True, "num_layers": 2},
-    ],
-)
-def test_embedding_does_not_depend_on_padding(tiny_model, settings):
-    model = small_lstm(tiny_model, **settings)
-    alone = model.encode([SHORT])  # (1, D), no padding
-    in_batch = model.encode([SHORT, *LONGER], batch_size=8)  # one batch, SHORT padded to the longest
-    features = model.tokenize([SHORT, *LONGER])
-    assert int(features["attention_mask"][0].sum()) < features["attention_mask"].shape[1]  # really padded
-    np.testing.assert_allclose(in_batch[0], alone[0], atol=1e-6)
-    # padded by hand with garbage ids under a zero mask: still the same
-    ids = features["input_ids"].clone()
-    n = int(features["attention_mask"][0].sum())
-    ids[0, n:] = 1234
-    with torch.inference_mode():
-        emb = model.embed({"input_ids": ids, "attention_mask": features["attention_mask"]})
-    np.testing.assert_allclose(emb[0].numpy(), alone[0], atol=1e-6)
 
 
 def test_last_pooling_is_final_state_of_each_direction(tiny_model):
@@ -84,9 +54,9 @@ def test_random_embeddings(tiny_model):
     weight = model.encoder.embedding.weight
     assert weight.shape == (len(tiny_model.tokenizer), 8)
     assert torch.count_nonzero(weight[tiny_model.tokenizer.pad_token_id]) == 0
-    with pytest.raises(ValueError, match="embedding_dim"):
+    with pytest.raises(ValueError, match=r"embedding_dim=8 differs from the size of the source embeddings \(32\)"):
         small_lstm(tiny_model, embedding_dim=8)  # pretrained rows have the source's size
-    with pytest.raises(ValueError, match="embeddings init"):
+    with pytest.raises(ValueError, match="unknown embeddings init 'glove'"):
         small_lstm(tiny_model, embeddings="glove")
 
 
@@ -130,38 +100,20 @@ def test_save_load_round_trip(tmp_path, tiny_model, projection_dim):
 
 def test_registered_and_bad_settings(tiny_model):
     assert ENCODERS["lstm"] is LSTMEncoder
-    with pytest.raises(ValueError, match="unknown pooling 'cls'"):
+    with pytest.raises(ValueError, match="unknown pooling 'cls' for LSTMEncoder"):
         small_lstm(tiny_model, pooling="cls")
-    with pytest.raises(ValueError, match="hidden_size"):
+    with pytest.raises(ValueError, match=r"LSTMConfig\.hidden_size must be a positive int, got 0"):
         small_lstm(tiny_model, hidden_size=0)
-    with pytest.raises(ValueError, match="unknown LSTMConfig setting"):
+    with pytest.raises(ValueError, match=r"unknown LSTMConfig setting\(s\) \['hiden_size'\]"):
         small_lstm(tiny_model, hiden_size=8)
-    with pytest.raises(TypeError, match="LSTMConfig"):
+    with pytest.raises(TypeError, match="config must be a LSTMConfig, got dict"):
         LSTMEncoder({"hidden_size": 8}, tiny_model.tokenizer)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="source must be"):
+    with pytest.raises(
+        TypeError, match="source must be None, a model path or Hub name, a SiameseModel or an Encoder, got int"
+    ):
         SiameseModel.lstm(42)
-    with pytest.raises(ValueError, match="outside the vocabulary"):
+    with pytest.raises(ValueError, match=r"padding_idx 20 is outside the vocabulary \(size 10\)"):
         LSTMEncoder(LSTMConfig(vocab_size=10, padding_idx=20), tiny_model.tokenizer)
-
-
-def test_training_steps_lower_the_loss(tiny_model):
-    """MaLSTM objective: MSE between exp(-||u - v||_1) and the gold score, a few Adam steps on fixed pairs."""
-    model = small_lstm(tiny_model, hidden_size=8, bidirectional=False, pooling="last", similarity="malstm")
-    a = ["a man plays a guitar", "the cat sleeps", "stocks fell today", "a woman is cooking"]
-    b = ["a person plays guitar", "markets rose sharply", "the kitten is asleep", "a dog runs in a park"]
-    y = torch.tensor([0.9, 0.1, 0.8, 0.05])
-    loss_fn = CosineSimilarityLoss(similarity="malstm")
-    fa, fb = model.tokenize(a), model.tokenize(b)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.02)
-    model.train()
-    losses = []
-    for _ in range(15):
-        optimizer.zero_grad()
-        loss = loss_fn(*model(fa, fb), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.5 * losses[0]
 
 
 def test_frozen_embeddings_do_not_move(tiny_model):

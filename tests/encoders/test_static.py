@@ -1,5 +1,5 @@
-"""The static tower: weighted mean by hand, padding independence, fast tokenisation equal to the common path,
-save/load, frozen tables and training."""
+"""The static tower: weighted mean by hand, fast tokenisation equal to the common path, save/load, frozen tables and
+training (padding independence and training steps: test_light_towers.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,13 @@ import numpy as np
 import pytest
 import torch
 from helpers import LONGER, SHORT
+from towers import small_static
 
 from textsiam import SiameseModel
 from textsiam.encoders import ENCODERS, StaticConfig, StaticEncoder
 from textsiam.encoders.base import pretokenize_batch
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def small_static(source, **kwargs) -> SiameseModel:
-    return SiameseModel.static(source, device="cpu", seed=0, **kwargs)
 
 
 def test_weighted_mean_by_hand(tiny_model):
@@ -35,16 +32,6 @@ def test_weighted_mean_by_hand(tiny_model):
     plain = small_static(tiny_model, token_weights=False)
     with torch.inference_mode():
         torch.testing.assert_close(plain.embed(features)[0], plain.encoder.embedding.weight[ids].mean(0))
-
-
-def test_embedding_does_not_depend_on_padding(tiny_model):
-    model = small_static(tiny_model)
-    with torch.no_grad():
-        model.encoder.token_weight.weight.normal_()
-    alone = model.encode([SHORT])
-    in_batch = model.encode([SHORT, *LONGER], batch_size=8)
-    np.testing.assert_allclose(in_batch[0], alone[0], atol=1e-6)
-    assert StaticEncoder.padding_invariant
 
 
 @pytest.mark.parametrize("max_seq_length", [5, 12, 256])
@@ -76,12 +63,13 @@ def test_save_load_round_trip_and_registry(tiny_model, tmp_path):
     assert isinstance(loaded.encoder, StaticEncoder) and loaded.embedding_dim == 12
     np.testing.assert_array_equal(loaded.encode(LONGER), model.encode(LONGER))
     assert ENCODERS["static"] is StaticEncoder
+    assert StaticEncoder.padding_invariant  # one forward pass for several batches (test_light_towers.py checks it)
 
 
 def test_bad_settings():
-    with pytest.raises(ValueError, match="token_weights"):
+    with pytest.raises(ValueError, match=r"StaticConfig\.token_weights must be true or false, got 'yes'"):
         StaticConfig(token_weights="yes").check()
-    with pytest.raises(ValueError, match="pooling"):
+    with pytest.raises(ValueError, match="unknown pooling 'max' for StaticEncoder"):
         StaticEncoder(StaticConfig(pooling="max"), tokenizer=None)
 
 

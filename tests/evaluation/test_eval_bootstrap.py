@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -33,10 +34,33 @@ def test_seeded_and_joint_resampling():
     assert diff.low == diff.high == 0.0
 
 
-def test_nan_resamples_are_dropped():
-    x = np.array([1.0, 1.0, 1.0, 2.0])
-    r = bootstrap_ci(lambda v: float("nan") if np.ptp(v) == 0 else float(np.mean(v)), x, n_resamples=300)
-    assert np.isfinite(r.low) and np.isfinite(r.high)
+def test_nan_resamples_are_dropped(caplog):
+    """The interval is the percentile interval of the finite resampled metrics; the NaN ones are counted in the log."""
+    x = np.array([0.1, 0.5, 1.7, 2.2, 4.0])
+    seen: list[float] = []
+    means: list[float] = []
+
+    def mean_of_varied(v: np.ndarray) -> float:  # undefined on a resample of fewer than 3 distinct items
+        value = float("nan") if len(np.unique(v)) < 3 else float(np.mean(v))
+        seen.append(value)
+        means.append(float(np.mean(v)))
+        return value
+
+    with caplog.at_level(logging.WARNING, logger="textsiam.evaluation.bootstrap"):
+        r = bootstrap_ci(mean_of_varied, x, n_resamples=300, confidence=0.9)
+    assert r.estimate == pytest.approx(1.7) and seen[0] == r.estimate  # the first call: the full data
+    resampled = np.array(seen[1:])
+    assert resampled.size == 300
+    undefined = np.isnan(resampled)
+    dropped = int(undefined.sum())
+    # 5 draws of 5 items hit at most 2 of them with probability (5 + 10 * 30) / 5^5 = 0.098: about 29 of 300
+    assert 12 < dropped < 50
+    want_low, want_high = np.percentile(resampled[~undefined], [5.0, 95.0])
+    assert r.low == pytest.approx(want_low, abs=1e-12) and r.high == pytest.approx(want_high, abs=1e-12)
+    # the check tells dropping apart from scoring those resamples by their mean
+    as_mean = np.where(undefined, means[1:], resampled)
+    assert np.percentile(as_mean, [5.0, 95.0]) != pytest.approx([want_low, want_high], abs=1e-6)
+    assert f"metric: {dropped} of 300 resamples gave NaN and were dropped" in caplog.text
 
 
 def test_bad_arguments():

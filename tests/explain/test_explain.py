@@ -93,7 +93,7 @@ def test_html_renders_and_escapes(model):
         assert escaped in page
     assert "rgba(" in page and "title=" in page
     assert e.to_html(level="token").count("<span") >= len(e.a.tokens) + len(e.b.tokens)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="level must be 'word' or 'token', got 'sentence'"):
         e.to_html(level="sentence")
 
 
@@ -122,7 +122,7 @@ def test_bad_arguments(model):
         explain(A, B, model, method="ig", baseline="random")
     with pytest.raises(ValueError, match="steps"):
         explain(A, B, model, method="ig", steps=0)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="a must be a string, got NoneType"):
         explain(None, B, model)
 
 

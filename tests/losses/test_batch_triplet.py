@@ -73,24 +73,8 @@ def test_no_valid_triplet_gives_zero(cls: type, labels: list[int]) -> None:
     assert torch.isfinite(g).all() and (g == 0).all()
 
 
-@pytest.mark.parametrize("cls", [BatchAllTripletLoss, BatchHardTripletLoss, BatchSemiHardTripletLoss])
-@pytest.mark.parametrize("distance", ["euclidean", "manhattan", "cosine"])
-def test_gradcheck(cls: type, distance: str) -> None:
-    g = torch.Generator().manual_seed(3)
-    x = torch.randn(6, 3, generator=g, dtype=torch.float64, requires_grad=True)
-    y = torch.tensor([0, 0, 1, 1, 2, 2])
-    loss_fn = cls(distance=distance, margin=5.0)
-    assert torch.autograd.gradcheck(lambda e: loss_fn(e, y), (x,))
-
-
-@pytest.mark.parametrize("cls", [BatchAllTripletLoss, BatchHardTripletLoss, BatchSemiHardTripletLoss])
-def test_tiny_bert_grads(cls: type, encode, assert_model_grads) -> None:
-    emb = encode(6)
-    assert_model_grads(cls(margin=5.0)(emb, torch.tensor([0, 0, 1, 1, 2, 2])))
-
-
 def test_bad_labels() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"expects 3 labels \(one per example\), got 2 with shape \(2,\)"):
         BatchHardTripletLoss()(torch.zeros(3, 2), torch.tensor([0, 1]))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"needs labels \(one per example\); got None"):
         BatchAllTripletLoss()(torch.zeros(3, 2), None)

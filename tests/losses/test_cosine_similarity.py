@@ -23,17 +23,3 @@ def test_malstm() -> None:
     u, v = torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])  # exp(-|u - v|_1) = e^-1
     loss = CosineSimilarityLoss(similarity="malstm")(u, v, torch.tensor([1.0]))
     assert loss.item() == pytest.approx((1 - math.exp(-1)) ** 2)
-
-
-def test_gradcheck() -> None:
-    g = torch.Generator().manual_seed(0)
-    a, b = (torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2))
-    y = torch.tensor([0.2, 0.9, 0.4], dtype=torch.float64)
-    for similarity in ("cosine", "malstm"):
-        loss_fn = CosineSimilarityLoss(similarity=similarity)
-        assert torch.autograd.gradcheck(lambda x, z, f=loss_fn: f(x, z, y), (a, b))
-
-
-def test_tiny_bert_grads(encode, assert_model_grads) -> None:
-    emb = encode(4)
-    assert_model_grads(CosineSimilarityLoss()(emb[:2], emb[2:], torch.tensor([0.8, 0.1])))

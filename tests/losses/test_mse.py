@@ -21,21 +21,10 @@ def test_teacher_gets_no_gradient() -> None:
     assert teacher.grad is None and student.grad is not None
 
 
-def test_gradcheck() -> None:
-    g = torch.Generator().manual_seed(0)
-    a, b = (torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2))
-    t = torch.randn(3, 4, generator=g, dtype=torch.float64)
-    assert torch.autograd.gradcheck(lambda x, y: MSELoss()(x, y, t), (a, b))
-
-
-def test_tiny_bert_grads(encode, assert_model_grads) -> None:
-    emb = encode(4)
-    teacher = torch.randn(2, 16)
-    assert_model_grads(MSELoss()(emb[:2], emb[2:], labels=teacher))
-
-
 def test_bad_shapes() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match=r"student embeddings \(2, 3\) and teacher embeddings \(2, 4\) differ in shape"
+    ):
         MSELoss()(torch.zeros(2, 3), labels=torch.zeros(2, 4))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="needs the teacher embeddings as labels"):
         MSELoss()(torch.zeros(2, 3))

@@ -55,18 +55,3 @@ def test_degenerate_batches_give_zero_not_nan(labels: list[int]) -> None:
         assert loss.item() == 0.0
         (g,) = torch.autograd.grad(loss, u)
         assert torch.isfinite(g).all() and (g == 0).all()
-
-
-def test_gradcheck() -> None:
-    torch.manual_seed(1)
-    u = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
-    v = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
-    y = torch.tensor([1, 0, 1, 0, 1, 0])
-    loss_fn = OnlineContrastiveLoss("euclidean", margin=3.0)
-    assert torch.autograd.gradcheck(lambda a, b: loss_fn(a, b, y), (u, v))
-
-
-def test_tiny_bert_grads(encode, assert_model_grads) -> None:
-    emb = encode(8)
-    loss = OnlineContrastiveLoss(margin=1.0)(emb[:4], emb[4:], torch.tensor([1, 0, 1, 0]))
-    assert_model_grads(loss)

@@ -44,7 +44,7 @@ def test_registry_covers_every_exported_loss() -> None:
 def test_get_loss() -> None:
     assert isinstance(get_loss("cosent", scale=10.0), LOSSES["cosent"])
     assert get_loss("softmax", embedding_dim=4, num_labels=3).classifier.out_features == 3
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown loss 'nope'; choose one of"):
         get_loss("nope")
 
 

@@ -17,25 +17,8 @@ def test_known_value_and_equivalence_with_mnrl() -> None:
     assert SimCSELoss.single_sentence is True
 
 
-def test_gradcheck() -> None:
-    g = torch.Generator().manual_seed(1)
-    a, b = (torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(2))
-    assert torch.autograd.gradcheck(SimCSELoss(temperature=0.5), (a, b))
-
-
-def test_two_dropout_passes_of_tiny_bert(tiny_bert, encode, assert_model_grads) -> None:
-    tiny_bert.train()  # dropout on: the same sentences give two different views
-    try:
-        torch.manual_seed(0)
-        first, second = encode(4, seed=5), encode(4, seed=5)
-        assert not torch.allclose(first, second)
-        assert_model_grads(SimCSELoss()(first, second))
-    finally:
-        tiny_bert.eval()
-
-
 def test_needs_second_pass() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"needs the second dropout pass: call loss\(first_pass, second_pass\)"):
         SimCSELoss()(torch.zeros(2, 3))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"temperature must be > 0, got 0\.0"):
         SimCSELoss(temperature=0.0)

@@ -27,33 +27,24 @@ def test_feature_flags_set_head_size() -> None:
     u, v = torch.tensor([[2.0]]), torch.tensor([[3.0]])
     feats = SoftmaxLoss(1, 2, concat_multiplication=True).features(u, v)
     assert feats.tolist() == [[2.0, 3.0, 1.0, 6.0]]
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match="needs at least one of concat_rep / concat_difference / concat_multiplication"
+    ):
         SoftmaxLoss(8, 3, concat_rep=False, concat_difference=False)
 
 
-def test_gradcheck() -> None:
-    torch.manual_seed(0)
-    loss_fn = SoftmaxLoss(4, 3, concat_multiplication=True).double()
-    a, b = (torch.randn(3, 4, dtype=torch.float64, requires_grad=True) for _ in range(2))
-    y = torch.tensor([0, 2, 1])
-    assert torch.autograd.gradcheck(lambda x, z: loss_fn(x, z, y), (a, b))
-
-
-def test_owns_head_and_trains_encoder(encode, assert_model_grads) -> None:
-    loss_fn = SoftmaxLoss(embedding_dim=16, num_labels=3)
-    params = dict(loss_fn.named_parameters())
+def test_owns_only_its_head() -> None:
+    """Its trainable parameters are the classifier (test_gradients.py checks they and the encoder get gradients)."""
+    params = dict(SoftmaxLoss(embedding_dim=16, num_labels=3).named_parameters())
     assert set(params) == {"classifier.weight", "classifier.bias"}
-    emb = encode(6)
-    assert_model_grads(loss_fn(emb[:3], emb[3:], torch.tensor([0, 1, 2])))
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0 for p in params.values())
 
 
 def test_bad_labels_and_dims() -> None:
     loss_fn = SoftmaxLoss(2, 3)
     x = torch.zeros(2, 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\), got \[0, 3\]"):
         loss_fn(x, x, torch.tensor([0, 3]))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="expects integer class labels"):
         loss_fn(x, x, torch.tensor([0.5, 1.0]))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="was built for embedding_dim=2, got 5"):
         loss_fn(torch.zeros(2, 5), torch.zeros(2, 5), torch.tensor([0, 1]))

@@ -29,19 +29,8 @@ def test_batch_mean() -> None:
     assert TripletLoss("euclidean", margin=1.0)(a, p, n).item() == pytest.approx((0.0 + 3.0) / 2)
 
 
-def test_gradcheck() -> None:
-    torch.manual_seed(2)
-    a, p, n = (torch.randn(4, 3, dtype=torch.float64, requires_grad=True) for _ in range(3))
-    for distance in ("euclidean", "manhattan", "cosine"):
-        loss_fn = TripletLoss(distance, margin=5.0)
-        assert torch.autograd.gradcheck(loss_fn, (a, p, n))
-
-
-def test_tiny_bert_grads(encode, assert_model_grads) -> None:
-    emb = encode(6)
-    assert_model_grads(TripletLoss()(emb[:2], emb[2:4], emb[4:]))
-
-
 def test_shape_mismatch() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match=r"expects two \(B, D\) embedding batches of the same shape, got \(2, 3\) and \(3, 3\)"
+    ):
         TripletLoss()(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(3, 3))

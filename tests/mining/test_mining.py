@@ -9,10 +9,10 @@ from helpers import SENTENCES
 pytest.importorskip("faiss")
 
 from textsiam import MiningResult, SiameseModel, mine_duplicates  # noqa: E402
-from textsiam import precision as P  # noqa: E402
 from textsiam.calibration import NotCalibratedError  # noqa: E402
 from textsiam.cli import main  # noqa: E402
 from textsiam.mining import mine_embeddings  # noqa: E402
+from textsiam.model import precision as P  # noqa: E402
 
 TEXTS = [
     *SENTENCES,
@@ -107,7 +107,7 @@ def test_memmap_precisions_store_and_score_the_stored_vectors(clustered, tmp_pat
     stored = np.memmap(res.stats["embeddings_file"], dtype=precision, mode="r", shape=(2500, 64))
     assert res.stats["embeddings_bytes"] == 2500 * 64 * np.dtype(precision).itemsize
     np.testing.assert_array_equal(np.asarray(stored), P.quantize(_unit(emb), precision))
-    # every score is the cosine of the stored vectors (textsiam.precision's similarity for that format)
+    # every score is the cosine of the stored vectors (textsiam.model.precision's similarity for that format)
     full = P.similarity_matrix(np.asarray(stored), np.asarray(stored), precision)
     rows = np.arange(2500)[:, None]
     np.testing.assert_allclose(res.neighbour_scores, full[rows, res.neighbours], atol=1e-5)
@@ -205,7 +205,7 @@ def test_calibrated_scores(tiny_model):
         "text_b": TEXTS[6:14] + TEXTS[::-1][:8],
         "label": [1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 1, 0, 0, 1, 0, 0],
     }
-    with pytest.raises(NotCalibratedError):
+    with pytest.raises(NotCalibratedError, match=r"this model is not calibrated: call model\.calibrate\(dev_pairs\)"):
         mine_duplicates(TEXTS, tiny_model, calibrated=True)
     tiny_model.calibrate(dev, method="sigmoid")
     raw = mine_duplicates(TEXTS, tiny_model, top_k=3, threshold=-1.0, precision="float32")
@@ -291,7 +291,7 @@ def test_cli_mine_errors_leave_no_output(tiny_model_dir, tmp_path, capsys):
     assert f"{bad}:2" in capsys.readouterr().err
     good = tmp_path / "good.txt"
     good.write_text("a\nb\n", encoding="utf-8")
-    with pytest.raises(SystemExit) as info:  # argparse refuses it before anything runs
+    with pytest.raises(SystemExit, match="^2$") as info:  # argparse refuses it before anything runs
         main(["mine", str(good), *base, "--top-k", "0"])
     assert info.value.code == 2
     assert "--top-k" in capsys.readouterr().err

@@ -119,7 +119,7 @@ def test_bad_calibrators():
         Calibrator("isotonic", "probability").fit([0.1, 0.5], [1, 1])
     with pytest.raises(ValueError, match="lengths"):
         Calibrator().fit([0.1, 0.5], [1])
-    with pytest.raises(NotCalibratedError):
+    with pytest.raises(NotCalibratedError, match=r"this Calibrator is not fitted; call fit\(scores, labels\)"):
         Calibrator().transform([0.5])
     with pytest.raises(ValueError, match="format"):
         Calibrator.from_dict({"method": "isotonic"})
@@ -142,7 +142,7 @@ def test_ece_by_hand():
     assert expected_calibration_error([1, 0], [1.0, 0.0]) == 0.0
     curve = reliability_curve(y, p)
     assert curve["count"].sum() == 4 and len(curve["edges"]) == 16
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]"):
         expected_calibration_error([0, 1], [0.5, 1.5])
 
 
@@ -166,12 +166,36 @@ def test_model_calibrate_save_load_round_trip(tiny_model, tmp_path):
         assert isinstance(single, float) and single == pytest.approx(float(calibrated[0]), abs=1e-6)
 
 
-def test_sts_calibration_on_model(tiny_model):
-    pairs = {**PAIRS, "label": [4.8, 0.2, 3.6, 0.0, 4.4, 0.6, 4.0, 1.0]}
-    cal = tiny_model.calibrate(pairs, method="linear")
-    assert cal.target == "sts"
-    out = tiny_model.similarity(pairs["text_a"], pairs["text_b"], calibrated=True)
-    assert out.min() >= 0.0 and out.max() <= 4.8
+@pytest.fixture(scope="module")
+def stsb_split(data_dir):
+    """300 random STS-B dev pairs (all genres): 150 to calibrate on, 150 held out to check on."""
+    from textsiam.data.loaders import load_pairs
+
+    dev = load_pairs("stsb", "dev", data_dir=data_dir)
+    idx = np.random.default_rng(0).choice(len(dev), 300, replace=False)
+    return dev.select(idx[:150]).to_dict(), dev.select(idx[150:]).to_dict()
+
+
+@pytest.mark.parametrize("method", ["linear", "isotonic"])
+def test_sts_calibration_on_model(default_model, stsb_split, monkeypatch, method):
+    """Calibrated on STS-B dev pairs, the real model's scores are monotone in the raw score and, on held-out
+    pairs, closer to the gold 0-5 scale than the usual uncalibrated mapping ``5 * clip(cosine, 0, 1)``."""
+    fit, held_out = stsb_split
+    monkeypatch.setattr(default_model, "calibrator", None)  # the session's model gets its calibrator back after
+    cal = default_model.calibrate(fit, method=method)
+    assert cal.target == "sts" and (cal.params["y_min"], cal.params["y_max"]) == (0.0, 5.0)
+    a, b, gold = held_out["text_a"], held_out["text_b"], np.asarray(held_out["label"])
+    raw = default_model.similarity(a, b)
+    out = default_model.similarity(a, b, calibrated=True)
+    order = np.argsort(raw, kind="stable")
+    assert np.all(np.diff(out[order]) >= -1e-6)  # non-decreasing in the raw score
+    assert np.all(np.diff(cal.transform(np.linspace(-1, 1, 401))) >= 0)
+    assert out.min() >= 0.0 and out.max() <= 5.0 and np.ptp(out) > 4.0  # spans the scale: not a constant
+    calibrated_mae = np.mean(np.abs(out - gold))
+    naive_mae = np.mean(np.abs(5 * np.clip(raw, 0, 1) - gold))  # about 0.71 for this model and these pairs
+    constant_mae = np.mean(np.abs(np.mean(fit["label"]) - gold))  # about 1.2: the best a constant can do
+    assert calibrated_mae < 0.9 * naive_mae, (calibrated_mae, naive_mae)  # 0.56 (linear), 0.58 (isotonic)
+    assert calibrated_mae < 0.5 * constant_mae, (calibrated_mae, constant_mae)
 
 
 def test_uncalibrated_model_raises_clearly(tiny_model, tmp_path):

@@ -266,7 +266,7 @@ def test_interrupted_save_keeps_old_model(tiny_model, default_tokenizer, tmp_pat
         raise KeyboardInterrupt("killed mid-save")
 
     monkeypatch.setattr(other.encoder, "save", explode)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="killed mid-save"):
         other.save(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no temp dir left behind
     np.testing.assert_array_equal(SiameseModel.from_pretrained(path, device="cpu").encode(SENTENCES), before)

@@ -50,8 +50,8 @@ def test_sentence_transformers_gives_the_same_embeddings(
         np.testing.assert_allclose(np.linalg.norm(theirs, axis=1), 1.0, atol=1e-5)
 
 
-def test_default_model_round_trips_through_sentence_transformers(tmp_path, sentence_transformer):
-    model = SiameseModel.from_pretrained(device="cpu")
+def test_default_model_round_trips_through_sentence_transformers(tmp_path, sentence_transformer, default_model):
+    model = default_model
     path = model.save(tmp_path / "minilm")
     st = sentence_transformer(str(path), device="cpu")
     np.testing.assert_allclose(st.encode(TEXTS[:4]), model.encode(TEXTS[:4]), atol=1e-5, rtol=0)

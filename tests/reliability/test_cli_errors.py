@@ -81,18 +81,86 @@ def test_output_folder_is_a_file(tmp_path, monkeypatch, capsys):
     assert blocker.read_text() == "x"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_read_only_output_folder(tmp_path, monkeypatch, capsys):
+def make_read_only(monkeypatch, folder: Path) -> list[str]:  # noqa: ANN001
+    """Make ``folder`` behave as a folder without write permission, for root too (root ignores ``chmod``).
+
+    As the kernel would for a ``0o555`` folder, creating, linking, renaming or removing an entry in ``folder`` (or
+    below it) raises ``PermissionError(EACCES)`` naming the path; reading and listing still work. Returns the list
+    of refused paths, so a test can check that the command really tried to write there.
+    """
+    refused: list[str] = []
+    root = os.path.realpath(folder)
+
+    def inside(path) -> bool:  # noqa: ANN001
+        if isinstance(path, int):  # a file descriptor
+            return False
+        parent = os.path.dirname(os.path.realpath(os.fsdecode(path)))
+        return parent == root or parent.startswith(root + os.sep)
+
+    def deny(path) -> None:  # noqa: ANN001
+        refused.append(os.fsdecode(path))
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(path))
+
+    real_open, real_builtin_open = os.open, open
+
+    def os_open(path, flags, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if flags & os.O_CREAT and inside(path) and not os.path.lexists(path):
+            deny(path)
+        return real_open(path, flags, *args, **kwargs)
+
+    def builtin_open(file, mode="r", *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if any(c in mode for c in "wxa") and inside(file) and not os.path.lexists(file):
+            deny(file)
+        return real_builtin_open(file, mode, *args, **kwargs)
+
+    def refuse_first(real):  # noqa: ANN001, ANN202
+        def call(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            if inside(path):
+                deny(path)
+            return real(path, *args, **kwargs)
+
+        return call
+
+    def refuse_either(real):  # noqa: ANN001, ANN202
+        def call(src, dst, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            for path in (dst, src):
+                if inside(path):
+                    deny(path)
+            return real(src, dst, *args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr("builtins.open", builtin_open)
+    for name in ("mkdir", "unlink", "remove", "rmdir"):
+        monkeypatch.setattr(os, name, refuse_first(getattr(os, name)))
+    for name in ("link", "rename", "replace", "symlink"):
+        monkeypatch.setattr(os, name, refuse_either(getattr(os, name)))
+    return refused
+
+
+@pytest.mark.parametrize(
+    ("command", "output"),
+    [("encode", "e.npy"), ("score", "scores.tsv"), ("encode", "sub/e.npy"), ("score", "sub/scores.tsv")],
+)
+def test_read_only_output_folder(tmp_path, monkeypatch, capsys, command, output):
+    """An output in (or below) a folder without write permission: one line naming the folder, exit 2, no file."""
     use_stub(monkeypatch)
+    src = pairs_file(tmp_path)
     folder = tmp_path / "ro"
     folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        code, err = run_err(["encode", str(pairs_file(tmp_path)), "--output", str(folder / "e.npy"), "-q"], capsys)
-    finally:
-        folder.chmod(0o755)
-    assert code == 2 and err.startswith("textsiam encode: error:") and str(folder) in err
+    refused = make_read_only(monkeypatch, folder)
+    out = folder / output
+    argv = ["score", "--pairs", str(src)] if command == "score" else ["encode", str(src)]
+    code, err = run_err([*argv, "--output", str(out), "-q"], capsys)
+    assert refused, "the command never tried to write into the read-only folder"
+    assert code == 2, err
+    assert err.startswith(f"textsiam {command}: error: {folder}"), err
+    assert "Permission denied" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    monkeypatch.undo()
     assert list(folder.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.tsv", "ro"]
 
 
 def _disk_full(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -193,7 +261,8 @@ def test_debug_shows_the_traceback(tiny_model_dir, tmp_path):
     model_dir = _broken_copy(tiny_model_dir, tmp_path / "model")
     _truncate(model_dir / "model.safetensors")
     for argv in (["--debug", "score", "a", "b"], ["score", "a", "b", "--debug"]):
-        with pytest.raises(Exception) as info:  # noqa: PT011 - whatever the loader raises, re-raised as is
+        # the loader's error, re-raised as is (with its traceback) instead of the one-line report
+        with pytest.raises(ValueError, match=r"model\.safetensors: not a readable safetensors file") as info:
             main([*argv, "--model", str(model_dir), "-q"])
         assert is_expected_error(info.value)
 
@@ -288,6 +357,7 @@ def test_sigterm_handler_only_while_main_runs(tmp_path, monkeypatch):
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+@pytest.mark.slow  # a subprocess that imports torch
 def test_sigterm_to_the_process(tiny_model_dir, tmp_path):
     """End to end: ``kill -TERM`` a running ``textsiam encode``: exit code 143, no temporary file, no output."""
     import subprocess

@@ -25,7 +25,8 @@ from textsiam.data import DataFormatError, load_pairs, load_pairs_from_file
 from textsiam.io_utils import iter_lines, iter_pairs
 from textsiam.training import ConfigError, TrainConfig
 
-SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+# max_examples comes from the Hypothesis profile (tests/conftest.py): few by default, many in the full tier
+SETTINGS = settings(deadline=None, suppress_health_check=list(HealthCheck))
 
 # ---------------------------------------------------------------------------------------------- byte strategies
 #: Pieces that break line-based formats: separators, quotes, line ends, a BOM, invalid UTF-8, NUL, a surrogate.
@@ -314,7 +315,7 @@ def test_user_file_regressions(tmp_path, filename, data, message):
 config_keys = st.sampled_from([*TrainConfig.__dataclass_fields__, "lr", "bs", "nope"])
 
 
-@settings(SETTINGS, max_examples=30)
+@SETTINGS
 @given(data=st.dictionaries(config_keys, json_values | st.text(max_size=6), max_size=4))
 def test_train_config_from_arbitrary_json(data):
     try:

@@ -7,8 +7,10 @@ import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from helpers import SENTENCES
 from safetensors.torch import load_file, save_file
 
 from textsiam.model.siamese import SiameseModel
@@ -76,15 +78,25 @@ def test_unexpected_tensors_of_the_model_are_an_error(model_copy):
         SiameseModel.from_pretrained(model_copy)
 
 
-def test_head_tensors_of_another_task_are_ignored(model_copy):
-    """A masked-LM checkpoint loads as a tower: its head is not part of the encoder."""
+def _assert_same_embeddings(edited: Path, unedited: Path) -> None:
+    """The model loaded from ``edited`` embeds texts as the one loaded from ``unedited`` does (same weights)."""
+    texts = [*SENTENCES, *PAIR]
+    got = SiameseModel.from_pretrained(edited, device="cpu").encode(texts, batch_size=4)
+    want = SiameseModel.from_pretrained(unedited, device="cpu").encode(texts, batch_size=4)
+    assert got.shape == want.shape == (len(texts), 32)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
+def test_head_tensors_of_another_task_are_ignored(model_copy, tiny_model_dir):
+    """A masked-LM checkpoint loads as a tower: its head is not part of the encoder, the encoder is unchanged."""
     _edit_weights(model_copy, lambda s: {**s, "cls.predictions.bias": torch.zeros(30522)})
-    SiameseModel.from_pretrained(model_copy)
+    _assert_same_embeddings(model_copy, tiny_model_dir)
 
 
-def test_missing_unused_pooler_is_not_an_error(model_copy):
+def test_missing_unused_pooler_is_not_an_error(model_copy, tiny_model_dir):
+    """Mean pooling never reads BERT's pooler: without its tensors the model embeds exactly as before."""
     _edit_weights(model_copy, lambda s: {k: v for k, v in s.items() if not k.startswith("pooler.")})
-    SiameseModel.from_pretrained(model_copy)
+    _assert_same_embeddings(model_copy, tiny_model_dir)
 
 
 def test_non_finite_weights_are_an_error(model_copy):

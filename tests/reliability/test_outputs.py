@@ -73,8 +73,8 @@ def test_final_file_honours_the_umask(tmp_path, umask, mask):
 
 
 def test_temp_file_is_removed_on_error_and_interrupt(tmp_path):
-    for exc in (ValueError("bad line"), KeyboardInterrupt(), SystemExit(143)):
-        with pytest.raises(type(exc)), atomic_open(tmp_path / "out.tsv") as fh:
+    for exc in (ValueError("bad line"), KeyboardInterrupt("interrupted mid-write"), SystemExit(143)):
+        with pytest.raises(type(exc), match=f"^{re.escape(str(exc))}$"), atomic_open(tmp_path / "out.tsv") as fh:
             fh.write("partial")
             raise exc
         assert list(tmp_path.iterdir()) == []

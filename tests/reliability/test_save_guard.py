@@ -88,7 +88,7 @@ def test_artifact_names():
 
 def test_every_file_a_save_writes_is_a_known_artifact(default_tokenizer, tmp_path):
     """Transformer (with projection and calibrator), LSTM and ONNX saves: nothing they write would be carried over."""
-    from textsiam.siamese import Projection
+    from textsiam.model.projection import Projection
 
     tiny = make_tiny_model(default_tokenizer, projection=Projection(32, 8))
     dev = {"text_a": SENTENCES[:4] * 2, "text_b": SENTENCES[2:6] * 2, "label": [1, 0, 1, 0, 0, 1, 0, 1]}
@@ -109,7 +109,7 @@ def test_every_file_a_save_writes_is_a_known_artifact(default_tokenizer, tmp_pat
 
 def test_the_embedded_model_folder_is_all_artifacts_but_its_extras():
     """The sentence-transformers download shipped with textsiam: only its README / data config are not model files."""
-    from textsiam.siamese import default_model_path
+    from textsiam.model.loading import default_model_path
 
     names = {p.name for p in default_model_path().iterdir()}
     assert {n for n in names if not is_model_artifact(n)} <= {"README.md", ".gitattributes", "data_config.json"}

@@ -258,15 +258,13 @@ def test_real_sentences_give_the_same_results(real):
     assert search.community_detection(emb, threshold=0.6, min_community_size=2)  # duplicate questions exist
 
 
-def test_paraphrase_mining_encodes_with_the_model(real, default_model, tmp_path):
-    st = pytest.importorskip("sentence_transformers")
+def test_paraphrase_mining_encodes_with_the_model(real, default_model, default_sentence_transformer):
     texts, _ = real
     ours = search.paraphrase_mining(default_model, texts, top_k=5, max_pairs=40, batch_size=16)
     # sentence-transformers' function with the same textsiam model (its encode takes the same arguments)
     assert_same_pairs(ours, util.paraphrase_mining(default_model, texts, top_k=5, max_pairs=40, batch_size=16))
     # and with sentence-transformers' own model of the same weights: embeddings equal to ~1e-6
-    st_model = st.SentenceTransformer(str(default_model.save(tmp_path / "m")), device="cpu")
-    theirs = util.paraphrase_mining(st_model, texts, top_k=5, max_pairs=40)
+    theirs = util.paraphrase_mining(default_sentence_transformer, texts, top_k=5, max_pairs=40)
     assert {(i, j) for _, i, j in ours[:20]} <= {(i, j) for _, i, j in theirs}
     np.testing.assert_allclose([p[0] for p in ours], sorted((p[0] for p in theirs), reverse=True), atol=ATOL)
 

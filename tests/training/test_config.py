@@ -154,7 +154,7 @@ def test_unknown_key_and_bad_values():
 
 
 def test_validate_unknown_loss_lists_valid_ones():
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(ConfigError, match="unknown loss 'cosnet'; valid losses: ") as err:
         TrainConfig(loss="cosnet").validate()
     assert "unknown loss 'cosnet'" in str(err.value)
     assert "cosent" in str(err.value) and "mnrl" in str(err.value)
@@ -192,7 +192,7 @@ def test_validate_numbers_and_choices_all_reported():
         test_datasets=["imdb"],
         label_transform="binarize",
     )
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(ConfigError, match=r"invalid training config \(\d+ problem\(s\)\):\n  - ") as err:
         cfg.validate()
     text = str(err.value)
     for needle in (
@@ -252,7 +252,7 @@ def test_checks_read_the_loss_class_attributes(monkeypatch):
     assert cfg.use_no_duplicates and cfg.label_kind == "anchor_positive"
     TrainConfig(loss="distil", teacher_model="some/teacher", batch_size=1).validate()
     assert not TrainConfig(loss="distil").use_no_duplicates
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(ConfigError, match=r"invalid training config \(2 problem\(s\)\)") as err:
         TrainConfig(loss="cosent", teacher_model="some/teacher", hard_negatives=True).validate()
     text = str(err.value)
     assert "teacher_model is only used by losses that learn from a teacher" in text and "distil" in text

@@ -139,11 +139,11 @@ def test_interrupted_run_resumes_to_the_same_student(tmp_path, teacher, targets,
     def crash_in_epoch_2(student):
         calls.append(1)
         if len(calls) == 2:
-            raise KeyboardInterrupt  # like a kill during epoch 2's dev evaluation: mid-epoch state is the last
+            raise KeyboardInterrupt("killed in epoch 2")  # like a kill during its dev evaluation: mid-epoch state
         return 0.0
 
     out = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="killed in epoch 2"):
         run(out, crash_in_epoch_2)
     assert (out / CHECKPOINT_DIR / "state.safetensors").is_file() and not (out / "textsiam.json").exists()
     with pytest.raises(FileExistsError, match="resume"):
@@ -165,9 +165,9 @@ def test_resume_checks(tmp_path, teacher, targets):
     out = tmp_path / "run"
 
     def crash(student):
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt("killed at the first dev evaluation")
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="killed at the first dev evaluation"):
         distill(static_config(output_dir=str(out)), TEXTS, teacher=teacher, dev_metric=crash)
     with pytest.raises(ValueError, match="other texts"):
         distill(static_config(output_dir=str(out)), TEXTS[:-1], teacher=teacher, resume=True)
