@@ -57,6 +57,11 @@ Two strings give a float; two equal-length lists give one score per pair `(a[i],
     """a = ["A man is playing a guitar.", "A woman is slicing an onion.", "The stock market fell sharply."]
 b = ["A person plays the guitar.", "A man is riding a horse.", "Shares dropped steeply today."]
 pd.DataFrame({"a": a, "b": b, "cosine": model.similarity(a, b)})""",
+    """# Check: paraphrases score high, an unrelated pair near 0 (measured: 0.93; 0.85, -0.14, 0.62)
+python_pair = textsiam.similarity("How do I learn Python?", "What is the best way to learn Python?")
+guitar, onion_horse, stocks = model.similarity(a, b)
+assert python_pair > 0.8 and guitar > 0.7 and stocks > 0.4, (python_pair, guitar, stocks)
+assert abs(onion_horse) < 0.3, onion_horse""",
     """md:## A similarity matrix and its heatmap
 
 `similarity_matrix(queries, corpus)` scores every query against every corpus text.""",
@@ -77,6 +82,8 @@ ax = plot.similarity_heatmap(matrix, sentences, sentences, vmin=0, vmax=1)""",
     """np.fill_diagonal(matrix, -np.inf)  # ignore each sentence itself
 best = matrix.argmax(axis=1)
 pd.DataFrame({"sentence": sentences, "most similar": [sentences[j] for j in best], "cosine": matrix.max(axis=1)})""",
+    """# Check: each sentence that has a same-topic partner finds one as its most similar sentence
+assert all(topics[j] == topics[i] for i, j in enumerate(best) if topics.count(topics[i]) > 1), best""",
     """md:## Semantic search over a corpus
 
 Encode the corpus once, then score queries against the stored embeddings. Here the corpus is the
@@ -99,6 +106,16 @@ pd.DataFrame(rows)""",
 
 A PCA projection of the eight sentences above: topics form groups.""",
     """ax = plot.embedding_projection(model.encode(sentences), labels=topics, texts=sentences)""",
+    """md:## How good is it?
+
+The Spearman correlation (×100) of the model's cosines with human similarity scores on the STS-B test split
+(1,379 pairs). `02_benchmark.ipynb` evaluates four datasets, with confidence intervals.""",
+    """from textsiam.evaluation import evaluate
+
+stsb = evaluate(model, ["stsb"], split="test", n_resamples=0, show_progress_bar=False)["stsb"]
+print(f"STS-B test Spearman ×100: {stsb['primary_value']:.2f}")
+# Check: the published figure of all-MiniLM-L6-v2 is 82.03 (MTEB); a broken model lands far from it
+assert abs(stsb["primary_value"] - 82.03) < 0.5, stsb["primary_value"]""",
     FOOTER,
 ]
 
@@ -148,6 +165,10 @@ results  # renders as a markdown table: primary metric in bold, 95% CIs""",
     """md:### Headline numbers with confidence intervals""",
     """table = results.to_dataframe(all_metrics=False)
 table[["dataset", "metric", "value", "ci_low", "ci_high"]].round(2)""",
+    """# Check: each primary figure is within 0.5 of the published one (benchmarks/results/zero_shot/zero_shot.md)
+published = {"stsb": 82.03, "sick": 77.15, "mrpc": 70.09, "quora": 78.23}
+measured = {name: round(results[name]["primary_value"], 2) for name in published}
+assert all(abs(measured[name] - published[name]) < 0.5 for name in published), measured""",
     """import matplotlib.pyplot as plt
 
 primary = table[table["primary"]]
@@ -244,6 +265,10 @@ cmp = compare(before, after, "stsb", split="test", n_resamples=1000, seed=0)
 print(f"Spearman ×100: before {cmp['value_a']:.2f}, after {cmp['value_b']:.2f}, "
       f"difference {cmp['difference']:+.2f} [95% CI {cmp['ci']['low']:+.2f}, {cmp['ci']['high']:+.2f}], "
       f"p = {cmp['p_value']:.3f} ({cmp['n_pairs']} pairs, {cmp['n_resamples']} resamples)")""",
+    """# Check: the fine-tuned model is good on dev and not worse than the original on test
+# (measured: dev Spearman 87.16; test 82.03 before, 82.62 after, difference +0.59 [+0.21, +0.97])
+assert result.best_metric > 85, result.best_metric
+assert cmp["difference"] > -0.5, cmp["difference"]""",
     """md:A CI that excludes 0 means the change is unlikely to be resampling noise on this test set. With 1,000
 training pairs and one epoch the change is small either way; the full recipe (5,749 pairs, 4 epochs) is in
 `benchmarks/configs/stsb.yaml`.""",
@@ -314,6 +339,10 @@ plot.score_histogram(test_scores, y_test, ax=axes[0], title="test cosine by labe
 plot.pr_curve(test_scores, y_test, threshold=t_acc, ax=axes[1], title="test precision-recall")
 plot.roc_curve(test_scores, y_test, threshold=t_acc, ax=axes[2], title="test ROC")
 fig.tight_layout()""",
+    """# Check: duplicates rank above non-duplicates (measured: AP 83.4, accuracy 78.1 at the dev threshold)
+ranking = ranking_metrics(test_scores, y_test)
+test_accuracy = classification_metrics(test_scores, y_test, t_acc)["accuracy"]
+assert ranking["ap"] > 80 and test_accuracy > 75, (ranking, test_accuracy)""",
     """md:## Calibrated probabilities
 
 A cosine is not a probability: clipped to [0, 1], a cosine of 0.8 does not mean an 80% chance of duplicate.
@@ -331,6 +360,9 @@ probs = {
     "sigmoid": sigmoid.transform(test_scores),
 }
 pd.DataFrame({name: calibration_metrics(y_test, p) for name, p in probs.items()}).T.round(4)""",
+    """# Check: calibration fitted on dev holds on test (measured ECE: raw 0.213, isotonic 0.020, sigmoid 0.030)
+ece = {name: calibration_metrics(y_test, p)["ece"] for name, p in probs.items()}
+assert ece["isotonic"] < 0.05 and ece["sigmoid"] < 0.05 < ece["raw cosine clipped"], ece""",
     """ax = plot.reliability_diagram(probs, y_test, n_bins=15, title="Quora test: reliability (fit on dev)")""",
     """pairs = [("How do I learn Python?", "What is the best way to learn Python?"),
          ("How do I learn Python?", "How do I learn Java?"),
@@ -338,6 +370,9 @@ pd.DataFrame({name: calibration_metrics(y_test, p) for name, p in probs.items()}
 a, b = [p[0] for p in pairs], [p[1] for p in pairs]
 pd.DataFrame({"a": a, "b": b, "cosine": model.similarity(a, b),
               "P(duplicate)": model.similarity(a, b, calibrated=True)}).round(3)""",
+    """# Check: the paraphrase is a likely duplicate, the other two pairs are not (measured P: 0.82, 0.03, 0.00)
+p_duplicate = model.similarity(a, b, calibrated=True)
+assert p_duplicate[0] > 0.5 and p_duplicate[1] < 0.5 and p_duplicate[2] < 0.1, p_duplicate""",
     """import json
 import shutil
 import tempfile
@@ -392,8 +427,13 @@ Each text is explained with the other held fixed. In a notebook the result rende
 score) and red (lowers it) highlights; hover a word for its value.""",
     SETUP,
     """model = textsiam.get_model()
-textsiam.explain("A man is playing a guitar.", "A person plays the guitar.", model=model)""",
-    """textsiam.explain("A man is playing a guitar.", "A man is not playing a guitar.", model=model)""",
+guitar = textsiam.explain("A man is playing a guitar.", "A person plays the guitar.", model=model)
+guitar""",
+    """negation = textsiam.explain("A man is playing a guitar.", "A man is not playing a guitar.", model=model)
+negation""",
+    """# Check: "guitar" raises the first pair's score most, on both sides; "not" lowers the second pair's most
+assert guitar.a.top(1)[0][0] == "guitar" and guitar.b.top(1)[0][0] == "guitar", (guitar.a.top(3), guitar.b.top(3))
+assert negation.b.words[int(np.argmin(negation.b.word_scores))] == "not", negation.b.word_scores""",
     """textsiam.explain("How do I learn Python quickly?", "What is the fastest way to learn Python?", model=model,
                  method="integrated_gradients")""",
     """md:## Plain data
@@ -406,7 +446,8 @@ print(e.score, e.method, e.params)
 display(pd.DataFrame({"token": e.a.tokens, "score": e.a.token_scores}).T.round(4))
 print("top words of b:", e.b.top(3))
 total, expected = sum(e.a.token_scores), e.score - e.a.baseline_score
-print(f"completeness: sum of a's attributions {total:.4f} vs score - baseline score {expected:.4f}")""",
+print(f"completeness: sum of a's attributions {total:.4f} vs score - baseline score {expected:.4f}")
+assert abs(total - expected) < 0.01  # completeness holds (measured: 0.8160 vs 0.8160)""",
     """md:## Occlusion vs integrated gradients on the same pair""",
     """import matplotlib.pyplot as plt
 
@@ -438,6 +479,9 @@ for method in ["occlusion", "integrated_gradients"]:
     rows += [{"method": method, **r} for r in res["results"]]
 pd.DataFrame(rows)[["method", "k", "n_pairs", "mean_drop_topk", "mean_drop_random", "mean_difference", "ci_low",
                     "ci_high", "win_rate"]].round(4)""",
+    """# Check: for both methods and both k, top-k deletion beats random deletion: the CI of the difference is above 0
+# (measured: CI lower bounds 0.07 to 0.14; attributions no better than random would put them at or below 0)
+assert all(r["ci_low"] > 0 for r in rows), pd.DataFrame(rows)[["method", "k", "mean_difference", "ci_low"]]""",
     FOOTER,
 ]
 
