@@ -66,6 +66,24 @@ def default_model():
 
 
 @pytest.fixture(scope="session")
+def default_onnx():
+    """The default model exported to ONNX (float32), once per session."""
+    pytest.importorskip("onnxruntime")
+    from textsiam import SiameseModel
+
+    return SiameseModel.from_pretrained(backend="onnx")
+
+
+@pytest.fixture(scope="session")
+def default_int8():
+    """The default model exported to ONNX and quantised to int8, once per session."""
+    pytest.importorskip("onnxruntime")
+    from textsiam import SiameseModel
+
+    return SiameseModel.from_pretrained(backend="onnx", quantize="int8")
+
+
+@pytest.fixture(scope="session")
 def default_sentence_transformer():
     """sentence-transformers' own model of the embedded folder, loaded once (skipped where it is not installed)."""
     st = pytest.importorskip("sentence_transformers")
