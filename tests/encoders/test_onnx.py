@@ -33,11 +33,6 @@ def tiny_onnx(tiny):
     return SiameseModel(export_transformer(tiny.encoder), device="cpu")
 
 
-@pytest.fixture(scope="module")
-def default_int8():
-    return SiameseModel.from_pretrained(backend="onnx", quantize="int8")
-
-
 def test_registered():
     assert ENCODERS["onnx"] is OnnxEncoder
 
@@ -153,10 +148,9 @@ def test_cli_export(tiny_model_dir, tmp_path, capsys):
 
 # ---------------------------------------------------------------------------------------------- real model
 @pytest.mark.slow
-def test_default_model_fp32_export_is_exact(default_model):
+def test_default_model_fp32_export_is_exact(default_model, default_onnx):
     texts = [*SENTENCES, "Two dogs run through a field of tall grass while the sun sets behind the hills."]
-    exported = SiameseModel.from_pretrained(backend="onnx")
-    np.testing.assert_allclose(exported.encode(texts), default_model.encode(texts), atol=1e-4)
+    np.testing.assert_allclose(default_onnx.encode(texts), default_model.encode(texts), atol=1e-4)
 
 
 @pytest.mark.slow
@@ -183,13 +177,12 @@ def test_default_model_int8_stays_close(default_model, default_int8, data_dir):
 
 
 @pytest.mark.slow
-def test_default_model_cache_equals_uncached(default_model, default_int8):
+def test_default_model_cache_equals_uncached(default_model, default_onnx, default_int8):
     a = ["How do I learn Python?", "How do I learn Python?", "Is it raining?"]
     b = ["What is the best way to learn Python?", "Is it raining?", "How do I learn Python?"]
-    fp32 = SiameseModel.from_pretrained(backend="onnx")
     # int8: activation scales are computed per batch, so an embedding moves a little with its batch-mates (on
     # 200 STS-B dev sentences, alone vs in batches of 64: 1 - cosine up to 0.02, so a score up to about 0.04)
-    for model, atol in ((default_model, 1e-5), (fp32, 1e-5), (default_int8, 0.05)):
+    for model, atol in ((default_model, 1e-5), (default_onnx, 1e-5), (default_int8, 0.05)):
         cached = model.similarity(a, b)  # each distinct text encoded once, in one batch
         uncached = np.array([model.similarity(x, y) for x, y in zip(a, b, strict=True)], dtype=np.float32)
         np.testing.assert_allclose(cached, uncached, atol=atol)
