@@ -221,7 +221,7 @@ def caching_gain(model: Any, data_dir: str | None, limit: int | None, runs: int,
     def uncached() -> np.ndarray:
         ea = model.encode(a, batch_size=batch_size)
         eb = model.encode(b, batch_size=batch_size)
-        return pairwise_similarity(ea, eb, model.similarity_fn_name)
+        return pairwise_similarity(ea, eb, model.similarity_fn_name).numpy()
 
     results: dict[str, np.ndarray] = {}
     times = alternating_times({"cached": cached, "uncached": uncached}, runs, "quora cache", outputs=results)

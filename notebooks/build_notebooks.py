@@ -96,7 +96,7 @@ corpus = list(dict.fromkeys(list(dev["text_a"]) + list(dev["text_b"])))[:1000]
 corpus_emb = model.encode(corpus, batch_size=64)
 print(f"{len(corpus)} sentences -> embeddings {corpus_emb.shape}")""",
     """queries = ["A dog is running on the beach.", "Someone is cooking food.", "The president gave a speech."]
-scores = similarity_matrix(model.encode(queries), corpus_emb)  # (queries, corpus)
+scores = similarity_matrix(model.encode(queries), corpus_emb).numpy()  # (queries, corpus)
 rows = []
 for q, row in zip(queries, scores):
     for rank, j in enumerate(np.argsort(-row)[:3], start=1):

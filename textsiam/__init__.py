@@ -21,9 +21,11 @@ from textsiam.version import __version__
 if TYPE_CHECKING:
     from textsiam.explain import Explanation, explain
     from textsiam.mining import MiningResult, mine_duplicates
+    from textsiam.model.quantization import quantize_embeddings
     from textsiam.model.resolve import get_model
     from textsiam.model.siamese import SiameseConfig, SiameseModel
-    from textsiam.search import community_detection, paraphrase_mining, semantic_search
+    from textsiam.model.st_api import truncate_embeddings
+    from textsiam.search import community_detection, paraphrase_mining, paraphrase_mining_embeddings, semantic_search
 
 #: Names loaded on first use (each pulls in torch): name -> module.
 _LAZY = {
@@ -36,7 +38,10 @@ _LAZY = {
     "SiameseModel": "textsiam.model.siamese",
     "community_detection": "textsiam.search",
     "paraphrase_mining": "textsiam.search",
+    "paraphrase_mining_embeddings": "textsiam.search",
+    "quantize_embeddings": "textsiam.model.quantization",
     "semantic_search": "textsiam.search",
+    "truncate_embeddings": "textsiam.model.st_api",
 }
 
 
@@ -99,6 +104,9 @@ __all__ = [
     "get_model",
     "mine_duplicates",
     "paraphrase_mining",
+    "paraphrase_mining_embeddings",
+    "quantize_embeddings",
     "semantic_search",
     "similarity",
+    "truncate_embeddings",
 ]

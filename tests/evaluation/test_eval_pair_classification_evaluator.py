@@ -67,7 +67,11 @@ def test_without_dev_thresholds_come_from_the_pairs_themselves(encoder, referenc
     with caplog.at_level(logging.WARNING):
         r = PairClassificationEvaluator(pairs, name="custom", split="dev", n_resamples=50).evaluate(encoder)
     assert "figures are optimistic" in caplog.text
-    # the same record as passing the pairs as their own dev pairs, before the redesign
+    # the same record as passing the pairs as their own dev pairs, before the redesign, and a note that says so (#24)
+    assert r.pop("notes") == [
+        "thresholds chosen on the evaluated pairs themselves (no dev pairs), as sentence-transformers' "
+        "BinaryClassificationEvaluator does: the figures are optimistic"
+    ]
     assert_same(r, reference["evaluate_dataset"]["custom_clf_same_pairs"])
     r = PairClassificationEvaluator(pairs, n_resamples=0).evaluate(encoder)
     assert r["threshold_split"] == "test" and r["n_dev_pairs"] == len(pairs["label"])

@@ -106,9 +106,10 @@ def test_memmap_precisions_store_and_score_the_stored_vectors(clustered, tmp_pat
     )
     stored = np.memmap(res.stats["embeddings_file"], dtype=precision, mode="r", shape=(2500, 64))
     assert res.stats["embeddings_bytes"] == 2500 * 64 * np.dtype(precision).itemsize
-    np.testing.assert_array_equal(np.asarray(stored), P.quantize(_unit(emb), precision))
+    codes = {"int8": "int8_per_vector"}.get(precision, precision)  # mining's int8: per-vector codes
+    np.testing.assert_array_equal(np.asarray(stored), P.quantize(_unit(emb), codes))
     # every score is the cosine of the stored vectors (textsiam.model.precision's similarity for that format)
-    full = P.similarity_matrix(np.asarray(stored), np.asarray(stored), precision)
+    full = P.similarity_matrix(np.asarray(stored), np.asarray(stored), codes)
     rows = np.arange(2500)[:, None]
     np.testing.assert_allclose(res.neighbour_scores, full[rows, res.neighbours], atol=1e-5)
     np.fill_diagonal(full, -np.inf)
@@ -177,12 +178,13 @@ def test_generator_input_is_read_lazily_in_chunks(tiny_model, monkeypatch):
 
 
 def test_tiny_corpora(tiny_model):
+    """A text has N - 1 others: the neighbours are (N, min(top_k, N - 1)), as semantic_search clamps top_k."""
     empty = mine_duplicates([], tiny_model, top_k=3)
-    assert empty.pairs.shape == (0, 2) and empty.neighbours.shape == (0, 3) and empty.stats["n_texts"] == 0
+    assert empty.pairs.shape == (0, 2) and empty.neighbours.shape == (0, 0) and empty.stats["n_texts"] == 0
     one = mine_duplicates(["alone"], tiny_model, top_k=3)
-    assert (one.neighbours == -1).all() and np.isnan(one.neighbour_scores).all() and len(one) == 0
+    assert one.neighbours.shape == one.neighbour_scores.shape == (1, 0) and len(one) == 0
     three = mine_duplicates(["a", "a", "b"], tiny_model, top_k=5, threshold=0.99)
-    assert (three.neighbours[:, 2:] == -1).all() and (three.neighbours[:, :2] >= 0).all()
+    assert three.neighbours.shape == (3, 2) and (three.neighbours >= 0).all() and three.stats["top_k"] == 2
     assert three.pairs.tolist()[0] == [0, 1]
 
 

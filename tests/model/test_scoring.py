@@ -64,7 +64,48 @@ def test_bad_inputs():
         pairwise_similarity(A, C)
     with pytest.raises(ValueError, match="dimensions differ"):
         similarity_matrix(A, C[:, :4])
-    with pytest.raises(ValueError, match="2-D"):
-        pairwise_similarity(A[0], B[0])
-    with pytest.raises(TypeError, match="list"):
-        pairwise_similarity([[1.0]], [[1.0]])
+    with pytest.raises(ValueError, match=r"1-D \(D,\) or 2-D"):
+        pairwise_similarity(A[None], B[None])
+    with pytest.raises(TypeError, match="list of embeddings must hold equal-length numeric vectors"):
+        pairwise_similarity([[1.0], [1.0, 2.0]], [[1.0]])
+    with pytest.raises(TypeError, match="expected a torch.Tensor, numpy.ndarray or list"):
+        similarity_matrix("text", "text")
+
+
+# ---------------------------------------------------------------------------------------------- #24 item 6
+ST_NAMES = {"cosine": "cos_sim", "dot": "dot_score", "euclidean": "euclidean_sim", "manhattan": "manhattan_sim"}
+
+
+@pytest.mark.parametrize("name", sorted(ST_NAMES))
+@pytest.mark.parametrize("kind", ["numpy", "tensor", "numpy float32", "numpy float16", "list", "1-D"])
+def test_matrix_returns_what_sentence_transformers_returns(name, kind):
+    """Same type (a tensor), dtype, shape and values as sentence-transformers' ``util`` function, 1-D included."""
+    util = pytest.importorskip("sentence_transformers.util")
+    a, c = {
+        "numpy": (A, C),
+        "tensor": (torch.tensor(A), torch.tensor(C)),
+        "numpy float32": (A.astype(np.float32), C.astype(np.float32)),
+        "numpy float16": (A.astype(np.float16), C.astype(np.float16)),
+        "list": ([torch.tensor(r, dtype=torch.float32) for r in A], [torch.tensor(r, dtype=torch.float32) for r in C]),
+        "1-D": (A[0], C),
+    }[kind]
+    ours, theirs = similarity_matrix(a, c, name), getattr(util, ST_NAMES[name])(a, c)
+    assert isinstance(ours, torch.Tensor) and ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
+    pair_fn = getattr(util, "pairwise_" + ST_NAMES[name])
+    b = B if kind != "1-D" else B[1]
+    pairs_a = a if kind not in ("1-D", "list") else (A[0] if kind == "1-D" else a[:3])
+    pairs_b = b if kind not in ("tensor", "list") else (torch.tensor(B) if kind == "tensor" else a[2:5])
+    ours, theirs = pairwise_similarity(pairs_a, pairs_b, name), pair_fn(pairs_a, pairs_b)
+    assert isinstance(ours, torch.Tensor) and ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
+
+
+def test_model_similarity_on_embeddings_is_sentence_transformers(default_model, default_sentence_transformer):
+    emb = default_model.encode(["A man plays a guitar.", "A person plays the guitar.", "Stocks fell."])
+    for a, b in ((emb, emb), (emb[0], emb), (torch.from_numpy(emb), emb[1:]), (emb.astype(np.float64),) * 2):
+        ours, theirs = default_model.similarity(a, b), default_sentence_transformer.similarity(a, b)
+        assert isinstance(ours, torch.Tensor) and ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=1e-6)
+    ours = default_model.similarity_pairwise(emb, emb[::-1].copy())
+    torch.testing.assert_close(ours, default_sentence_transformer.similarity_pairwise(emb, emb[::-1].copy()))

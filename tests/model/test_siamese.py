@@ -274,7 +274,8 @@ def test_interrupted_save_keeps_old_model(tiny_model, default_tokenizer, tmp_pat
 
 def test_crash_between_renames_is_recovered(tiny_model, tmp_path):
     path = tiny_model.save(tmp_path / "m")
-    os.rename(path, tmp_path / ".m.old-deadbeef")  # the state a kill between the two renames leaves
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    os.rename(path, tmp_path / f".m.old-{int(dead.stdout)}-deadbeef")  # what a kill between the two renames leaves
     loaded = SiameseModel.from_pretrained(path, device="cpu")
     np.testing.assert_array_equal(loaded.encode(SENTENCES), tiny_model.encode(SENTENCES))
 

@@ -78,3 +78,41 @@ def test_num_threads_and_normalize_must_have_the_right_type(tiny_model, tiny_mod
         tiny_model.encode("x", normalize="false")
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         tiny_model.encode("x", batch_size=True)
+
+
+# ---------------------------------------------------------------------------------------------- input files (#24)
+def test_input_file_check_names_what_the_path_is(tmp_path):
+    import os
+
+    from textsiam.io_utils.input_paths import check_input_file
+
+    regular = tmp_path / "ok.txt"
+    regular.write_text("x\n", encoding="utf-8")
+    assert check_input_file(regular) == regular
+    link = tmp_path / "link.txt"
+    link.symlink_to(regular)
+    assert check_input_file(link) == link  # a link to a regular file is one
+    with pytest.raises(FileNotFoundError, match=r"^pairs file not found: .*nope\.tsv$"):
+        check_input_file(tmp_path / "nope.tsv", "pairs file")
+    with pytest.raises(FileNotFoundError, match=r"not found: .*ok\.txt/x"):  # a "folder" on the way is a file
+        check_input_file(regular / "x")
+    with pytest.raises(IsADirectoryError, match=r"^input file .* is a directory, not a file$"):
+        check_input_file(tmp_path)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # never opened: opening a FIFO without a writer would block
+    with pytest.raises(ValueError, match=r"is a FIFO \(named pipe\), not a regular file: textsiam reads an input"):
+        check_input_file(fifo)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ValueError, match=r"^input file /dev/zero is a character device, not a regular file"):
+            check_input_file("/dev/zero")
+    with pytest.raises(TypeError, match="input file must be a path"):
+        check_input_file(3)
+
+
+def test_load_pairs_from_file_names_a_directory(tmp_path):
+    from textsiam.data import DataNotFoundError, load_pairs_from_file
+
+    with pytest.raises(IsADirectoryError, match=r"^file .* is a directory, not a file$"):
+        load_pairs_from_file(tmp_path)
+    with pytest.raises(DataNotFoundError, match=r"^file not found: .*nope\.csv$"):
+        load_pairs_from_file(tmp_path / "nope.csv")

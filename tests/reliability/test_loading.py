@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -78,6 +79,44 @@ def test_unexpected_tensors_of_the_model_are_an_error(model_copy):
         SiameseModel.from_pretrained(model_copy)
 
 
+@pytest.mark.parametrize("name", ["extra_tensor", "foo.bar", "bert.extra"])
+def test_an_unknown_tensor_outside_the_model_is_an_error(model_copy, name, caplog):
+    """#24 item 6: a tensor that is neither the model's nor a task head's is named, not ignored."""
+    _edit_weights(model_copy, lambda s: {**s, name: torch.zeros(3)})
+    with pytest.raises(ValueError, match=rf"1 unexpected tensor\(s\) \({re.escape(name)}\)"):
+        SiameseModel.from_pretrained(model_copy)
+    with caplog.at_level(logging.WARNING, logger="textsiam"):
+        assert SiameseModel.from_pretrained(model_copy, strict=False) is not None
+    assert f"1 unexpected tensor(s) ({name})" in caplog.text
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool])
+def test_an_integer_weight_is_an_error_naming_the_tensor_and_dtype(model_copy, dtype):
+    """#24 item 7: a weight stored as int64 would load as its values rounded to integers (zeros)."""
+    key = "encoder.layer.0.attention.self.query.weight"
+    _edit_weights(model_copy, lambda s: {**s, key: s[key].to(dtype)})
+    shown = str(dtype).removeprefix("torch.")
+    with pytest.raises(ValueError, match=rf"model\.safetensors: tensor '{re.escape(key)}' is stored as {shown}"):
+        SiameseModel.from_pretrained(model_copy)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_other_floating_dtypes_load_cast(model_copy, tiny_model_dir, dtype):
+    """float16 / bfloat16 / float64 weights are fine: cast to the model's float32."""
+    _edit_weights(model_copy, lambda s: {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in s.items()})
+    got = SiameseModel.from_pretrained(model_copy, device="cpu").encode(SENTENCES)
+    want = SiameseModel.from_pretrained(tiny_model_dir, device="cpu").encode(SENTENCES)
+    np.testing.assert_allclose(got, want, rtol=0, atol=0.05)
+
+
+def test_an_integer_weight_of_an_lstm_tower_is_an_error(tmp_path):
+    path = SiameseModel.lstm(hidden_size=8, seed=0).save(tmp_path / "lstm")
+    key = next(k for k in load_file(str(path / "model.safetensors")) if "lstm" in k and "weight" in k)
+    _edit_weights(path, lambda s: {**s, key: s[key].long()})
+    with pytest.raises(ValueError, match=rf"tensor '{re.escape(key)}' is stored as int64"):
+        SiameseModel.from_pretrained(path)
+
+
 def _assert_same_embeddings(edited: Path, unedited: Path) -> None:
     """The model loaded from ``edited`` embeds texts as the one loaded from ``unedited`` does (same weights)."""
     texts = [*SENTENCES, *PAIR]
@@ -125,6 +164,28 @@ def test_projection_weights_are_checked(tiny_model, tmp_path):
     save_file({"linear.weight": torch.zeros(4, 32)}, str(path / "projection.safetensors"))
     with pytest.raises(ValueError, match=r"projection\.safetensors: does not fit"):
         SiameseModel.from_pretrained(path)
+
+
+def test_custom_code_in_a_checkpoint_is_not_run_by_default(model_copy, tmp_path):
+    """docs/reliability.md: ``trust_remote_code`` is off by default; a folder shipping modelling code is refused."""
+    witness = tmp_path / "code-ran"
+    _edit_json(
+        model_copy / "config.json",
+        lambda c: {
+            **c,
+            "model_type": "custombert",
+            "auto_map": {"AutoConfig": "modeling_custom.CustomConfig", "AutoModel": "modeling_custom.CustomModel"},
+        },
+    )
+    (model_copy / "modeling_custom.py").write_text(
+        f"import pathlib\npathlib.Path({str(witness)!r}).write_text('ran')\n"
+        "from transformers import BertConfig, BertModel\n"
+        "class CustomConfig(BertConfig):\n    model_type = 'custombert'\n"
+        "class CustomModel(BertModel):\n    config_class = CustomConfig\n"
+    )
+    with pytest.raises(ValueError, match="trust_remote_code=True"):
+        SiameseModel.from_pretrained(model_copy)
+    assert not witness.exists()
 
 
 # ---------------------------------------------------------------------------------------------- item 6
@@ -217,6 +278,42 @@ def test_modules_json_paths_must_stay_inside_the_model_folder(tmp_path, bad):
     _edit_json(folder / "modules.json", lambda mods: [{**m, "path": bad} if m["idx"] == 1 else m for m in mods])
     with pytest.raises(ValueError, match="points outside the model folder"):
         SiameseModel.from_pretrained(folder)
+
+
+@pytest.mark.parametrize("module", ["1_Pooling", ""])
+def test_a_module_folder_linked_out_of_the_model_folder_is_refused(tmp_path, module):
+    """#24 item 8: a ``1_Pooling`` (or transformer sub-folder) that is a symbolic link to a folder outside the model
+    is refused like a ``modules.json`` path with ``..``."""
+    folder = _st_copy(tmp_path)
+    outside = tmp_path / "outside"
+    if module:
+        shutil.move(folder / module, outside)
+        (outside / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
+        (folder / module).symlink_to(outside, target_is_directory=True)
+    else:  # the transformer in a linked sub-folder "0_Transformer"
+        outside.mkdir()
+        for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt"):
+            shutil.move(folder / name, outside / name)
+        (folder / "0_Transformer").symlink_to(outside, target_is_directory=True)
+        _edit_json(
+            folder / "modules.json", lambda mods: [{**m, "path": "0_Transformer"} if m["idx"] == 0 else m for m in mods]
+        )
+    with pytest.raises(
+        ValueError, match=r"leads through a symbolic link to .*outside.*points outside the model folder"
+    ):
+        SiameseModel.from_pretrained(folder)
+
+
+def test_files_linked_like_the_hugging_face_cache_still_load(tmp_path):
+    """A snapshot folder of the Hugging Face cache links each file to a blob elsewhere: that is fine."""
+    folder = _st_copy(tmp_path)
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    for path in [folder / "model.safetensors", folder / "1_Pooling" / "config.json"]:
+        blob = blobs / f"{path.parent.name}-{path.name}"
+        shutil.move(path, blob)
+        path.symlink_to(blob)
+    assert SiameseModel.from_pretrained(folder, device="cpu").encode("a text").shape == (384,)
 
 
 def test_modules_json_must_be_a_list_of_objects(tmp_path):

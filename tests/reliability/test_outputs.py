@@ -340,5 +340,10 @@ def test_a_run_worth_keeping_needs_overwrite_or_resume(tmp_path, checkpoint, ext
     else:
         with pytest.raises(FileNotFoundError, match="--overwrite"):
             _prepare_output_dir(out, resume=True, overwrite=False)
+    if "model" in extra:  # a file where the run's model folder goes: not textsiam's, so never removed
+        with pytest.raises(FileExistsError, match=r"model exists and is not a folder"):
+            _prepare_output_dir(out, resume=False, overwrite=True)
+        assert (out / "model").read_text() == "x" and sorted(p.name for p in out.iterdir()) == before
+        return
     assert _prepare_output_dir(out, resume=False, overwrite=True) is None
     assert sorted(p.name for p in out.iterdir()) == (["notes.txt"] if "notes.txt" in extra else [])

@@ -77,12 +77,14 @@ def test_is_model_dir(tmp_path):
 
 
 def test_artifact_names():
-    for name in ("model-00001-of-00003.safetensors", "pytorch_model.bin", "pytorch_model-00002-of-00002.bin"):
+    for name in ("model-00001-of-00003.safetensors", "1_Pooling", "2_Normalize", "2_Dense", "modules.json"):
         assert is_model_artifact(name), name
-    for name in ("1_Pooling", "2_Normalize", "2_Dense", "modules.json", "model.onnx.data", "soup.json"):
+    for name in ("model.onnx.data", "soup.json"):
         assert is_model_artifact(name), name
     for name in ("thesis.txt", "notes.md", "sub", "results.csv", "model.safetensors.bak", "1_Pooling.txt", "data"):
         assert not is_model_artifact(name), name
+    for name in ("pytorch_model.bin", "pytorch_model-00002-of-00002.bin", "pytorch_model.bin.index.json"):
+        assert not is_model_artifact(name), name  # textsiam never writes pickled weights: they are not its files
     assert not is_model_artifact("README.md") and is_model_artifact("README.md", written={"README.md"})
 
 
@@ -269,6 +271,46 @@ def test_orphaned_old_copy_is_kept_while_the_target_is_missing(tmp_path, caplog)
     assert not only_model.exists() and old.exists()
 
 
+def _leftovers_of_killed_saves(target: Path, pid: int) -> list[Path]:
+    """What saves to ``target`` killed in mid-write (``.tmp-``) and between the swap and the clean-up (``.old-``)
+    leave behind, with ``pid`` as the writer's process."""
+    half_written = target.parent / f".{target.name}.tmp-{pid}-0badc0de"
+    half_written.mkdir()
+    (half_written / "model.safetensors").write_bytes(b"x" * 1000)
+    previous = target.parent / f".{target.name}.old-{pid}-abcd1234"
+    previous.mkdir()
+    _fake_save(previous)
+    (previous / "results.csv").write_text("the user's, not moved over yet", encoding="utf-8")
+    return [half_written, previous]
+
+
+def test_a_load_removes_the_leftovers_of_killed_saves(tiny_model, tmp_path):
+    """#24 item 5: a load from a path cleans up after dead saves to it, as the docs say (and as a save does)."""
+    path = tiny_model.save(tmp_path / "m")
+    _leftovers_of_killed_saves(path, _dead_pid())
+    live = _leftovers_of_killed_saves(path.parent / "other", _dead_pid()) + [tmp_path / f".m.tmp-{os.getpid()}-1"]
+    live[-1].mkdir()  # a save of this process, still running: not touched
+    loaded = SiameseModel.from_pretrained(path, device="cpu")
+    np.testing.assert_allclose(loaded.encode(SENTENCES), tiny_model.encode(SENTENCES), atol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m", *(p.name for p in live)])
+    assert (path / "results.csv").read_text(encoding="utf-8") == "the user's, not moved over yet"
+
+
+def test_a_load_restores_a_model_only_from_a_dead_saves_copy(tiny_model, tmp_path):
+    """A save killed between its two renames leaves the previous model in ``.m.old-PID-*``: a load puts it back,
+    but not while that save's process still runs (it is about to rename the new model into place)."""
+    path = tiny_model.save(tmp_path / "m")
+    running = tmp_path / f".m.old-{os.getpid()}-abcd1234"
+    os.rename(path, running)
+    with pytest.raises(ValueError, match="no model directory at"):
+        SiameseModel.from_pretrained(path, device="cpu")
+    assert running.is_dir() and not path.exists()
+    os.rename(running, tmp_path / f".m.old-{_dead_pid()}-abcd1234")
+    loaded = SiameseModel.from_pretrained(path, device="cpu")
+    np.testing.assert_allclose(loaded.encode(SENTENCES), tiny_model.encode(SENTENCES), atol=1e-6)
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
 def test_a_live_writers_copies_are_left_alone(tmp_path):
     target = tmp_path / "m"
     target.mkdir()
@@ -290,6 +332,16 @@ def test_user_entries_that_look_like_model_files_are_kept(tiny_model, tmp_path):
     assert (path / "2024_results" / "scores.csv").read_text() == "a,b\n"
     assert (path / "pytorch_model_backup.bin").read_bytes() == b"mine"
     assert (path / "1_Pooling").is_dir()  # the save's own module folder
+
+
+def test_a_users_pickled_weights_survive_a_save(tiny_model, tmp_path):
+    """#24 item 3: textsiam never writes ``pytorch_model.bin``; one the user put into a saved folder stays."""
+    path = tiny_model.save(tmp_path / "m")
+    (path / "pytorch_model.bin").write_bytes(b"the user's pickled weights")
+    (path / "pytorch_model.bin.index.json").write_text("{}")
+    tiny_model.save(path)
+    assert (path / "pytorch_model.bin").read_bytes() == b"the user's pickled weights"
+    assert (path / "pytorch_model.bin.index.json").read_text() == "{}"
 
 
 def test_overwrite_into_a_folder_without_a_model_replaces_only_what_the_save_writes(tmp_path):

@@ -223,7 +223,20 @@ def test_community_detection_with_exact_duplicates_and_wide_communities():
         assert len(flat) == len(set(flat))
     assert search.community_detection(torch.from_numpy(x), 0.9, 3) == search.community_detection(x.tolist(), 0.9, 3)
     assert search.community_detection(x[:2], min_community_size=3) == []
-    assert search.community_detection(x, threshold=1.5, min_community_size=1) == []
+    assert search.community_detection(x, threshold=1.0, min_community_size=1)  # 1 is a cosine: every row alone
+
+
+@pytest.mark.parametrize(("threshold", "effect"), [(1.5, "no pair can reach it"), (-1.01, "every pair would pass it")])
+def test_community_threshold_outside_the_cosine_range_is_refused(threshold, effect):
+    """#24: threshold=1.5 returned [] (as in sentence-transformers) where mine_duplicates refuses it: refused too."""
+    x = np.random.default_rng(0).normal(size=(20, 8)).astype(np.float32)
+    message = rf"threshold {threshold:g} is outside \[-1, 1\], the range of cosine similarity: {effect}"
+    with pytest.raises(ValueError, match=message):
+        search.community_detection(x, threshold=threshold, min_community_size=1)
+    from textsiam.mining import mine_embeddings
+
+    with pytest.raises(ValueError, match=message):  # the same words as mining's
+        mine_embeddings(x, threshold=threshold)
 
 
 # ---------------------------------------------------------------------------------------------- real sentences

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from textsiam.io_utils import iter_lines, iter_pairs
+from textsiam.io_utils.input_paths import check_input_file
 
 
 # ---------------------------------------------------------------------------------------------- argument types
@@ -226,17 +227,52 @@ def naming(path: str | os.PathLike[str]) -> Iterator[None]:
 
 
 def check_output_dir(out: Path, overwrite: bool) -> None:
-    """Refuse to replace a file or a non-empty directory at ``out`` unless ``overwrite``."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+    """Check the output folder of a model save before any work, as the save will (``SiameseModel.save``).
+
+    Refused: something at ``out`` that is not a folder (even with ``--overwrite``: a save never replaces a file),
+    the current working folder or one that contains it, and a non-empty folder unless ``overwrite``.
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--output {out} exists and is not a directory: a model is saved as a folder")
+    target = out.expanduser().resolve()
+    with contextlib.suppress(OSError):  # a deleted working folder cannot be inside target
+        cwd = Path.cwd().resolve()
+        if target == cwd or target in cwd.parents:
+            raise ValueError(
+                f"--output {out} is the current working folder or contains it; give the path of a new folder"
+            )
+    if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty; pass --overwrite to replace it")
 
 
 def input_file(path: str | os.PathLike[str], what: str = "input file") -> Path:
-    """``path`` as a ``Path``; ``FileNotFoundError`` (``<what> not found: <path>``) unless it is a file."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{what} not found: {p}")
-    return p
+    """``path`` as a ``Path`` if it is a regular file; otherwise an error that says what it is (see
+    :func:`textsiam.io_utils.input_paths.check_input_file`: not found, a directory, a FIFO, a device, ...)."""
+    return check_input_file(path, what)
+
+
+def check_not_an_input(
+    output: str | os.PathLike[str], *inputs: str | os.PathLike[str] | None, what: str = "input file"
+) -> None:
+    """``ValueError`` if ``output`` is one of ``inputs``: the same file by another name too (a symbolic or hard
+    link: same device and inode), so that ``--overwrite`` never replaces the input with the output. ``what``
+    names the inputs in the message (e.g. ``"input model"`` for folders).
+
+    Call it before any work (and before the output is checked, so that the message names the real problem).
+    """
+    for given in inputs:
+        if given is None:
+            continue
+        try:
+            same = os.path.samefile(output, given)
+        except (OSError, ValueError):  # one of them does not exist (yet): they cannot be the same file
+            continue
+        if same:
+            how = "" if os.path.abspath(output) == os.path.abspath(given) else " under another name"
+            raise ValueError(
+                f"--output {output} is the {what} {given}{how}: writing it would replace the input; "
+                "choose another output path"
+            )
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:

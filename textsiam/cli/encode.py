@@ -31,6 +31,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         return common.run_on_ray(args, "encode")
     src = common.input_file(args.input)
+    common.check_not_an_input(args.output, src)
     check_output(args.output, args.overwrite)
     if not str(args.output).endswith(".npy"):
         raise ValueError(f"--output must end with .npy, got {args.output}")

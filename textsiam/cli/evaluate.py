@@ -50,8 +50,10 @@ def add_parser(subparsers: Any) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the results as a markdown table (and save them as JSON with ``--output``)."""
     from textsiam.evaluation import evaluate
+    from textsiam.evaluation.results import protocol_for
 
     if args.output:
+        common.check_not_an_input(args.output, *args.pairs, args.dev_pairs)
         check_output(args.output, args.overwrite)
     names, tables, task, dev_pairs = own_pairs(args)
     model = common.load_model(args)
@@ -70,10 +72,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         parts.append(evaluate(model, tables, task=task, dev_pairs=dev_pairs, **options))
     results = parts[0]
     if len(parts) > 1:  # benchmarks keep their own tasks; --task applies to --pairs only
+        merged = results.results + parts[1].results
         results = dataclasses.replace(
             results,
-            results=results.results + parts[1].results,
+            results=merged,
             wall_time_s=(results.wall_time_s or 0) + (parts[1].wall_time_s or 0),
+            protocol=protocol_for(merged),
         )
     print(results.to_markdown())
     if args.output:

@@ -32,11 +32,12 @@ def add_parser(subparsers: Any) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     """Load the model with the export backend (which converts it) and save it to ``--output``."""
     out = Path(args.output)
+    common.check_not_an_input(out, args.model, what="input model")
     common.check_output_dir(out, args.overwrite)
     common.hush_transformers(args)
     quantize = None if args.quantize == "none" else args.quantize
     model = common.from_pretrained(args.model, backend=args.format, quantize=quantize, device="cpu")
     with common.naming(out):
-        path = model.save(out)
+        path = model.save(out, overwrite=args.overwrite)
     logger.info("exported %s (%s, quantize=%s) to %s", model.name_or_path, args.format, quantize, path)
     return 0

@@ -30,11 +30,16 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--threshold", "-t", type=common.finite_float, default=0.8, help="lowest score of a reported pair (0.8)"
     )
-    p.add_argument("--top-k", "-k", type=positive_int, default=10, help="neighbours searched per text (10)")
+    p.add_argument(
+        "--top-k", "-k", type=positive_int, default=10, help="neighbours searched per text (10; at most all others)"
+    )
     p.add_argument("--index", choices=["auto", "flat", "hnsw", "ivf"], default="auto", help="auto: flat < 100k, hnsw")
     p.add_argument("--precision", choices=["float16", "int8", "float32"], default="float16")
     p.add_argument(
-        "--ef-search", type=positive_int, default=128, help="HNSW candidates per query (more: slower, more exact)"
+        "--ef-search",
+        type=positive_int,
+        default=128,
+        help="HNSW candidates per query (more: slower, more exact; at least top-k + 1, at most the lines)",
     )
     p.add_argument(
         "--nprobe", type=positive_int, default=None, help="IVF lists searched per text (default max(32, nlist/16))"
@@ -68,8 +73,10 @@ class LineTexts:
 def cmd_mine(args: argparse.Namespace) -> int:
     """Write the near-duplicate pairs of the file's lines as TSV ``i, j, score, text_a, text_b``."""
     from textsiam.mining import check_mining_args, mine_duplicates
+    from textsiam.mining.args import check_neighbour_memory
 
     src = common.input_file(args.input)
+    common.check_not_an_input(args.output, src)
     check_output(args.output, args.overwrite)
     check_mining_args(  # bad arguments (e.g. a cosine threshold outside [-1, 1]) fail before the model loads
         threshold=args.threshold,
@@ -80,8 +87,10 @@ def cmd_mine(args: argparse.Namespace) -> int:
         nprobe=args.nprobe,
         ef_search=args.ef_search,
         calibrated=args.calibrated,
+        work_dir=args.work_dir,
     )
     n = common.count(common.read_lines(src))  # first pass: count and validate UTF-8 without holding the text
+    check_neighbour_memory(n, args.top_k)  # -k beyond the corpus is fine (clamped), beyond the memory is not
     model = common.load_model(args)
     if args.calibrated:
         from textsiam.calibration import NotCalibratedError
@@ -112,7 +121,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
         "wrote %d pairs (score >= %g, top-%d, %s) among %d texts to %s; encode %.1f s, index %.1f s, search %.1f s",
         len(result),
         args.threshold,
-        args.top_k,
+        st["top_k"],
         st.get("index_factory"),
         st["n_texts"],
         args.output,

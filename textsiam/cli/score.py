@@ -36,13 +36,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.pairs is None:
         if len(args.texts) != 2:
             raise ValueError("give two texts to score, or --pairs FILE")
-        model = common.load_model(args)
-        print(f"{model.similarity(args.texts[0], args.texts[1]):.6f}")
-        return 0
+        return score_two(args)
     if args.texts:
         raise ValueError("give either two texts or --pairs FILE, not both")
     pairs_path = common.input_file(args.pairs, "pairs file")
     if args.output:
+        common.check_not_an_input(args.output, pairs_path)
         check_output(args.output, args.overwrite)
     # first pass: validate the whole file and count it (for the progress bar) without holding the pairs
     total = common.count(common.read_pairs(pairs_path))
@@ -67,4 +66,21 @@ def cmd_score(args: argparse.Namespace) -> int:
         logger.info("wrote %d scores to %s", n, args.output)
     else:
         run(sys.stdout)
+    return 0
+
+
+def score_two(args: argparse.Namespace) -> int:
+    """Print the score of the two texts; with ``--output``, write it as ``--pairs`` does instead (TSV with a
+    ``text_a, text_b, score`` header, written atomically; a tab or line break inside a text becomes a space)."""
+    if args.output:
+        check_output(args.output, args.overwrite)
+    model = common.load_model(args)
+    score = model.similarity(args.texts[0], args.texts[1])
+    if not args.output:
+        print(f"{score:.6f}")
+        return 0
+    a, b = (" ".join(text.replace("\t", " ").splitlines()) for text in args.texts)
+    with common.naming(args.output), atomic_open(args.output, overwrite=args.overwrite) as out:
+        out.write(f"text_a\ttext_b\tscore\n{a}\t{b}\t{score:.6f}\n")
+    logger.info("wrote 1 score to %s", args.output)
     return 0

@@ -41,14 +41,15 @@ def cmd_soup(args: argparse.Namespace) -> int:
     from textsiam.training.averaging import soup_models
 
     out = Path(args.output)
-    common.check_output_dir(out, args.overwrite)
+    common.check_not_an_input(out, *args.models, what="input model")
+    common.check_output_dir(out, args.overwrite)  # before the (long) evaluation of every model
     if args.dev_split == "test":
         raise ValueError("--dev-split test: a soup is chosen on dev data, never on the test split")
     common.hush_transformers(args)
     metric = make_dev_metric(args.dev_dataset, args.data_dir, split=args.dev_split, batch_size=args.batch_size)
     model, report = soup_models(args.models, metric)
     with common.naming(out):
-        path = model.save(out)
+        path = model.save(out, overwrite=args.overwrite)
     with common.naming(path / "soup.json"), atomic_open(path / "soup.json", "w", overwrite=args.overwrite) as fh:
         json.dump({"dev_dataset": args.dev_dataset, "dev_split": args.dev_split, **report.to_dict()}, fh, indent=2)
     print(f"soup of {len(report.soup_members)} model(s), dev {report.metric_name}: {report.final_dev:.2f}")

@@ -14,6 +14,7 @@ from typing import Any
 import datasets
 
 from textsiam.data.readers import DataFormatError, DataNotFoundError, Location, read_columns, read_pair_file
+from textsiam.io_utils.input_paths import check_input_file
 
 logger = logging.getLogger(__name__)
 
@@ -107,13 +108,15 @@ def load_pairs_from_file(
 
     Raises:
         FileNotFoundError: the file does not exist.
+        IsADirectoryError / ValueError: the path is a directory / a FIFO, a device or a socket (named in the message).
         DataFormatError: missing column, wrong column count, a single column (wrong delimiter),
             non-numeric label, empty file, bad JSON or invalid UTF-8; the message starts with
             ``file:line`` (``file: item N`` inside a JSON array).
     """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise DataNotFoundError(f"file not found: {path}")
+    try:
+        path = check_input_file(path, "file")
+    except FileNotFoundError as err:
+        raise DataNotFoundError(str(err)) from None
     text_a, text_b, label = resolve_columns(path, text_a, text_b, label, format, delimiter)
     wanted = [text_a, text_b] + ([label] if label is not None else [])
     raw, where = read_pair_file(path, wanted, format=format, delimiter=delimiter)

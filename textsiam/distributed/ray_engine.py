@@ -16,6 +16,10 @@ Output columns: ``encode_file`` writes ``line`` (int64) and ``embedding`` (``fix
 as a temporary sibling and renamed into place, so a failed run leaves no partial output; it is never replaced
 without ``overwrite=True``.
 
+Ray logs as much as textsiam does: when textsiam's logger does not show INFO (``-q``, or a Python program that did not
+ask for INFO), Ray and Ray Data log errors only, the actors' output is not forwarded, and Ray's core worker prints
+only fatal errors (:func:`quiet_ray`).
+
 Ray is an optional dependency (``pip install "textsiam[ray]"``) and is imported only when these functions run.
 On a multi-node cluster the input file, the model (unless it is the embedded default or a Hub name) and the
 output folder must be reachable from every node: a shared filesystem, or URIs such as ``s3://bucket/dir``
@@ -28,6 +32,8 @@ import contextlib
 import logging
 import os
 import re
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,6 +98,64 @@ class _ScoreActor(_ModelActor):
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+#: Ray's loggers, set to ERROR while a quiet run lasts (``ray.data`` logs each execution at INFO).
+RAY_LOGGERS = ("ray", "ray.data", "ray.util", "ray._private")
+#: Environment of the Ray processes a quiet run starts: the C++ core worker logs only fatal errors (its "E" lines
+#: are advice, e.g. on actor constructor arguments), and Ray Data does not print execution plans.
+QUIET_RAY_ENV = {"RAY_BACKEND_LOG_LEVEL": "fatal", "RAY_DATA_DISABLE_PROGRESS_BARS": "1"}
+
+
+@contextlib.contextmanager
+def quiet_ray() -> Iterator[None]:
+    """While the block runs, Ray and Ray Data log errors only (see :data:`RAY_LOGGERS`, :data:`QUIET_RAY_ENV`);
+    the loggers' levels and the environment are restored afterwards."""
+    saved_env = {k: os.environ.get(k) for k in QUIET_RAY_ENV}
+    loggers = [logging.getLogger(name) for name in RAY_LOGGERS]
+    saved_levels = [lg.level for lg in loggers]
+    os.environ.update(QUIET_RAY_ENV)
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, saved_levels, strict=True):
+            lg.setLevel(level)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+#: What the Ray core worker prints while ``ray.init`` starts it, and a quiet run drops: its note that it read
+#: :data:`QUIET_RAY_ENV`'s log level (printed at INFO whatever that level is).
+QUIET_INIT_LINES = ("Set ray log level from environment variable",)
+
+
+@contextlib.contextmanager
+def dropping_stderr_lines(drop: tuple[str, ...]) -> Iterator[None]:
+    """While the block runs, what this process writes to file descriptor 2 (Ray's C++ core included) is held
+    back; afterwards it is written to ``sys.stderr`` without the lines that contain one of ``drop``. Nothing is
+    held back when ``drop`` is empty."""
+    if not drop:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode("utf-8", errors="replace").splitlines(keepends=True):
+                if not any(d in line for d in drop):
+                    sys.stderr.write(line)
+
+
 def _is_uri(path: str | os.PathLike[str]) -> bool:
     return "://" in os.fspath(path)
 
@@ -212,12 +276,19 @@ def _run(
     from textsiam.distributed.ray_datasource import LinesDatasource
 
     started = False
+    quiet = not logger.isEnabledFor(logging.INFO)  # Ray says what textsiam says: nothing below WARNING under -q
+    stack = contextlib.ExitStack()
+    if quiet:
+        stack.enter_context(quiet_ray())
     if not ray.is_initialized():
         logger.info("connecting to Ray %s", f"at {address}" if address else "(starting a local instance)")
-        kwargs: dict[str, Any] = {"address": address, "logging_level": logging.WARNING}
+        kwargs: dict[str, Any] = {"address": address, "logging_level": logging.ERROR if quiet else logging.WARNING}
+        if quiet:
+            kwargs["log_to_driver"] = False  # the actors' own stdout / stderr
         if address is None:
             kwargs["include_dashboard"] = False
-        ray.init(**kwargs)
+        with dropping_stderr_lines(QUIET_INIT_LINES if quiet else ()):
+            ray.init(**kwargs)
         started = True
     elif address:
         logger.warning("Ray is already initialised in this process; ignoring address=%r", address)
@@ -235,10 +306,9 @@ def _run(
         start = time.perf_counter()
         # The actors may hold every CPU of the cluster; reading lines and writing parquet are light, so they
         # reserve none (with a CPU each they could wait forever for the actors to finish).
-        no_cpu = {"num_cpus": 0}
         with _output_dir(output, overwrite) as out_dir:
             datasource = LinesDatasource(source, kind=kind, block_rows=block_rows)
-            ds = ray.data.read_datasource(datasource, ray_remote_args=no_cpu)
+            ds = ray.data.read_datasource(datasource, num_cpus=0)
             ds = ds.map_batches(
                 actor,
                 batch_size=block_rows,
@@ -249,7 +319,7 @@ def _run(
                 num_gpus=num_gpus_per_actor or None,
             )
             try:
-                ds.write_parquet(out_dir, ray_remote_args=no_cpu)
+                ds.write_parquet(out_dir, ray_remote_args={"num_cpus": 0})
             except Exception as err:
                 cause = _user_error(err)
                 if cause is not None:
@@ -260,6 +330,7 @@ def _run(
         ctx.enable_progress_bars = progress_before
         if started:
             ray.shutdown()
+        stack.close()
     return os.fspath(output)
 
 

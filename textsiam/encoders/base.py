@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from textsiam.encoders.loading import check_max_seq_length
+from textsiam.encoders.modes import MODE_LOCK
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,11 @@ class Encoder(nn.Module, ABC):
 
     tokenizer: Any
 
+    def train(self, mode: bool = True) -> Encoder:
+        """Switch training mode (``eval()`` calls this too), waiting for running inference to finish first."""
+        with MODE_LOCK:
+            return super().train(mode)
+
     def input_embeddings(self) -> nn.Embedding | None:
         """The input word-embedding layer (row ``i`` embeds token id ``i``), or ``None`` if the tower has none."""
         return None
@@ -173,6 +179,18 @@ class Encoder(nn.Module, ABC):
     @abstractmethod
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """Embed a tokenised batch: ``features`` -> ``(B, D)``."""
+
+    def forward_features(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The tower's outputs by name: ``token_embeddings`` ``(B, T, H)`` (before pooling) and
+        ``sentence_embedding`` ``(B, H)`` (sentence-transformers' ``encode(output_value=...)``).
+
+        Raises:
+            ValueError: the tower has no per-token outputs (only transformer and ONNX towers have).
+        """
+        raise ValueError(
+            f"{type(self).__name__} has no token embeddings: output_value='token_embeddings' or None needs a "
+            "transformer (or ONNX) tower"
+        )
 
     @abstractmethod
     def get_embedding_dimension(self) -> int:

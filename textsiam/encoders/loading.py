@@ -24,6 +24,17 @@ logger = logging.getLogger(__name__)
 #: Prefixes of weights that a tower never uses (BERT's pooler feeds only the next-sentence head): missing
 #: ones are harmless, so they are not an error.
 UNUSED_WEIGHT_PREFIXES: tuple[str, ...] = ("pooler.",)
+#: First name components of the task heads of ``transformers`` models (masked-LM, pre-training, classification,
+#: question answering, ...). A checkpoint of such a model loads as a tower: these tensors are ignored. Any other
+#: tensor the model has no place for is an error (see :func:`check_loaded_keys`).
+TASK_HEADS: frozenset[str] = frozenset(
+    {
+        "cls", "lm_head", "classifier", "pre_classifier", "qa_outputs", "score", "head", "decoder", "pooler",
+        "predictions", "sop_classifier", "vocab_transform", "vocab_layer_norm", "vocab_projector",
+        "discriminator_predictions", "generator_predictions", "generator_lm_head", "lm_loss", "sequence_summary",
+        "logits_proj",
+    }
+)  # fmt: skip
 
 
 def read_json(path: str | Path, expect: type = dict) -> Any:
@@ -92,12 +103,13 @@ def check_loaded_keys(
         missing: weights the model has but the checkpoint lacks (they would stay randomly initialised).
         unexpected: checkpoint tensors the model has no place for.
         own_prefixes: first name components of the model's own modules (``embeddings``, ``encoder``, ...);
-            unexpected tensors outside them belong to task heads (e.g. a masked-LM head) and are ignored.
+            unexpected tensors outside them that belong to a task head (:data:`TASK_HEADS`, e.g. a masked-LM
+            head) are ignored; any other unexpected tensor counts.
         where: the checkpoint, for the message.
         strict: raise (``True``) or warn (``False``).
     """
     missing = [k for k in missing if not k.startswith(UNUSED_WEIGHT_PREFIXES)]
-    unexpected = [k for k in unexpected if k.split(".", 1)[0] in own_prefixes]
+    unexpected = [k for k in unexpected if k.split(".", 1)[0] in own_prefixes or k.split(".", 1)[0] not in TASK_HEADS]
     if not missing and not unexpected:
         return
     parts = []

@@ -143,8 +143,18 @@ class OnnxEncoder(Encoder):
             self.hf_config.get("max_position_embeddings"), self.hf_config.get("model_type"), self.tokenizer
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (for multi-process encoding): the ONNX Runtime sessions are rebuilt from the graph on use."""
+        state = self.__dict__.copy()
+        state["_sessions"] = {}
+        return state
+
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """Embed a tokenised batch with ONNX Runtime: ``features`` -> ``(B, H)`` float32 on the CPU."""
+        return self.forward_features(features)["sentence_embedding"]
+
+    def forward_features(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``{"token_embeddings": (B, T, H) last hidden states, "sentence_embedding": (B, H) pooled}`` (CPU)."""
         if torch.is_grad_enabled():
             raise RuntimeError(
                 "the ONNX backend is inference-only and cannot be trained; fine-tune the torch model "
@@ -160,8 +170,8 @@ class OnnxEncoder(Encoder):
                     raise ValueError(f"the ONNX graph needs input {name!r}, which the features lack")
                 value = torch.zeros_like(features["input_ids"])
             feed[name] = value.detach().to("cpu", torch.int64).numpy()
-        hidden = self._session(torch.get_num_threads()).run(None, feed)[0]  # (B, T, H)
-        return self.pooling(torch.from_numpy(hidden), mask.to("cpu"))  # (B, H)
+        hidden = torch.from_numpy(self._session(torch.get_num_threads()).run(None, feed)[0])  # (B, T, H)
+        return {"token_embeddings": hidden, "sentence_embedding": self.pooling(hidden, mask.to("cpu"))}  # (B, H)
 
     # ------------------------------------------------------------------------------------------ contract
     def get_embedding_dimension(self) -> int:

@@ -32,6 +32,7 @@ from textsiam.encoders.loading import (
     load_tokenizer,
     read_safetensors,
 )
+from textsiam.encoders.weight_dtypes import check_weight_dtypes
 
 logger = logging.getLogger(__name__)
 
@@ -271,6 +272,7 @@ class SubwordEncoder(Encoder):
         missing = sorted(own - set(state))
         unexpected = sorted(set(state) - own)
         check_loaded_keys(missing, unexpected, {k.split(".", 1)[0] for k in own | set(state)}, weights, strict)
+        check_weight_dtypes(encoder, {k: v.dtype for k, v in state.items()}, weights)
         try:
             encoder.load_state_dict(state, strict=False)
         except RuntimeError as err:  # shapes that do not fit the settings in textsiam.json

@@ -22,6 +22,7 @@ from textsiam.encoders.loading import (
     read_json,
 )
 from textsiam.encoders.pooling import Pooling
+from textsiam.encoders.weight_dtypes import check_checkpoint_dtypes
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +163,7 @@ class TransformerEncoder(Encoder):
         check_loaded_keys(
             list(info.get("missing_keys", [])), list(info.get("unexpected_keys", [])), own, weights, strict
         )
+        check_checkpoint_dtypes(model, name, hub_kwargs)  # an int64 weight would load as rounded values
         tokenizer = load_tokenizer(name, trust_remote_code=trust_remote_code, **hub_kwargs)
         check_vocabulary(tokenizer, model.get_input_embeddings().num_embeddings, name)
         check_finite(model, weights)
@@ -175,12 +177,17 @@ class TransformerEncoder(Encoder):
         the embedding lookup (position and token-type embeddings are still added by the model); this is how
         gradient attributions such as :func:`textsiam.explain` differentiate with respect to the input.
         """
+        return self.forward_features(features)["sentence_embedding"]  # (B, H)
+
+    def forward_features(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``{"token_embeddings": (B, T, H) last hidden states, "sentence_embedding": (B, H) pooled}``."""
         inputs = {k: v for k, v in features.items() if k in self._model_inputs}
         if features.get("inputs_embeds") is not None:
             inputs.pop("input_ids", None)
             inputs["inputs_embeds"] = features["inputs_embeds"]
         token_embeddings = self.model(**inputs, return_dict=True).last_hidden_state  # (B, T, H)
-        return self.pooling(token_embeddings, features["attention_mask"])  # (B, H)
+        pooled = self.pooling(token_embeddings, features["attention_mask"])  # (B, H)
+        return {"token_embeddings": token_embeddings, "sentence_embedding": pooled}
 
     def get_embedding_dimension(self) -> int:
         cfg = self.model.config

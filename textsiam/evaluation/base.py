@@ -22,7 +22,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from textsiam.evaluation import inputs
-from textsiam.evaluation.bootstrap import MetricFn, bootstrap_cis
+from textsiam.evaluation.bootstrap import MIN_CI_ITEMS, MIN_RELIABLE_PAIRS, MetricFn, bootstrap_cis
 from textsiam.evaluation.encoding import EncodedPairs, encode_pairs, model_name
 from textsiam.evaluation.inputs import PairData, pair_columns
 from textsiam.evaluation.metrics import DEFAULT_PRIMARY_SIMILARITY, resolve_similarities
@@ -30,6 +30,8 @@ from textsiam.evaluation.metrics import DEFAULT_PRIMARY_SIMILARITY, resolve_simi
 logger = logging.getLogger(__name__)
 
 EvaluatorT = TypeVar("EvaluatorT", bound="PairEvaluator")
+#: ``show_progress_bar=None`` shows bars for data sets of at least this many pairs (long enough to wait for).
+PROGRESS_MIN_PAIRS = 1000
 
 
 @dataclass
@@ -81,7 +83,8 @@ class PairEvaluator(ABC):
         n_resamples: bootstrap resamples for CIs (0 disables CIs).
         seed: bootstrap seed.
         confidence: CI coverage.
-        show_progress_bar: tqdm bars for encoding and bootstrap.
+        show_progress_bar: tqdm bars for encoding and bootstrap; ``None``: only for :data:`PROGRESS_MIN_PAIRS` pairs
+            or more.
 
     Attributes:
         primary_metric: key of the primary metric, e.g. ``cosine_spearman``; it follows the model's
@@ -94,6 +97,8 @@ class PairEvaluator(ABC):
     primary_key: ClassVar[str]
     #: Higher primary values are better.
     greater_is_better: ClassVar[bool] = True
+    #: What the bootstrap resamples, for messages: ``pairs`` (``queries`` for retrieval).
+    item_name: ClassVar[str] = "pairs"
 
     def __init__(
         self,
@@ -107,7 +112,7 @@ class PairEvaluator(ABC):
         n_resamples: int = 1000,
         seed: int = 0,
         confidence: float = 0.95,
-        show_progress_bar: bool = False,
+        show_progress_bar: bool | None = False,
     ) -> None:
         self.name = name
         self.split = split
@@ -123,6 +128,13 @@ class PairEvaluator(ABC):
         self.confidence = confidence
         self.show_progress_bar = show_progress_bar
         self.primary_metric = f"{primary_similarity or DEFAULT_PRIMARY_SIMILARITY}_{self.primary_key}"
+
+    @property
+    def progress(self) -> bool:
+        """Whether to show progress bars: ``show_progress_bar``, or for ``None`` whether the data set is long."""
+        if self.show_progress_bar is None:
+            return len(self.pairs) >= PROGRESS_MIN_PAIRS
+        return bool(self.show_progress_bar)
 
     @classmethod
     def from_dataset(
@@ -175,23 +187,45 @@ class PairEvaluator(ABC):
     def encode(self, model: Any, similarities: Iterable[str]) -> EncodedPairs:
         """Encode every distinct text of :meth:`pair_sets` once and score each set with ``similarities``."""
         sets = [(p.text_a, p.text_b) for p in self.pair_sets()]
-        return encode_pairs(model, sets, similarities, self.batch_size, self.show_progress_bar)
+        return encode_pairs(model, sets, similarities, self.batch_size, self.progress)
 
-    def bootstrap(self, metric_fns: Mapping[str, MetricFn], *arrays: Any) -> dict[str, dict[str, float]]:
-        """Percentile bootstrap CIs ``{key: {"low", "high"}}`` with this evaluator's settings (``{}`` if off)."""
+    def bootstrap(self, metric_fns: Mapping[str, MetricFn], *arrays: Any) -> dict[str, dict[str, Any]]:
+        """Percentile bootstrap CIs ``{key: {"low", "high"}}`` with this evaluator's settings (``{}`` if off).
+
+        Fewer than :data:`~textsiam.evaluation.bootstrap.MIN_CI_ITEMS` items: no interval, ``{"low": nan,
+        "high": nan, "undefined": <why>}`` for every key (a warning is logged, and :meth:`evaluate` notes it).
+        """
         if not self.n_resamples:
             return {}
+        n = len(arrays[0]) if arrays else 0
+        if n < MIN_CI_ITEMS:
+            why = f"only {n} {self.item_name} to resample, fewer than {MIN_CI_ITEMS}"
+            logger.warning("%s/%s: no confidence interval: %s", self.name, self.split, why)
+            return {key: {"low": float("nan"), "high": float("nan"), "undefined": why} for key in metric_fns}
         results = bootstrap_cis(
             metric_fns,
             *arrays,
             n_resamples=self.n_resamples,
             seed=self.seed,
             confidence=self.confidence,
-            show_progress_bar=self.show_progress_bar,
+            show_progress_bar=self.progress,
         )
         return {key: {"low": r.low, "high": r.high} for key, r in results.items()}
 
     # ------------------------------------------------------------------------------ public API
+    def notes(self, result: TaskResult) -> list[str]:
+        """Caveats of a result, for its record's ``notes`` (and the markdown table): too few pairs for the figures
+        to say much (logged as a warning here), intervals that could not be computed (logged when skipped)."""
+        notes: list[str] = []
+        n = len(self.pairs)
+        if n < MIN_RELIABLE_PAIRS:
+            note = f"only {n} pairs (fewer than {MIN_RELIABLE_PAIRS}): the metrics and their intervals say little"
+            logger.warning("%s/%s: %s", self.name, self.split, note)
+            notes.append(note)
+        for why in dict.fromkeys(ci["undefined"] for ci in result.ci.values() if "undefined" in ci):
+            notes.append(f"no confidence interval: {why}")
+        return notes
+
     def __call__(self, model: Any) -> dict[str, float]:
         """``{metric key: value}`` of ``model``; the primary value is at :attr:`primary_metric`."""
         return self.evaluate(model)["metrics"]
@@ -203,7 +237,8 @@ class PairEvaluator(ABC):
             A dict with ``dataset``, ``split``, ``task``, ``model``, ``n_pairs``, ``similarities``,
             ``primary_similarity``, ``primary_metric``, the task's own fields, ``n_unique_texts``,
             ``primary_value``, ``metrics`` (``{key: value}``), ``ci`` (``{key: {"low", "high"}}``),
-            ``main_metrics``, ``n_resamples``, ``seed``, ``confidence`` and ``wall_time_s``.
+            ``main_metrics``, ``n_resamples``, ``seed``, ``confidence``, ``wall_time_s`` and, if there are any,
+            ``notes`` (see :meth:`notes`).
         """
         start = time.perf_counter()
         sims, primary = self.resolve(model)
@@ -232,6 +267,9 @@ class PairEvaluator(ABC):
             confidence=self.confidence,
             wall_time_s=round(time.perf_counter() - start, 3),
         )
+        notes = self.notes(result)
+        if notes:  # only then: records of enough data keep their keys
+            record["notes"] = notes
         logger.info("%s/%s: %s = %.2f (%.1fs)", self.name, self.split, key, result.metrics[key], record["wall_time_s"])
         return record
 

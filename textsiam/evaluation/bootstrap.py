@@ -31,6 +31,12 @@ MetricFn = Callable[..., float]
 
 #: Recommended minimum number of resamples for a reported confidence interval.
 MIN_RECOMMENDED_RESAMPLES = 1000
+#: The evaluators report no confidence interval (NaN; ``null`` in JSON, ``n/a`` in tables) for fewer items than this
+#: (pairs, or queries for retrieval): resamples of so few items take few distinct values (2 pairs: every resample
+#: either repeats a pair or is the data again), so the percentile interval is degenerate, e.g. [100, 100].
+MIN_CI_ITEMS = 10
+#: The evaluators warn (and note in the result) that a metric of fewer pairs than this says little.
+MIN_RELIABLE_PAIRS = 30
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from textsiam.evaluation.base import PairEvaluator
 from textsiam.evaluation.encoding import model_name
 from textsiam.evaluation.metrics import DEFAULT_PRIMARY_SIMILARITY, TASK_CLASSIFICATION, TASK_RETRIEVAL, TASK_STS
 from textsiam.evaluation.pair_classification_evaluator import PairClassificationEvaluator
-from textsiam.evaluation.results import EvaluationResults, package_versions
+from textsiam.evaluation.results import EvaluationResults, package_versions, protocol_for
 from textsiam.evaluation.retrieval_evaluator import RetrievalEvaluator
 from textsiam.evaluation.sts_evaluator import STSEvaluator
 
@@ -143,7 +143,7 @@ def evaluate(
     batch_size: int = 64,
     n_resamples: int = 1000,
     seed: int = 0,
-    show_progress_bar: bool = True,
+    show_progress_bar: bool | None = None,
     *,
     confidence: float = 0.95,
     similarities: Iterable[str] | None = None,
@@ -168,7 +168,9 @@ def evaluate(
         batch_size: forwarded to ``model.encode``.
         n_resamples: bootstrap resamples for CIs (0 disables CIs).
         seed: bootstrap seed.
-        show_progress_bar: tqdm bars for encoding, bootstrap and retrieval.
+        show_progress_bar: tqdm bars for encoding, bootstrap and retrieval; default ``None``: only for data sets
+            of 1,000 pairs or more (:data:`~textsiam.evaluation.base.PROGRESS_MIN_PAIRS`), so short evaluations
+            stay quiet.
         confidence: CI coverage.
         similarities: similarity functions to score (default cosine, dot, euclidean, manhattan,
             plus the primary one).
@@ -178,7 +180,9 @@ def evaluate(
         task: ``"sts"``, ``"classification"`` or ``"retrieval"``; required for pair tables, and
             overrides the registered task of dataset names.
         dev_pairs: pair table that chooses the classification thresholds of your own pairs (default:
-            the pairs themselves, which is optimistic); registered datasets use their dev split.
+            the pairs themselves, as sentence-transformers' ``BinaryClassificationEvaluator`` does, which is
+            optimistic: a warning, a note in the record and the protocol say so); registered datasets use their
+            dev split.
 
     Returns:
         :class:`EvaluationResults` (one record per dataset, in the given order; see
@@ -226,6 +230,7 @@ def evaluate(
         confidence=confidence,
         versions=package_versions(),
         wall_time_s=round(time.perf_counter() - start, 3),
+        protocol=protocol_for(results),  # says where the thresholds of your own pairs were chosen
     )
 
 

@@ -115,6 +115,16 @@ class PairClassificationEvaluator(PairEvaluator):
                 "%s/%s contains the dev pairs that choose the thresholds: figures are optimistic", self.name, self.split
             )
 
+    def notes(self, result: TaskResult) -> list[str]:
+        """The base class's notes, and where the thresholds were chosen when no dev pairs were given."""
+        notes = super().notes(result)
+        if self.dev_pairs is None:
+            notes.append(
+                "thresholds chosen on the evaluated pairs themselves (no dev pairs), as sentence-transformers' "
+                "BinaryClassificationEvaluator does: the figures are optimistic"
+            )
+        return notes
+
     def compute(self, encoded: EncodedPairs, similarities: list[str], primary: str) -> TaskResult:
         """Dev-chosen thresholds and the metrics at them, for every similarity; CIs for the primary one."""
         self.warn_if_optimistic()

@@ -31,9 +31,33 @@ PROTOCOL: dict[str, str] = {
     ),
     "confidence_intervals": (
         "percentile bootstrap over pairs (queries for retrieval), numpy default_rng(seed); classification "
-        "metrics at the fixed dev thresholds"
+        "metrics at the fixed thresholds; none (null) for fewer than 10 pairs (queries)"
     ),
 }
+#: ``PROTOCOL["classification"]`` when some results chose their thresholds on the evaluated pairs (no dev pairs).
+CLASSIFICATION_ON_EVALUATED = (
+    "predict positive iff score >= threshold; thresholds (best accuracy, best F1; candidates = midpoints between "
+    "distinct scores plus extremes) chosen {where}; AP and ROC-AUC are threshold-free (scikit-learn)"
+)
+
+
+def protocol_for(results: list[dict[str, Any]]) -> dict[str, str]:
+    """:data:`PROTOCOL`, with the classification text saying where the thresholds of ``results`` were chosen.
+
+    A classification record whose ``threshold_split`` is not ``dev`` (your own pairs without dev pairs) chose
+    them on the evaluated pairs themselves, as sentence-transformers' ``BinaryClassificationEvaluator`` does.
+    """
+    protocol = dict(PROTOCOL)
+    clf = [r for r in results if r.get("task") == "classification" and "threshold_split" in r]
+    own = [str(r.get("dataset")) for r in clf if r["threshold_split"] != "dev"]
+    if own:
+        where = "on the evaluated pairs themselves (no dev pairs; optimistic, as sentence-transformers' "
+        where += "BinaryClassificationEvaluator)"
+        if len(own) < len(clf):
+            dev = "on the dev split and applied unchanged to the evaluated split"
+            where = f"{dev}, except for {', '.join(own)}: {where}"
+        protocol["classification"] = CLASSIFICATION_ON_EVALUATED.format(where=where)
+    return protocol
 
 
 def _utc_now() -> str:
@@ -170,7 +194,8 @@ class EvaluationResults:
 
     # ------------------------------------------------------------------------------ tables
     def rows(self, all_metrics: bool = True) -> list[dict[str, Any]]:
-        """One row per (dataset, metric): dataset, split, task, metric, value, ci_low, ci_high, primary."""
+        """One row per (dataset, metric): dataset, split, task, metric, value, ci_low, ci_high, primary, and
+        ci_undefined (why a bootstrapped metric has no interval, e.g. too few pairs; else ``None``)."""
         rows: list[dict[str, Any]] = []
         for res in self.results:
             metrics: dict[str, Any] = res.get("metrics", {})
@@ -191,6 +216,7 @@ class EvaluationResults:
                         "ci_low": ci.get("low"),
                         "ci_high": ci.get("high"),
                         "primary": key == primary,
+                        "ci_undefined": ci.get("undefined"),
                     }
                 )
         return rows
@@ -224,10 +250,16 @@ class EvaluationResults:
         lines.append("|---|---|---|---:|---:|")
         for row in self.rows(all_metrics):
             ci = "" if row["ci_low"] is None else f"[{_fmt(row['ci_low'], digits)}, {_fmt(row['ci_high'], digits)}]"
+            if row["ci_undefined"] or ci == "[n/a, n/a]":  # no interval could be computed (too few pairs: notes)
+                ci = "n/a"
             metric, value = row["metric"], _fmt(row["value"], digits)
             if row["primary"]:
                 metric, value = f"**{metric}**", f"**{value}**"
             lines.append(f"| {row['dataset']} | {row['split']} | {metric} | {value} | {ci} |")
+        notes = [(res.get("dataset"), note) for res in self.results for note in res.get("notes") or ()]
+        if notes:
+            lines.append("")
+            lines.extend(f"* **Note ({dataset}):** {note}" for dataset, note in notes)
         return "\n".join(lines)
 
     def _repr_markdown_(self) -> str:

@@ -53,6 +53,7 @@ class RetrievalEvaluator(PairEvaluator):
 
     task = TASK_RETRIEVAL
     primary_key = f"mrr@{MRR_K}"
+    item_name = "queries"
 
     def __init__(
         self,
@@ -86,7 +87,7 @@ class RetrievalEvaluator(PairEvaluator):
             self.relevant,
             similarity,
             self.retrieval_chunk_size,
-            self.show_progress_bar,
+            self.progress,
         )
         return per_query_metrics(ranks)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from textsiam.io_utils.leftovers import remove_stale_temp_files
+from textsiam.io_utils.permissions import current_mode, set_mode
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
 def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; it becomes ``path`` only if the block succeeds.
 
-    The temporary file is ``.NAME.PID.RANDOM.tmp`` (created empty, with the umask's permissions); it is
+    The temporary file is ``.NAME.PID.RANDOM.tmp`` (created empty, with the umask's permissions, which it
+    has again when it is renamed into place, even if the block replaced it by a file of another mode); it is
     removed on any error, KeyboardInterrupt or SystemExit included, and one left by a killed process is
     removed by the next write of the same ``path``.
 
@@ -133,7 +135,9 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
     remove_stale_temp_files(target)
     tmp = _new_temp_file(target)
     try:
+        mode = current_mode(tmp)  # 0o666 & ~umask: what the umask gives a new file
         yield tmp
+        set_mode(tmp, mode)  # a writer that replaced the file (safetensors' save_file) chose its own mode
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         _publish(tmp, target, overwrite)

@@ -16,11 +16,13 @@ from pathlib import Path
 
 from textsiam.io_utils.atomic_file import fsync_dir
 from textsiam.io_utils.leftovers import process_is_gone, temp_leftover_pid
+from textsiam.io_utils.permissions import apply_folder_modes, current_mode
 
 logger = logging.getLogger(__name__)
 
 #: Names of what a model save writes (textsiam, ``transformers``, ``sentence-transformers``, ONNX export).
-#: When a save replaces a folder, the old copies of these are dropped; any other entry of the old folder is kept.
+#: When a save replaces a folder, the old copies of these are dropped; any other entry of the old folder is kept,
+#: pickled weights (``pytorch_model.bin``) included: textsiam never writes them.
 MODEL_ARTIFACTS: frozenset[str] = frozenset(
     {
         # textsiam
@@ -33,7 +35,6 @@ MODEL_ARTIFACTS: frozenset[str] = frozenset(
         "generation_config.json",
         "model.safetensors",
         "model.safetensors.index.json",
-        "pytorch_model.bin.index.json",
         # tokenizers
         "tokenizer.json",
         "tokenizer_config.json",
@@ -57,7 +58,6 @@ MODEL_ARTIFACTS: frozenset[str] = frozenset(
 #: Name patterns of model files: weight shards and sentence-transformers module folders (``1_Pooling``, ...).
 MODEL_ARTIFACT_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^model-\d{5}-of-\d{5}\.safetensors$"),
-    re.compile(r"^pytorch_model(-\d{5}-of-\d{5})?\.bin$"),
     re.compile(r"^\d+_[A-Za-z]+$"),
 )
 #: A sentence-transformers module folder name (``1_Pooling``). A user's ``2024_results`` looks the same, so when
@@ -227,6 +227,9 @@ def atomic_dir(
     that ``replaces`` does not claim (default :func:`default_claims`: the files of a model save) are moved
     into the new folder.
 
+    Every file the block wrote gets the permissions the umask gives a new file (``0o666 & ~umask``), whatever
+    mode its writer chose (:func:`~textsiam.io_utils.permissions.apply_folder_modes`).
+
     Crash safety: the old folder is renamed aside (``.NAME.old-PID-*``) before the new one (``.NAME.tmp-PID-*``)
     is renamed into place, then the kept entries move over and the old copy is removed. A crash leaves the old
     or the new folder complete, plus leftovers that the next call for the same ``path`` cleans up once their
@@ -241,7 +244,9 @@ def atomic_dir(
     tmp = new_temp_dir(target, pid)
     old: Path | None = None
     try:
+        folder_mode = current_mode(tmp)  # 0o777 & ~umask: what the umask gives a new folder
         yield tmp
+        apply_folder_modes(tmp, folder_mode)  # safetensors' save_file writes 0o600 files, for one
         if fsync:
             for p in tmp.rglob("*"):
                 if p.is_file() and not p.is_symlink():

@@ -5,8 +5,8 @@ pairs whose similarity reaches a threshold:
 
 1. **Encode.** Texts are read lazily from any iterable (a list, a generator, the lines of a file), ``chunk_size``
    at a time, embedded, L2-normalised and appended to a file in the storage precision (``float32``,
-   ``float16`` or per-vector ``int8`` codes, see :mod:`textsiam.model.precision`). Memory does not grow with the
-   corpus: only one chunk of texts is held at a time.
+   ``float16`` or per-vector ``int8`` codes: ``int8_per_vector`` of :mod:`textsiam.model.precision`). Memory does
+   not grow with the corpus: only one chunk of texts is held at a time.
 2. **Index.** The file is memory-mapped (opened for each chunk read, so its pages are not held by the process)
    and added, chunk by chunk, to a `faiss <https://github.com/facebookresearch/faiss>`_ inner-product index:
    exact search (``IndexFlatIP``, or an exhaustive scalar-quantizer index) below ``max_exact`` texts (100k by

@@ -16,6 +16,7 @@ from textsiam.mining.args import (
     check_int,
     check_iterable,
     check_mining_args,
+    check_neighbour_memory,
     iter_texts,
 )
 from textsiam.mining.pipeline import MiningResult, run_mining
@@ -68,6 +69,7 @@ class _Search:
             self.ef_search,
             self.num_threads,
             calibrated=calibrated,
+            work_dir=self.work_dir,
         )
 
     def run(
@@ -94,7 +96,7 @@ class _Search:
             nlist=self.nlist,
             nprobe=self.nprobe,
             hnsw_m=self.hnsw_m,
-            ef_search=max(self.ef_search, self.top_k + 1),
+            ef_search=self.ef_search,  # at least top_k + 1, at most the corpus (search_sizes)
             num_threads=self.num_threads,
             show_progress_bar=self.show_progress_bar,
             seed=self.seed,
@@ -133,7 +135,8 @@ def mine_duplicates(
         model: a :class:`~textsiam.SiameseModel`, a directory or Hub name, or ``None`` for the embedded
             default model. For speed, pass ``SiameseModel.from_pretrained(..., backend="onnx", quantize="int8")``.
         threshold: report pairs whose score is at least this (cosine; calibrated scale with ``calibrated``).
-        top_k: neighbours kept per text; pairs are only looked for among them.
+        top_k: neighbours kept per text; pairs are only looked for among them. A text has ``N - 1`` others, so
+            at most ``N - 1`` are kept (a larger ``top_k`` keeps all).
         index: ``"flat"`` (exact), ``"hnsw"`` or ``"ivf"`` (approximate), ``"auto"``: flat below
             ``max_exact`` texts, else HNSW.
         precision: storage of the memory-mapped embeddings and of the index vectors: ``"float16"``
@@ -148,7 +151,8 @@ def mine_duplicates(
         nlist: IVF lists (default ``4 * sqrt(N)``, at most ``N / 39``).
         nprobe: IVF lists searched per query (default ``max(32, nlist / 16)``); more is slower and more exact.
         hnsw_m: HNSW links per node (more: slower to build, more exact).
-        ef_search: HNSW candidates kept per query (at least ``top_k + 1``); more is slower and more exact.
+        ef_search: HNSW candidates kept per query (at least ``top_k + 1``, at most ``N``); more is slower and
+            more exact.
         num_threads: CPU threads for encoding and faiss (default: the current settings).
         show_progress_bar: tqdm bars for encoding, indexing and searching.
         seed: seed of the training sample of an IVF / SQ8 index.
@@ -178,6 +182,8 @@ def mine_duplicates(
             model.similarity_fn_name,
         )
     total = len(texts) if isinstance(texts, Sized) else None
+    if total is not None:
+        check_neighbour_memory(total, top_k)  # before the encoding (again once the texts are counted)
 
     def encoded() -> Iterator[np.ndarray]:
         for chunk in batched(iter_texts(texts), chunk_size):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+import os
+import stat
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+from textsiam.io_utils.input_paths import file_kind
 
 if TYPE_CHECKING:
     from textsiam.model.calibrator import Calibrator
@@ -26,6 +30,8 @@ EPS = 1e-12
 COSINE_RANGE: tuple[float, float] = (-1.0, 1.0)
 #: Name prefix of the temporary work folders (``textsiam-mine-PID-*`` in the system temp folder).
 WORK_DIR_PREFIX = "textsiam-mine-"
+#: Bytes per text and neighbour of the returned arrays (an int64 index and a float32 score).
+NEIGHBOUR_BYTES = 12
 
 
 # ---------------------------------------------------------------------------------------------- arguments
@@ -51,12 +57,15 @@ def check_mining_args(
     num_threads: Any = None,
     *,
     calibrated: bool | None = None,
+    work_dir: Any = None,
 ) -> float:
     """Check the arguments shared by :func:`mine_duplicates` and :func:`mine_embeddings`; the threshold as float.
 
     ``calibrated=False``: the threshold is a cosine similarity and must lie in [-1, 1]. ``True`` or ``None``
     (not known yet): only finiteness is checked here; a calibrated threshold is checked against the
     calibrator's output range by :func:`check_calibrated_threshold` once the calibrator is known.
+    ``work_dir`` is checked by :func:`check_work_dir`. ``top_k`` and ``ef_search`` may exceed the corpus: a run
+    searches :func:`search_sizes` of them.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold):
         raise ValueError(f"threshold must be a finite number, got {threshold!r}")
@@ -75,7 +84,58 @@ def check_mining_args(
     check_int(hnsw_m, "hnsw_m", minimum=2)
     check_int(ef_search, "ef_search")
     check_int(num_threads, "num_threads", allow_none=True)
+    check_work_dir(work_dir)
     return float(threshold)
+
+
+def check_work_dir(work_dir: Any) -> None:
+    """``work_dir`` must be ``None``, a folder, or a path where one can be created (not a file, a FIFO, ...)."""
+    if work_dir is None:
+        return
+    if not isinstance(work_dir, (str, os.PathLike)):
+        raise TypeError(f"work_dir must be a folder path (str or os.PathLike) or None, got {type(work_dir).__name__}")
+    try:
+        mode = os.stat(work_dir).st_mode
+    except FileNotFoundError:  # the run creates it
+        return
+    except NotADirectoryError:
+        raise ValueError(f"work_dir {os.fspath(work_dir)}: a folder on its path is a file") from None
+    if not stat.S_ISDIR(mode):
+        kind = "a file" if stat.S_ISREG(mode) else file_kind(mode)
+        raise ValueError(
+            f"work_dir {os.fspath(work_dir)} is {kind}, not a folder: give a folder to keep the embeddings in "
+            "(it is created if missing)"
+        )
+
+
+def search_sizes(n: int, top_k: int, ef_search: int) -> tuple[int, int]:
+    """``(k, ef)``: the neighbours kept per text and the HNSW candidates per query for a corpus of ``n`` texts.
+
+    A text has at most ``n - 1`` other texts, so ``k = min(top_k, n - 1)`` (as ``semantic_search`` gives all rows
+    for a ``top_k`` beyond the corpus); ``ef`` is ``ef_search``, at least ``k + 1`` and at most ``n`` (more
+    candidates than the corpus holds change nothing, but faiss would allocate them).
+    """
+    k = min(top_k, max(n - 1, 0))
+    ef = min(max(ef_search, k + 1), max(n, 1))
+    if k < top_k:
+        logger.info("top_k=%d, but each of the %d texts has only %d others: keeping %d neighbours", top_k, n, k, k)
+    return k, ef
+
+
+def check_neighbour_memory(n: int, top_k: int) -> None:
+    """``ValueError`` if the neighbour arrays of ``n`` texts (``k`` of :func:`search_sizes` each, 12 bytes per
+    neighbour) would not fit in this machine's memory, so that a run fails at once rather than being killed."""
+    k = min(top_k, max(n - 1, 0))
+    need = NEIGHBOUR_BYTES * n * k
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not on this platform: no check
+        return
+    if total > 0 and need > total:
+        raise ValueError(
+            f"top_k={top_k} neighbours for each of {n} texts need {need / 1e9:.1f} GB for the neighbour arrays, "
+            f"more than this machine's memory ({total / 1e9:.1f} GB): lower top_k"
+        )
 
 
 #: The name the command line used before :func:`check_mining_args` was public.

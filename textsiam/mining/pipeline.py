@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from textsiam.mining.args import WORK_DIR_PREFIX
+from textsiam.mining.args import WORK_DIR_PREFIX, check_neighbour_memory, search_sizes
 from textsiam.mining.index import build_index, faiss_threads, index_plan, search_index
 from textsiam.mining.store import EmbeddingFile, remove_stale_work_dirs
 
@@ -35,10 +35,9 @@ class MiningResult:
         pairs: ``(P, 2)`` int64 row indices ``(i, j)`` with ``i < j``, each unordered pair once, sorted by
             descending score (ties by ``i``, then ``j``).
         scores: ``(P,)`` float32 score of each pair (cosine of the stored embeddings, or calibrated).
-        neighbours: ``(N, top_k)`` int64: the nearest other texts of each text, most similar first; ``-1``
-            where there are fewer than ``top_k`` (a corpus of ``top_k`` texts or fewer, or an ANN index that
-            returned fewer).
-        neighbour_scores: ``(N, top_k)`` float32 scores of ``neighbours`` (``NaN`` where the index is ``-1``).
+        neighbours: ``(N, k)`` int64 with ``k = min(top_k, N - 1)`` (a text has ``N - 1`` others): the nearest
+            other texts of each text, most similar first; ``-1`` where an ANN index returned fewer.
+        neighbour_scores: ``(N, k)`` float32 scores of ``neighbours`` (``NaN`` where the index is ``-1``).
         stats: sizes, index settings and wall times (``encode_s``, ``index_s``, ``search_s``, ``total_s``).
     """
 
@@ -115,6 +114,8 @@ def run_mining(
                 bar.update(len(emb))
         encode_s = time.perf_counter() - t0
         n, dim = store.n, store.dim
+        top_k, ef_search = search_sizes(n, top_k, ef_search)  # at most the corpus: no (N, 10**9) arrays
+        check_neighbour_memory(n, top_k)
         stats: dict[str, Any] = {
             "n_texts": n,
             "dim": dim,

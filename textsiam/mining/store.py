@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 GAP_BYTES = 1 << 16
 #: ... and at most this many bytes in one call (the size of its buffer).
 WINDOW_BYTES = 1 << 22
+#: Mining's storage precision -> the :mod:`textsiam.model.precision` codes it stores (``int8``: per-vector codes).
+CODE_PRECISIONS = {"int8": "int8_per_vector"}
 
 
 # ---------------------------------------------------------------------------------------------- storage
@@ -53,7 +55,7 @@ class EmbeddingFile:
         if not np.isfinite(emb).all():
             raise ValueError(f"embeddings {self.n}..{self.n + len(emb) - 1} contain NaN or infinity")
         norms = np.linalg.norm(emb, axis=1, keepdims=True)
-        codes = quantize(emb / np.maximum(norms, EPS), self.precision)
+        codes = quantize(emb / np.maximum(norms, EPS), CODE_PRECISIONS.get(self.precision, self.precision))
         fh.write(np.ascontiguousarray(codes, dtype=self.dtype).tobytes())
         self.n += len(emb)
 

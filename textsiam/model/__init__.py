@@ -8,7 +8,11 @@
   checkpoint or a Hub name, with the torch or ONNX backend;
 * :mod:`~textsiam.model.st_layout`: reading a sentence-transformers module layout;
 * :mod:`~textsiam.model.scheduler`: thread-safe, length-sorted batched inference;
-* :mod:`~textsiam.model.precision`: float16 / int8 / binary embeddings;
+* :mod:`~textsiam.model.inference`: what ``encode`` does with its keywords; :mod:`~textsiam.model.token_outputs`:
+  per-token outputs; :mod:`~textsiam.model.multiprocess`: encoding in a pool of worker processes;
+* :mod:`~textsiam.model.st_api`: sentence-transformers' vocabulary (prompts, truncation, similarity names);
+* :mod:`~textsiam.model.precision`: float16 / int8 / binary embeddings, and :mod:`~textsiam.model.quantization`:
+  sentence-transformers' quantisation codes (``quantize_embeddings``);
 * :mod:`~textsiam.model.calibrator` and :mod:`~textsiam.model.calibrated`: calibrated scores and their lifecycle;
 * :mod:`~textsiam.model.towers`: new LSTM / CNN towers over a source model's embeddings;
 * :mod:`~textsiam.model.resolve`: :func:`~textsiam.model.resolve.get_model`, one shared model per name.

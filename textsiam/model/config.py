@@ -28,6 +28,7 @@ class SiameseConfig:
     projection_bias: bool = True  # whether that dense layer has a bias
     encoder: dict[str, Any] = field(default_factory=dict)  # encoder-specific settings (e.g. LSTM sizes)
     prompts: dict[str, str] = field(default_factory=dict)  # named prefixes for encode(prompt_name=...)
+    default_prompt_name: str | None = None  # the prompt encode() uses when given none (a key of prompts)
     textsiam_version: str = __version__  # the version that wrote the file
 
     @classmethod
@@ -46,6 +47,9 @@ class SiameseConfig:
                 raise ValueError(
                     f"{CONFIG_NAME}: {key} must be {CONFIG_EXPECTED[key]}, found {value!r} ({type(value).__name__})"
                 )
+        default = values.get("default_prompt_name")
+        if default is not None and default not in values.get("prompts", {}):
+            raise ValueError(f"{CONFIG_NAME}: default_prompt_name {default!r} is not one of the prompts")
         return cls(**values)
 
 
@@ -66,6 +70,7 @@ CONFIG_CHECKS: dict[str, Callable[[Any], bool]] = {
     "projection_bias": lambda v: isinstance(v, bool),
     "encoder": lambda v: isinstance(v, dict),
     "prompts": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str) for k, x in v.items()),
+    "default_prompt_name": lambda v: v is None or isinstance(v, str),
     "textsiam_version": lambda v: isinstance(v, str),
 }
 CONFIG_EXPECTED: dict[str, str] = {
@@ -79,5 +84,6 @@ CONFIG_EXPECTED: dict[str, str] = {
     "projection_bias": "true or false",
     "encoder": "a JSON object",
     "prompts": "a JSON object of strings",
+    "default_prompt_name": "a string or null",
     "textsiam_version": "a string",
 }

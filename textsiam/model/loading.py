@@ -12,6 +12,7 @@ import torch
 
 from textsiam.encoders import ENCODERS, TransformerEncoder
 from textsiam.encoders.loading import check_finite, check_max_seq_length, read_json, read_safetensors
+from textsiam.io_utils import process_is_gone, remove_orphaned_copies, temp_leftover_pid
 from textsiam.model.calibrated import warn_if_calibration_stale
 from textsiam.model.calibrator import CALIBRATION_NAME, Calibrator
 from textsiam.model.config import CONFIG_NAME, PROJECTION_NAME, SiameseConfig
@@ -120,6 +121,7 @@ def load_model(
         if layout is not None:
             cfg.pooling = layout.pooling or "mean"
             cfg.normalize = layout.normalize
+            cfg.similarity = layout.similarity or cfg.similarity
             cfg.max_seq_length = layout.max_seq_length or 0
             if layout.dense:
                 if len(layout.dense) > 1:
@@ -144,6 +146,8 @@ def load_model(
     enc_cfg = {**cfg.encoder, "pooling": cfg.pooling, "max_seq_length": cfg.max_seq_length or None}
     model_dir: str | Path = local if is_local else name
     if layout is not None and layout.transformer_path:
+        if is_local:
+            check_inside_folder(local, local / layout.transformer_path, layout.transformer_path)
         model_dir = (local / layout.transformer_path) if is_local else name
         if not is_local:
             hf_kwargs = {**hf_kwargs, "subfolder": layout.transformer_path}
@@ -203,6 +207,7 @@ def load_model(
     model.num_threads = num_threads
     model.truncate_dim = check_truncate_dim(truncate_dim, model.embedding_dim)
     model.prompts = dict(saved.prompts if saved is not None else (layout.prompts if layout is not None else {}))
+    model.default_prompt_name = next((c.default_prompt_name for c in (saved, layout) if c is not None), None)
     calibration = fetch(CALIBRATION_NAME)
     if calibration is not None:
         try:
@@ -227,21 +232,56 @@ def resolve_embedded_name(name_or_path: Any) -> Any:
 
 
 def recover_interrupted_save(target: Path) -> None:
-    """If a save died between its two renames, the previous model sits in ``.NAME.old-*``: put it back."""
-    if target.exists() or not target.parent.is_dir():
+    """Tidy up after saves to ``target`` that were killed, before loading from it.
+
+    If a save died between its two renames, the previous model sits in ``.NAME.old-PID-*``: it is put back. Then
+    the temporary ``.NAME.tmp-PID-*`` / ``.NAME.old-PID-*`` folders of dead saves are removed (files in them that
+    are not model files go back into ``target`` first; see :func:`~textsiam.io_utils.remove_orphaned_copies`).
+    Only leftovers whose process is gone are touched: a save that is still running is never disturbed.
+    """
+    if not target.parent.is_dir():
         return
-    leftovers = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if leftovers and (leftovers[-1] / CONFIG_NAME).exists():
-        logger.warning("restoring %s from an interrupted save (%s)", target, leftovers[-1].name)
-        os.rename(leftovers[-1], target)
+    if not target.exists():
+        leftovers = []
+        for p in target.parent.glob(f".{target.name}.old-*"):
+            pid = temp_leftover_pid(p.name, target.name)
+            if pid is not None and p.is_dir() and not p.is_symlink() and process_is_gone(pid):
+                leftovers.append(p)
+        leftovers.sort(key=lambda p: p.stat().st_mtime)
+        if leftovers and (leftovers[-1] / CONFIG_NAME).exists():
+            logger.warning("restoring %s from an interrupted save (%s)", target, leftovers[-1].name)
+            os.rename(leftovers[-1], target)
+    if target.is_dir():
+        remove_orphaned_copies(target)
 
 
 def local_fetch(directory: Path):  # noqa: ANN202
+    """``fetch(rel)`` for a local model folder: the file ``directory / rel``, or ``None`` if there is none.
+
+    A file of a sub-folder is refused (``ValueError``) when that sub-folder is a symbolic link that leads out of
+    the model folder, like a ``modules.json`` path with ``..``. The file itself may be a link (the Hugging Face
+    cache links every file of a snapshot to its blob).
+    """
+
     def fetch(rel: str) -> Path | None:
+        rel = rel.lstrip("/")  # "/config.json": a module at path "" (the model folder itself)
         p = directory / rel
+        check_inside_folder(directory, p.parent, rel)
         return p if p.is_file() else None
 
     return fetch
+
+
+def check_inside_folder(directory: Path, folder: Path, what: str) -> None:
+    """``ValueError`` if ``folder`` (``directory`` or a folder below it) resolves to a place outside ``directory``
+    (through a symbolic link); ``what`` names the path for the message."""
+    root = directory.resolve()
+    resolved = folder.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise ValueError(
+            f"{directory / what}: {folder} leads through a symbolic link to {resolved}, which points outside the "
+            "model folder; refusing to load"
+        )
 
 
 def hub_fetch(repo_id: str, hf_kwargs: dict[str, Any]):  # noqa: ANN202

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,6 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from textsiam.encoders.modes import MODE_LOCK
 
 
 def check_num_threads(n: Any) -> int | None:
@@ -25,8 +26,9 @@ def check_num_threads(n: Any) -> int | None:
 #: One inference at a time per process. torch's thread count is process-wide, and a model in training mode
 #: must be switched to eval for inference; both are only safe when calls do not interleave. On a CPU one call
 #: already uses every core, so this costs no throughput; calls from several threads give exactly the
-#: results of the same calls made one after the other.
-_INFERENCE_LOCK = threading.RLock()
+#: results of the same calls made one after the other. ``train()`` / ``eval()`` of a model or an encoder take
+#: the same lock (:mod:`textsiam.encoders.modes`), so no thread can flip a mode while inference runs.
+_INFERENCE_LOCK = MODE_LOCK
 
 
 @contextlib.contextmanager
@@ -89,7 +91,7 @@ def encode_sorted(
     pre = model.encoder.pretokenize(items)
     if pre is not None:
         order = np.argsort(-pre.lengths, kind="stable").tolist()  # most tokens first
-        model.warn_truncation(pre.n_truncated, stacklevel=4)
+        model.warn_truncation(pre.n_truncated, stacklevel=5)  # the caller of SiameseModel.encode
     else:
         order = sorted(range(len(items)), key=lambda i: -len(items[i]))  # most characters first
     batches = [order[start : start + batch_size] for start in range(0, len(items), batch_size)]

@@ -5,8 +5,12 @@ Every function exists in two vectorised forms:
 * ``pairwise``: row ``i`` of ``a`` against row ``i`` of ``b``, ``(N, D), (N, D) -> (N,)``.
 * ``matrix``: every row of ``a`` against every row of ``b``, ``(Q, D), (C, D) -> (Q, C)``.
 
-They accept ``torch.Tensor`` (and keep autograd) or ``numpy.ndarray`` (and return numpy).
-Higher always means "more similar": distances are negated.
+They accept ``torch.Tensor`` (and keep autograd), ``numpy.ndarray`` or a list of vectors, and return a
+``torch.Tensor`` either way, as sentence-transformers' ``util.cos_sim`` / ``pairwise_cos_sim`` and
+``model.similarity`` do (``.numpy()`` gives numpy). A 1-D ``(D,)`` input is one row: the matrix of a vector
+against ``(C, D)`` is ``(1, C)``, the pairwise score of two vectors a 0-dim tensor. Half-precision and integer
+inputs are computed in float32, float64 stays float64 (as in sentence-transformers). Higher always means
+"more similar": distances are negated.
 
 =============  ==============================  =========
 name           formula                         range
@@ -34,20 +38,35 @@ SIMILARITY_FUNCTIONS: tuple[str, ...] = ("cosine", "dot", "euclidean", "manhatta
 _EPS = 1e-12
 
 
-def _to_tensor(x: ArrayLike) -> tuple[torch.Tensor, bool]:
-    if isinstance(x, torch.Tensor):
-        return x, False
+def _to_tensor(x: ArrayLike | list) -> torch.Tensor:
+    """Embeddings as a floating tensor: numpy is wrapped (no copy where possible), lists are stacked, integer and
+    half-precision values become float32."""
     if isinstance(x, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(x)), True
-    raise TypeError(f"expected a torch.Tensor or numpy.ndarray of embeddings, got {type(x).__name__}")
+        arr = np.ascontiguousarray(x)
+        t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())
+    elif isinstance(x, torch.Tensor):
+        t = x
+    elif isinstance(x, list):
+        if x and all(isinstance(v, torch.Tensor) for v in x):
+            t = torch.stack(x)
+        else:
+            try:
+                t = torch.as_tensor(np.asarray([np.asarray(v) for v in x], dtype=np.float32))
+            except (TypeError, ValueError) as err:
+                raise TypeError(f"a list of embeddings must hold equal-length numeric vectors ({err})") from None
+    else:
+        raise TypeError(f"expected a torch.Tensor, numpy.ndarray or list of embeddings, got {type(x).__name__}")
+    if not t.is_floating_point() or torch.finfo(t.dtype).bits < 32:
+        t = t.float()
+    return t
 
 
-def _check_2d(a: torch.Tensor, b: torch.Tensor, *, paired: bool) -> None:
-    if a.dim() != 2 or b.dim() != 2:
-        raise ValueError(f"embeddings must be 2-D (N, D); got shapes {tuple(a.shape)} and {tuple(b.shape)}")
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(f"embedding dimensions differ: {a.shape[1]} vs {b.shape[1]}")
-    if paired and a.shape[0] != b.shape[0]:
+def _check_shapes(a: torch.Tensor, b: torch.Tensor, *, paired: bool) -> None:
+    if a.dim() not in (1, 2) or b.dim() not in (1, 2):
+        raise ValueError(f"embeddings must be 1-D (D,) or 2-D (N, D); got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"embedding dimensions differ: {a.shape[-1]} vs {b.shape[-1]}")
+    if paired and a.dim() == 2 and b.dim() == 2 and a.shape[0] != b.shape[0]:
         raise ValueError(f"paired similarity needs the same number of rows: {a.shape[0]} vs {b.shape[0]}")
 
 
@@ -116,26 +135,26 @@ def check_similarity_name(name: str) -> str:
     return name
 
 
-def _score(a: ArrayLike, b: ArrayLike, name: str, *, paired: bool) -> ArrayLike:
-    """Run similarity ``name`` pairwise (``paired``) or as a matrix; numpy out if an input was numpy."""
+def _score(a: ArrayLike, b: ArrayLike, name: str, *, paired: bool) -> torch.Tensor:
+    """Run similarity ``name`` pairwise (``paired``) or as a matrix, as a tensor."""
     fn = (_PAIR if paired else _MAT)[check_similarity_name(name)]
-    ta, a_np = _to_tensor(a)
-    tb, b_np = _to_tensor(b)
-    _check_2d(ta, tb, paired=paired)
-    out = fn(ta, tb.to(ta.dtype))
-    return out.detach().cpu().numpy() if (a_np or b_np) else out
+    ta, tb = _to_tensor(a), _to_tensor(b)
+    _check_shapes(ta, tb, paired=paired)
+    dtype = torch.promote_types(ta.dtype, tb.dtype)  # float32 with float64: float64
+    out = fn(ta.reshape(-1, ta.shape[-1]).to(dtype), tb.reshape(-1, tb.shape[-1]).to(dtype))  # 1-D: one row
+    return out[0] if paired and ta.dim() == 1 and tb.dim() == 1 else out
 
 
-def pairwise_similarity(a: ArrayLike, b: ArrayLike, name: str = "cosine") -> ArrayLike:
+def pairwise_similarity(a: ArrayLike, b: ArrayLike, name: str = "cosine") -> torch.Tensor:
     """Similarity of row ``i`` of ``a`` with row ``i`` of ``b``.
 
     Args:
-        a: ``(N, D)`` embeddings.
+        a: ``(N, D)`` embeddings (a ``(D,)`` vector is scored against every row of ``b``).
         b: ``(N, D)`` embeddings.
         name: one of :data:`SIMILARITY_FUNCTIONS`.
 
     Returns:
-        ``(N,)`` scores, numpy if the inputs were numpy, else a tensor (autograd kept).
+        ``(N,)`` scores as a tensor (autograd kept), whatever the inputs were; a 0-dim tensor for two vectors.
 
     Example:
         >>> import numpy as np
@@ -145,31 +164,32 @@ def pairwise_similarity(a: ArrayLike, b: ArrayLike, name: str = "cosine") -> Arr
     return _score(a, b, name, paired=True)
 
 
-def similarity_matrix(a: ArrayLike, b: ArrayLike, name: str = "cosine") -> ArrayLike:
-    """Similarity of every row of ``a`` with every row of ``b``: ``(Q, D), (C, D) -> (Q, C)``."""
+def similarity_matrix(a: ArrayLike, b: ArrayLike, name: str = "cosine") -> torch.Tensor:
+    """Similarity of every row of ``a`` with every row of ``b``: ``(Q, D), (C, D) -> (Q, C)``, a tensor (as
+    sentence-transformers' ``model.similarity``); a 1-D ``(D,)`` input is one row."""
     return _score(a, b, name, paired=False)
 
 
-def cosine(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+def cosine(a: ArrayLike, b: ArrayLike) -> torch.Tensor:
     """Pairwise cosine similarity, ``(N, D), (N, D) -> (N,)``."""
     return pairwise_similarity(a, b, "cosine")
 
 
-def dot(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+def dot(a: ArrayLike, b: ArrayLike) -> torch.Tensor:
     """Pairwise dot product, ``(N, D), (N, D) -> (N,)``."""
     return pairwise_similarity(a, b, "dot")
 
 
-def neg_euclidean(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+def neg_euclidean(a: ArrayLike, b: ArrayLike) -> torch.Tensor:
     """Pairwise negative L2 distance, ``(N, D), (N, D) -> (N,)``."""
     return pairwise_similarity(a, b, "euclidean")
 
 
-def neg_manhattan(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+def neg_manhattan(a: ArrayLike, b: ArrayLike) -> torch.Tensor:
     """Pairwise negative L1 distance, ``(N, D), (N, D) -> (N,)``."""
     return pairwise_similarity(a, b, "manhattan")
 
 
-def malstm(a: ArrayLike, b: ArrayLike) -> ArrayLike:
+def malstm(a: ArrayLike, b: ArrayLike) -> torch.Tensor:
     """Pairwise MaLSTM similarity ``exp(-||u - v||_1)`` (Mueller & Thyagarajan, 2016)."""
     return pairwise_similarity(a, b, "malstm")

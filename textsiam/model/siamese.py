@@ -13,23 +13,17 @@ import torch
 from torch import nn
 
 from textsiam.encoders import Encoder
+from textsiam.encoders.modes import MODE_LOCK
 from textsiam.io_utils import atomic_dir
 from textsiam.model.calibrated import CalibrationAPI, check_calibrator
 from textsiam.model.calibrator import Calibrator
 from textsiam.model.config import CONFIG_NAME, PROJECTION_NAME, SiameseConfig
+from textsiam.model.inference import run_encode
 from textsiam.model.loading import default_model_path, load_model
 from textsiam.model.projection import Projection, activation_name
 from textsiam.model.saving import write_model
-from textsiam.model.scheduler import check_num_threads, encode_sorted, inference_context, num_threads_context
 from textsiam.model.scoring import check_similarity_name, pairwise_similarity, similarity_matrix
-from textsiam.model.st_api import (
-    SentenceTransformersAPI,
-    apply_prompt,
-    check_truncate_dim,
-    is_embeddings,
-    resolve_normalize,
-    truncate_and_normalize,
-)
+from textsiam.model.st_api import SentenceTransformersAPI, check_prompts, is_embeddings, st_constructor_options
 from textsiam.model.towers import LightTowers
 from textsiam.texts import Texts, as_text_list
 
@@ -54,7 +48,9 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
     and saves to a directory that Hugging Face tools read.
 
     Args:
-        encoder: the tower (e.g. :class:`~textsiam.encoders.TransformerEncoder`).
+        encoder: the tower (e.g. :class:`~textsiam.encoders.TransformerEncoder`); or, as sentence-transformers'
+            ``SentenceTransformer(name, device=..., prompts=..., truncate_dim=..., similarity_fn_name=...)``, a model
+            name or folder (``None``: the embedded default model) to load with :meth:`from_pretrained`.
         similarity: ``"cosine"``, ``"dot"``, ``"euclidean"``, ``"manhattan"`` or ``"malstm"``.
         normalize: L2-normalise embeddings.
         projection: optional dense layer applied after pooling.
@@ -68,13 +64,24 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
 
     def __init__(
         self,
-        encoder: Encoder,
+        encoder: Encoder | str | os.PathLike | None = None,
         similarity: str = "cosine",
         normalize: bool = False,
         projection: Projection | None = None,
         device: str | torch.device | None = None,
+        **st_options: Any,
     ) -> None:
         super().__init__()
+        if encoder is None or isinstance(encoder, (str, os.PathLike)):  # SentenceTransformer(name, device=..., ...)
+            options = {"similarity": None if similarity == "cosine" else similarity, "normalize": normalize or None}
+            if projection is not None:
+                raise TypeError("SiameseModel(name_or_path) loads a model: projection= needs an encoder")
+            options.update(st_constructor_options({"device": device, **st_options}))
+            loaded = type(self).from_pretrained(encoder, **{k: v for k, v in options.items() if v is not None})
+            self.__dict__.update(loaded.__dict__)  # become the loaded model
+            return
+        if st_options:
+            raise TypeError(f"SiameseModel() got unexpected keyword argument(s) {sorted(st_options)}")
         if not isinstance(encoder, Encoder):
             raise TypeError(f"encoder must be a textsiam Encoder, got {type(encoder).__name__}")
         self.encoder = encoder
@@ -88,6 +95,7 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
         self.fuse_sides = True  # embed_many: run the sides of a pair as one forward pass when the encoder allows
         self.truncate_dim: int | None = None  # encode(): keep the first truncate_dim dimensions (Matryoshka)
         self.prompts: dict[str, str] = {}  # encode(prompt_name=...): named prefixes, e.g. {"query": "query: "}
+        self.default_prompt_name: str | None = None  # the prompt encode() uses when given no prompt (a key of prompts)
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.to(device)
@@ -131,7 +139,14 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
             projection_bias=True if proj is None else proj.linear.bias is not None,
             encoder=self.encoder.encoder_config(),
             prompts=dict(self.prompts),
+            default_prompt_name=self.default_prompt_name,
         )
+
+    def train(self, mode: bool = True) -> SiameseModel:
+        """Switch training mode (``eval()`` calls this too). It waits for inference running in other threads to
+        finish, and inference always runs in eval mode, so a switch never changes what ``encode`` returns."""
+        with MODE_LOCK:
+            return super().train(mode)
 
     # ------------------------------------------------------------------------------------------ forward
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
@@ -152,12 +167,12 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
 
     def embed(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """One tower: tokenised batch -> embeddings ``(B, D)``, with autograd (used in training)."""
-        emb = self.encoder(features)  # (B, H)
-        if self.projection is not None:
-            emb = self.projection(emb)  # (B, D)
-        if self.normalize:
-            emb = nn.functional.normalize(emb, p=2, dim=-1)
-        return emb
+        return self.head(self.encoder(features))  # (B, H) -> (B, D)
+
+    def head(self, pooled: torch.Tensor) -> torch.Tensor:
+        """What follows the tower's pooling: the projection, then L2 normalisation if the model normalises."""
+        emb = pooled if self.projection is None else self.projection(pooled)  # (B, D)
+        return nn.functional.normalize(emb, p=2, dim=-1) if self.normalize else emb
 
     def embed_many(self, features: list[dict[str, torch.Tensor]]) -> list[torch.Tensor]:
         """Embed several tokenised batches (the sides of pairs or triplets) with the one shared tower.
@@ -209,11 +224,14 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
         *,
         normalize_embeddings: bool | None = None,
         convert_to_numpy: bool = True,
-        device: str | torch.device | None = None,
+        device: str | torch.device | list[str | torch.device] | None = None,
         prompt: str | None = None,
         prompt_name: str | None = None,
         truncate_dim: int | None = None,
-    ) -> np.ndarray | torch.Tensor | list[torch.Tensor]:
+        output_value: str | None = "sentence_embedding",
+        pool: dict[str, Any] | None = None,
+        chunk_size: int | None = None,
+    ) -> np.ndarray | torch.Tensor | list[Any] | dict[str, torch.Tensor]:
         """Embed texts.
 
         All texts are tokenised once (one call of the fast tokenizer), sorted by token count (longest
@@ -229,48 +247,33 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
                 sentence-transformers' name for the same thing.
             num_threads: CPU threads for this call (default: the model's ``num_threads`` if set at load time,
                 else torch's current setting, i.e. ``torch.set_num_threads`` / ``OMP_NUM_THREADS``).
-            precision: ``"float32"``, ``"float16"``, ``"int8"`` (per-vector scaled codes, compare with cosine)
-                or ``"binary"`` (sign bits packed into ``uint8``, ``D / 8`` bytes; compare with hamming).
+            precision: sentence-transformers' ``"float32"``, ``"int8"``, ``"uint8"``, ``"binary"``, ``"ubinary"``
+                (its codes: int8 / uint8 ranges from this call's embeddings, see :func:`textsiam.quantize_embeddings`),
+                or textsiam's ``"float16"`` and ``"int8_per_vector"`` (per-vector scaled codes, no calibration).
                 See :mod:`textsiam.model.precision` for the formats and their similarity functions.
             convert_to_numpy: with ``convert_to_tensor=False``, ``False`` returns a list of 1-D tensors (as in
                 sentence-transformers).
-            device: run on this device; the model moves there, as in sentence-transformers.
-            prompt: text prefixed to every input; ``prompt_name``: the model's prompt of that name
-                (:attr:`prompts`, e.g. ``"query"``).
+            device: run on this device (the model moves there); a list such as ``["cpu", "cpu"]`` or
+                ``["cuda:0", "cuda:1"]`` encodes in one worker process per entry, as in sentence-transformers.
+            prompt: text prefixed to every input (``""``: none); ``prompt_name``: the model's prompt of that name
+                (:attr:`prompts`, e.g. ``"query"``); neither: the model's :attr:`default_prompt_name` prompt, if set.
             truncate_dim: keep the first ``truncate_dim`` dimensions (Matryoshka-style; default the model's
                 ``truncate_dim``), then L2-normalise if asked.
+            output_value: ``"sentence_embedding"``; ``"token_embeddings"`` (a ``(T_i, H)`` tensor per text) or
+                ``None`` (a dict of every output per text), see :mod:`textsiam.model.token_outputs`.
+            pool: a pool from :meth:`start_multi_process_pool`: encode in its worker processes; ``chunk_size``:
+                texts per chunk handed to a worker (default as sentence-transformers).
 
         Returns:
             ``(N, D)`` embeddings (``(N, D / 8)`` for binary), or one row for a single string.
         """
-        from textsiam.model.precision import check_precision, quantize
-
-        check_precision(precision)
-        items, single = as_text_list(texts)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        check_num_threads(num_threads)
-        if num_threads is None:
-            num_threads = getattr(self, "num_threads", None)
-        normalize = bool(resolve_normalize(normalize, normalize_embeddings))
-        truncate = check_truncate_dim(self.truncate_dim if truncate_dim is None else truncate_dim, self.embedding_dim)
-        items = apply_prompt(items, self.prompts, prompt, prompt_name)
-        if not items:
-            result = torch.empty((0, truncate or self.embedding_dim), dtype=torch.float32)
-        else:
-            with inference_context(self), num_threads_context(num_threads), torch.inference_mode():
-                if device is not None and torch.device(device) != self.device:
-                    self.to(device)
-                result = encode_sorted(self, items, batch_size, show_progress_bar, normalize and truncate is None)
-                result = truncate_and_normalize(result, truncate, normalize and truncate is not None)
-        if precision != "float32":
-            packed = quantize(result, precision)  # numpy, (N, D) or (N, D/8)
-            result = torch.from_numpy(packed)
-        if single:
-            result = result[0]
-        if convert_to_tensor:
-            return result
-        return result.numpy() if convert_to_numpy else list(result)
+        return run_encode(
+            self, texts, batch_size=batch_size, show_progress_bar=show_progress_bar,
+            convert_to_tensor=convert_to_tensor, normalize=normalize, normalize_embeddings=normalize_embeddings,
+            num_threads=num_threads, precision=precision, convert_to_numpy=convert_to_numpy, device=device,
+            prompt=prompt, prompt_name=prompt_name, truncate_dim=truncate_dim, output_value=output_value, pool=pool,
+            chunk_size=chunk_size,
+        )  # fmt: skip
 
     def similarity(
         self,
@@ -314,7 +317,7 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
         )  # (U, D)
         ia = np.fromiter((index[t] for t in list_a), dtype=np.int64, count=len(list_a))
         ib = np.fromiter((index[t] for t in list_b), dtype=np.int64, count=len(list_b))
-        scores = pairwise_similarity(emb[ia], emb[ib], self.similarity_fn_name).astype(np.float32)  # (N,)
+        scores = pairwise_similarity(emb[ia], emb[ib], self.similarity_fn_name).numpy().astype(np.float32)  # (N,)
         if calibrated:
             scores = self.calibrator.transform(scores).astype(np.float32)  # type: ignore[union-attr]
         return float(scores[0]) if single_a else scores
@@ -333,7 +336,7 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
         ec = self.encode(c, batch_size=batch_size, show_progress_bar=show_progress_bar)  # (C, D)
         if not len(q) or not len(c):
             return np.empty((len(q), len(c)), dtype=np.float32)
-        return similarity_matrix(eq, ec, self.similarity_fn_name).astype(np.float32)
+        return similarity_matrix(eq, ec, self.similarity_fn_name).numpy().astype(np.float32)
 
     # ------------------------------------------------------------------------------------------ save / load
     def save(self, path: str | os.PathLike, overwrite: bool = False, st_layout: bool | None = None) -> Path:
@@ -384,6 +387,8 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
         num_threads: int | None = None,
         strict: bool = True,
         truncate_dim: int | None = None,
+        prompts: dict[str, str] | None = None,
+        default_prompt_name: str | None = None,
         **hf_kwargs: Any,
     ) -> SiameseModel:
         """Load a model: a textsiam save, a sentence-transformers directory, any HF checkpoint, or a Hub name.
@@ -407,10 +412,12 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
             strict: tensors missing from the checkpoint or unknown to the model are an error (default);
                 ``strict=False`` loads anyway with a warning that names them (missing ones stay random).
             truncate_dim: :meth:`encode` keeps the first ``truncate_dim`` dimensions (Matryoshka models).
+            prompts, default_prompt_name: as sentence-transformers' constructor: named prompts that take precedence
+                over the saved ones (which fill the other names), and the prompt :meth:`encode` uses by default.
             **hf_kwargs: passed to ``transformers`` (``revision``, ``cache_dir``, ``local_files_only``, ``token``,
                 ``dtype``, ...); any other keyword is a ``TypeError`` naming it.
         """
-        return load_model(
+        model = load_model(
             cls,
             name_or_path,
             pooling=pooling,
@@ -428,6 +435,10 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
             truncate_dim=truncate_dim,
             **hf_kwargs,
         )
+        merged = {**model.prompts, **check_prompts(prompts or {}, None)[0]}
+        default = model.default_prompt_name if default_prompt_name is None else default_prompt_name
+        model.prompts, model.default_prompt_name = check_prompts(merged, default)
+        return model
 
     def __repr__(self) -> str:
         c = self.config

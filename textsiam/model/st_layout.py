@@ -38,6 +38,8 @@ class STLayout:
     max_seq_length: int | None = None  # from sentence_bert_config.json
     dense: list[dict[str, Any]] | None = None  # Dense modules: folder, in/out features, bias, activation
     prompts: dict[str, str] = field(default_factory=dict)  # config_sentence_transformers.json: named prefixes
+    default_prompt_name: str | None = None  # config_sentence_transformers.json: the prompt encode() uses by default
+    similarity: str | None = None  # config_sentence_transformers.json: similarity_fn_name
 
 
 def _pooling_from_config(cfg: dict[str, Any]) -> str:
@@ -135,10 +137,20 @@ def read_st_layout(fetch: Callable[[str], Path | None]) -> STLayout | None:
             raise ValueError(f"sentence-transformers module {module.get('type')!r} is not supported by textsiam")
     st_config = fetch("config_sentence_transformers.json")
     if st_config is not None:
-        prompts = read_json(st_config).get("prompts") or {}
-        if not isinstance(prompts, dict) or not all(isinstance(v, str) for v in prompts.values()):
+        st_settings = read_json(st_config)
+        prompts = st_settings.get("prompts") or {}
+        if not isinstance(prompts, dict) or not all(isinstance(v, (str, type(None))) for v in prompts.values()):
             raise ValueError(f"{st_config}: prompts must be a JSON object of strings")
-        layout.prompts = {str(k): v for k, v in prompts.items() if v}
+        layout.prompts = {str(k): v or "" for k, v in prompts.items()}  # "" (no prefix) kept, as ST keeps it
+        default = st_settings.get("default_prompt_name")
+        if default is not None and default not in layout.prompts:
+            raise ValueError(f"{st_config}: default_prompt_name {default!r} is not one of the prompts")
+        layout.default_prompt_name = default
+        similarity = st_settings.get("similarity_fn_name")
+        if similarity is not None and similarity not in ST_SIMILARITIES:
+            known = sorted(ST_SIMILARITIES)
+            raise ValueError(f"{st_config}: unknown similarity_fn_name {similarity!r}; one of {known}")
+        layout.similarity = similarity
     return layout
 
 
@@ -219,7 +231,7 @@ def write_st_layout(model: Any, directory: Path, versions: dict[str, str]) -> No
         "config_sentence_transformers.json": {
             "__version__": versions,
             "prompts": dict(model.prompts),
-            "default_prompt_name": None,
+            "default_prompt_name": model.default_prompt_name,
             **({"similarity_fn_name": model.similarity_fn_name} if model.similarity_fn_name in ST_SIMILARITIES else {}),
         },
     }

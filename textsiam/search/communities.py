@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 from typing import Any
 
 import numpy as np
@@ -12,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from textsiam.search.inputs import as_embeddings, check_int
+from textsiam.search.inputs import as_embeddings, check_cosine_threshold, check_int
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +37,8 @@ def community_detection(
 
     Args:
         embeddings: ``(N, D)`` embeddings (tensor, numpy or list), or one ``(D,)`` vector.
-        threshold: the cosine similarity to the centre a member needs (a finite number).
+        threshold: the cosine similarity to the centre a member needs, in [-1, 1] (outside it is refused with a
+            ``ValueError``, as by ``mine_duplicates``; sentence-transformers returns ``[]`` above 1).
         min_community_size: the fewest rows of a community (a positive int).
         batch_size: rows scored against all rows at a time.
         show_progress_bar: show a tqdm bar over the batches.
@@ -53,10 +52,7 @@ def community_detection(
         >>> community_detection(emb, threshold=0.9, min_community_size=2)
         [[0, 3, 1], [2, 4]]
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise TypeError(f"threshold must be a number, got {threshold!r}")
-    if not math.isfinite(threshold):
-        raise ValueError(f"threshold must be finite, got {threshold}")
+    threshold = check_cosine_threshold(threshold)
     min_size = check_int(min_community_size, "min_community_size")
     batch_size = check_int(batch_size, "batch_size")
     emb = as_embeddings(embeddings, "embeddings", allow_1d=True)

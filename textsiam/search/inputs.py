@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Callable, Union
 
@@ -22,6 +23,30 @@ def check_int(value: Any, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be a positive int, got {value}")
     return int(value)
+
+
+#: Range of a cosine similarity: a threshold outside it is refused (as ``mine_duplicates`` refuses it).
+COSINE_RANGE: tuple[float, float] = (-1.0, 1.0)
+
+
+def check_cosine_threshold(threshold: Any) -> float:
+    """``threshold`` as a float if it is a finite number in [-1, 1]; a ``TypeError`` / ``ValueError`` otherwise.
+
+    Outside the range of a cosine similarity no pair reaches the threshold (above 1), or every pair does (below
+    -1): almost certainly a mistake (e.g. a percentage, or a distance), so it is refused rather than answered
+    with an empty (or all-in) result.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a number, got {threshold!r}")
+    if not math.isfinite(threshold):
+        raise ValueError(f"threshold must be finite, got {threshold}")
+    lo, hi = COSINE_RANGE
+    if not lo <= threshold <= hi:
+        effect = "no pair can reach it" if threshold > hi else "every pair would pass it"
+        raise ValueError(
+            f"threshold {threshold:g} is outside [{lo:g}, {hi:g}], the range of cosine similarity: {effect}"
+        )
+    return float(threshold)
 
 
 def as_embeddings(x: Any, name: str, *, allow_1d: bool = False) -> torch.Tensor:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from textsiam.training.build import build_loss, build_model, build_teacher, check_bf16, training_arguments
+from textsiam.training.checkpoint_check import check_resumable
 from textsiam.training.config import ConfigError, TrainConfig
 from textsiam.training.dev import dev_metric as make_dev_metric
 from textsiam.training.dev import evaluate_final
@@ -135,12 +136,15 @@ def train(
         ConfigError: an invalid config or labels that do not suit the loss (before any model is loaded).
         FileExistsError: ``output_dir`` holds a run and neither ``resume`` nor ``overwrite`` is set.
         FileNotFoundError: ``resume`` but no checkpoint.
+        ValueError: the checkpoint to resume from holds a pickled file that is not a safe checkpoint (objects
+            other than tensors and plain data) or is damaged; raised before anything is written.
     """
     config.validate()
     check_bf16(config)
     out = Path(config.output_dir).expanduser()
     checkpoint = prepare_output_dir(out, resume, overwrite, main_process=process_rank() == 0)
     if checkpoint:
+        check_resumable(checkpoint)  # a poisoned or damaged checkpoint fails here, before anything is written
         warn_config_changes(config, out / CONFIG_FILE)
         logger.info("resuming from %s", checkpoint)
     data = prepare_data(config)
@@ -307,7 +311,7 @@ def finish(
             metric_name=metric.metric_name,
         )
         result.averaging = report.to_dict()
-    final.save(out / MODEL_DIR)
+    final.save(out / MODEL_DIR, overwrite=True)  # the run's folder: files that --overwrite kept there stay
     final.name_or_path = str(out / MODEL_DIR)  # the records below name the saved model, not the start
     (out / "train_log.json").write_text(json.dumps(state.log_history, indent=2) + "\n", encoding="utf-8")
     evaluation = evaluate_final(config, final, data.dev_pairs, data.dev_task, out / MODEL_DIR)

@@ -10,7 +10,13 @@ import re
 import shutil
 from pathlib import Path
 
-from textsiam.io_utils import temp_leftover_pid
+from textsiam.io_utils import (
+    default_claims,
+    is_model_dir,
+    remove_orphaned_copies,
+    remove_stale_temp_files,
+    temp_leftover_pid,
+)
 from textsiam.training.config import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -20,8 +26,16 @@ MODEL_DIR = "model"
 CONFIG_FILE = "train_config.yaml"
 #: A checkpoint folder's name, ``checkpoint-<optimiser step>`` (as ``transformers.Trainer`` writes them).
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
-#: What :func:`train` writes into ``output_dir`` (removed by ``overwrite=True``).
-RUN_ARTIFACTS = (CHECKPOINTS_DIR, MODEL_DIR, CONFIG_FILE, "evaluation.json", "evaluation.md", "train_log.json")
+#: The files :func:`train` writes into ``output_dir`` itself.
+RUN_FILES = (CONFIG_FILE, "evaluation.json", "evaluation.md", "train_log.json")
+#: What :func:`train` writes into ``output_dir``: the checkpoints and model folders and :data:`RUN_FILES`.
+RUN_ARTIFACTS = (CHECKPOINTS_DIR, MODEL_DIR, *RUN_FILES)
+#: The files ``transformers.Trainer`` and :class:`~textsiam.training.trainer.SiameseTrainer` write into a
+#: ``checkpoint-N`` folder (weights, training arguments, trainer, optimiser, schedule, scaler and random states).
+CHECKPOINT_FILE = re.compile(
+    r"^(model\.safetensors|training_args\.(json|bin)|trainer_state\.json|optimizer\.pt|scheduler\.pt|scaler\.pt"
+    r"|rng_state(_\d+)?\.pth)$"
+)
 
 
 def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
@@ -80,13 +94,73 @@ def unfinished_run(out: Path) -> bool:
 
 
 def remove_run_artifacts(out: Path) -> None:
-    """Delete what :func:`train` wrote into ``out`` (:data:`RUN_ARTIFACTS`); nothing else is touched."""
-    for name in RUN_ARTIFACTS:
-        p = out / name
-        if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p)
-        elif p.exists() or p.is_symlink():
-            p.unlink()
+    """Delete what :func:`train` wrote into ``out``, and nothing else.
+
+    That is :data:`RUN_FILES`; in ``checkpoints/``, the files of the ``checkpoint-N`` folders
+    (:data:`CHECKPOINT_FILE`); in ``model/``, the files of the saved model and its card ``README.md``; and the
+    leftovers of textsiam's killed writes of these. Folders left empty go too. Every other file or folder, in
+    ``out`` or in those folders (notes, plots, results), is kept.
+    """
+    for name in RUN_FILES:
+        remove_file(out / name)
+    remove_checkpoints(out / CHECKPOINTS_DIR)
+    remove_model_files(out / MODEL_DIR)
+    kept = [
+        f"{sub}/{p.name}" for sub in (CHECKPOINTS_DIR, MODEL_DIR) if (out / sub).is_dir() for p in (out / sub).iterdir()
+    ]
+    if kept:
+        logger.info(
+            "kept %d entr%s that the run did not write: %s",
+            len(kept),
+            "y" if len(kept) == 1 else "ies",
+            ", ".join(kept),
+        )
+
+
+def remove_file(path: Path) -> None:
+    """Delete the file (or symbolic link) ``path`` if there is one, and the temporaries of killed atomic writes of
+    it; a folder of that name is not textsiam's and is left alone."""
+    remove_stale_temp_files(path)
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+
+
+def remove_empty_folder(path: Path) -> None:
+    """Remove the folder ``path`` if it is empty (a real folder, not a link)."""
+    if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+        path.rmdir()
+
+
+def remove_checkpoints(folder: Path) -> None:
+    """Delete the checkpoint files of every ``checkpoint-N`` folder in ``folder``, then the folders left empty."""
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for ckpt in folder.iterdir():
+        if not CHECKPOINT_NAME.match(ckpt.name) or not ckpt.is_dir() or ckpt.is_symlink():
+            continue
+        for entry in ckpt.iterdir():
+            if CHECKPOINT_FILE.match(entry.name):
+                remove_file(entry)
+        remove_empty_folder(ckpt)
+    remove_empty_folder(folder)
+
+
+def remove_model_files(folder: Path) -> None:
+    """Delete the saved model in ``folder`` (the files a model save writes, the model card ``README.md``) and the
+    leftovers of killed saves to it; every other entry stays, and the folder goes only if it is left empty."""
+    remove_orphaned_copies(folder)
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    if is_model_dir(folder):
+        claims = default_claims(folder, {"README.md"}, was_model=True)
+        for entry in folder.iterdir():
+            if not claims(entry.name):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    remove_empty_folder(folder)
 
 
 def prepare_output_dir(out: Path, resume: bool | str, overwrite: bool, main_process: bool = True) -> str | None:
@@ -96,7 +170,8 @@ def prepare_output_dir(out: Path, resume: bool | str, overwrite: bool, main_proc
       what to do instead.
     * a folder holding only what a run killed before its first checkpoint leaves (``train_config.yaml``, an
       empty or half-written ``checkpoints``): the run starts over, no ``overwrite`` needed.
-    * any other non-empty folder needs ``overwrite`` (which removes :data:`RUN_ARTIFACTS` and nothing else).
+    * any other non-empty folder needs ``overwrite`` (which removes what the earlier run wrote and nothing else,
+      see :func:`remove_run_artifacts`).
 
     Under ``torchrun`` only the main process (``main_process=True``) checks and cleans the folder; the others
     just find the checkpoint. They cannot get ahead of the cleaning: the process group is set up (a barrier)
@@ -125,28 +200,42 @@ def prepare_output_dir(out: Path, resume: bool | str, overwrite: bool, main_proc
                 f"nothing to resume: no complete checkpoint in {where}; to train again from the start, pass "
                 "--overwrite instead of --resume (it replaces the run's files in the folder, nothing else)"
             )
+        check_run_subfolders(out)
         return str(ckpt)
     if not main_process:
         return None
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"output_dir {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        if overwrite:
-            remove_run_artifacts(out)
-            logger.info("overwriting the run in %s", out)
-        elif unfinished_run(out):
-            remove_run_artifacts(out)
-            logger.warning(
-                "%s holds only the start of an earlier run that stopped before its first checkpoint; starting over",
-                out,
-            )
-        else:
-            raise FileExistsError(
-                f"output_dir {out} already exists and is not empty (a finished or checkpointed run, or other "
-                "files); pass --overwrite to replace the run in it (only the run's own files are removed), "
-                "or --resume to continue it from its latest checkpoint"
-            )
+    if not out.is_dir() or not any(out.iterdir()):
+        return None
+    unfinished = not overwrite and unfinished_run(out)
+    if not overwrite and not unfinished:
+        raise FileExistsError(
+            f"output_dir {out} already exists and is not empty (a finished or checkpointed run, or other "
+            "files); pass --overwrite to replace the run in it (only the run's own files are removed), "
+            "or --resume to continue it from its latest checkpoint"
+        )
+    check_run_subfolders(out)  # before anything is removed
+    remove_run_artifacts(out)
+    if unfinished:
+        logger.warning(
+            "%s holds only the start of an earlier run that stopped before its first checkpoint; starting over", out
+        )
+    else:
+        logger.info("overwriting the run in %s", out)
     return None
+
+
+def check_run_subfolders(out: Path) -> None:
+    """``FileExistsError`` if ``out/checkpoints`` or ``out/model`` exists but is not a folder (or a link to one):
+    textsiam did not write it, so it neither replaces it nor fails over it at the end of the run."""
+    for name in (CHECKPOINTS_DIR, MODEL_DIR):
+        path = out / name
+        if os.path.lexists(path) and not path.is_dir():
+            raise FileExistsError(
+                f"{path} exists and is not a folder; a run writes its {name} there, and textsiam does not replace "
+                "what it did not write (not even with --overwrite): move it away or choose another output_dir"
+            )
 
 
 def warn_config_changes(config: TrainConfig, saved_file: Path) -> None:

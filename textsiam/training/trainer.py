@@ -28,6 +28,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback
 
+from textsiam.io_utils import atomic_path
 from textsiam.losses.base import BATCH_MODES
 from textsiam.model.siamese import SiameseModel
 from textsiam.training.collator import TEXT_COLUMNS
@@ -323,9 +324,8 @@ class SiameseTrainer(Trainer):
         os.makedirs(output_dir, exist_ok=True)
         if state_dict is None:
             state_dict = self.accelerator.unwrap_model(self.model).state_dict()
-        safetensors.torch.save_file(
-            _unshared(state_dict), os.path.join(output_dir, CHECKPOINT_WEIGHTS), metadata={"format": "pt"}
-        )
+        with atomic_path(os.path.join(output_dir, CHECKPOINT_WEIGHTS)) as tmp:  # whole, with the umask's mode
+            safetensors.torch.save_file(_unshared(state_dict), str(tmp), metadata={"format": "pt"})
         Path(output_dir, "training_args.json").write_text(
             json.dumps(json.loads(self.args.to_json_string()), indent=2) + "\n", encoding="utf-8"
         )
