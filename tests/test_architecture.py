@@ -24,6 +24,8 @@ FIRST_PARTY = tuple(TREES)
 REMOVED_MODULES = ("siamese", "similarity", "precision", "st_compat", "graph", "compat")
 #: No module over this many lines: one idea per file.
 MAX_LINES = 500
+#: No class over this many lines (a class that long holds more than one idea).
+MAX_CLASS_LINES = 400
 
 
 def _modules(tree: Path) -> list[Path]:
@@ -205,3 +207,21 @@ def test_modules_stay_readable(path):
     """One idea per file: no module over 500 lines."""
     n = len(path.read_text(encoding="utf-8").splitlines())
     assert n <= MAX_LINES, f"{path.relative_to(ROOT)} has {n} lines; split it by idea"
+
+
+def _long_classes(tree: Path) -> list[str]:
+    out = []
+    for path in _modules(tree):
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.ClassDef):
+                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                n = node.end_lineno - start + 1
+                if n > MAX_CLASS_LINES:
+                    out.append(f"{path.relative_to(ROOT)}:{node.name} has {n} lines")
+    return out
+
+
+@pytest.mark.parametrize("tree", TREES)
+def test_classes_stay_readable(tree):
+    """No class over 400 lines: move a family of methods into a mixin or a module of its own."""
+    assert not _long_classes(TREES[tree])

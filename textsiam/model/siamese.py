@@ -418,23 +418,11 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
                 ``dtype``, ...); any other keyword is a ``TypeError`` naming it.
         """
         model = load_model(
-            cls,
-            name_or_path,
-            pooling=pooling,
-            similarity=similarity,
-            normalize=normalize,
-            max_seq_length=max_seq_length,
-            projection_dim=projection_dim,
-            device=device,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-            backend=backend,
-            quantize=quantize,
-            num_threads=num_threads,
-            strict=strict,
-            truncate_dim=truncate_dim,
-            **hf_kwargs,
-        )
+            cls, name_or_path, pooling=pooling, similarity=similarity, normalize=normalize,
+            max_seq_length=max_seq_length, projection_dim=projection_dim, device=device,
+            trust_remote_code=trust_remote_code, allow_pickle=allow_pickle, backend=backend, quantize=quantize,
+            num_threads=num_threads, strict=strict, truncate_dim=truncate_dim, **hf_kwargs,
+        )  # fmt: skip
         merged = {**model.prompts, **check_prompts(prompts or {}, None)[0]}
         default = model.default_prompt_name if default_prompt_name is None else default_prompt_name
         model.prompts, model.default_prompt_name = check_prompts(merged, default)
