@@ -9,7 +9,7 @@ import torch
 
 from textsiam.training import TrainConfig
 
-from .helpers import VOCAB, make_clf_rows, make_sts_rows, write_csv  # noqa: F401
+from .helpers import VOCAB, fast_config, make_clf_rows, make_sts_rows, write_csv  # noqa: F401
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -65,23 +65,6 @@ def tiny_config(tmp_path, tiny_model_dir, sts_files):
     """Factory: a fast config on the tiny model and the synthetic STS files (2 epochs x 5 steps)."""
 
     def make(**overrides) -> TrainConfig:
-        train, dev = sts_files
-        base = dict(
-            model=str(tiny_model_dir),
-            train_dataset=str(train),
-            dev_dataset=str(dev),
-            test_datasets=[],
-            epochs=2,
-            batch_size=8,
-            learning_rate=1e-3,
-            warmup_ratio=0.1,
-            logging_steps=1,
-            n_resamples=20,
-            eval_batch_size=32,
-            save_total_limit=None,
-            output_dir=str(tmp_path / "run"),
-        )
-        base.update(overrides)
-        return TrainConfig(**base)
+        return fast_config(tiny_model_dir, sts_files, **{"output_dir": str(tmp_path / "run"), **overrides})
 
     return make

@@ -1,11 +1,15 @@
-"""Helpers of the training tests: synthetic STS / classification rows and CSV files."""
+"""Helpers of the training tests: synthetic STS / classification rows and CSV files, a fast training config."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from textsiam.training import TrainConfig
 
 VOCAB = [f"w{i}" for i in range(80)]
 
@@ -44,3 +48,27 @@ def write_csv(path: Path, rows: list[tuple]) -> Path:
         writer.writerow(["text_a", "text_b", "label"])
         writer.writerows(rows)
     return path
+
+
+def fast_config(model_dir: Path, sts_files: tuple[Path, Path], **overrides: object) -> TrainConfig:
+    """A fast config on the tiny model and the synthetic STS files (2 epochs, batch 8), with ``overrides``
+    (``output_dir`` among them)."""
+    from textsiam.training import TrainConfig
+
+    train, dev = sts_files
+    base: dict[str, object] = dict(
+        model=str(model_dir),
+        train_dataset=str(train),
+        dev_dataset=str(dev),
+        test_datasets=[],
+        epochs=2,
+        batch_size=8,
+        learning_rate=1e-3,
+        warmup_ratio=0.1,
+        logging_steps=1,
+        n_resamples=20,
+        eval_batch_size=32,
+        save_total_limit=None,
+    )
+    base.update(overrides)
+    return TrainConfig(**base)

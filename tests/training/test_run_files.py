@@ -22,30 +22,17 @@ from textsiam.cli import main
 from textsiam.training import TrainConfig, latest_checkpoint, train
 from textsiam.training.run_folder import remove_run_artifacts
 
+from .helpers import fast_config
+
 UMASK = 0o002
 
 
 @pytest.fixture(scope="module")
-def run_config(tmp_path_factory, tiny_model_dir, sts_files):
+def run_config(tiny_model_dir, sts_files):
     """Factory: a 2-step config (16 pairs, batch 8, one epoch) on the tiny model."""
-    train_csv, dev_csv = sts_files
 
     def make(output_dir: Path) -> TrainConfig:
-        return TrainConfig(
-            model=str(tiny_model_dir),
-            train_dataset=str(train_csv),
-            dev_dataset=str(dev_csv),
-            test_datasets=[],
-            max_train_pairs=16,
-            epochs=1,
-            batch_size=8,
-            learning_rate=1e-3,
-            logging_steps=1,
-            n_resamples=20,
-            eval_batch_size=32,
-            save_total_limit=None,
-            output_dir=str(output_dir),
-        )
+        return fast_config(tiny_model_dir, sts_files, output_dir=str(output_dir), max_train_pairs=16, epochs=1)
 
     return make
 
