@@ -84,6 +84,25 @@ def test_encode_on_a_list_of_cpu_devices_gives_the_same_numbers(tiny_model):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+@pytest.mark.slow  # one worker process starts
+def test_a_pool_follows_the_models_settings_of_each_call(tiny_model):
+    """A worker holds a copy of the model from when the pool started: each call's settings must reach it."""
+    tiny_model.truncate_dim = 16
+    pool = tiny_model.start_multi_process_pool(["cpu"])
+    try:
+        with tiny_model.truncate_embeddings(None):  # the caller's model no longer truncates; the worker's copy does
+            expected = tiny_model.encode(TEXTS)
+            got = tiny_model.encode(TEXTS, pool=pool)
+            full = tiny_model.get_embedding_dimension()
+        assert got.shape == expected.shape == (len(TEXTS), full) and full > 16
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    finally:
+        tiny_model.stop_multi_process_pool(pool)
+    tiny_model.stop_multi_process_pool(pool)  # stopping twice does nothing
+    with pytest.raises(ValueError, match=r"the pool has no worker processes \(was it stopped\?\)"):
+        tiny_model.encode(TEXTS, pool=pool)
+
+
 def test_pool_argument_errors(tiny_model):
     with pytest.raises(ValueError, match=r"devices must be a non-empty list such as \['cpu', 'cpu'\]"):
         tiny_model.start_multi_process_pool([])

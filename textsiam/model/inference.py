@@ -68,7 +68,8 @@ def run_encode(
             "batch_size": batch_size,
             "num_threads": num_threads,
             "normalize_embeddings": normalize,
-            "truncate_dim": truncate,
+            # every setting explicit: a worker's copy of the model has the settings it had when the pool started
+            "truncate_dim": truncate or model.embedding_dim,
             "prompt": "",  # already in front of the texts
             "output_value": output_value,
             "convert_to_tensor": sentences,

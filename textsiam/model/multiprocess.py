@@ -90,6 +90,8 @@ def stop_pool(pool: dict[str, Any]) -> None:
     :data:`STOP_TIMEOUT_S` is terminated) and close its queues."""
     if not isinstance(pool, dict) or not {"input", "output", "processes"} <= set(pool):
         raise TypeError("pool must be the dictionary start_multi_process_pool() returned")
+    if not pool["processes"]:  # stopped already
+        return
     for p in pool["processes"]:
         if p.is_alive():
             pool["input"].put(None)  # one stop sign per worker
@@ -99,6 +101,7 @@ def stop_pool(pool: dict[str, Any]) -> None:
             p.terminate()
             p.join()
         p.close()
+    pool["processes"].clear()  # a stopped pool says so (encode refuses it; stopping it again does nothing)
     pool["input"].cancel_join_thread()
     pool["input"].close()
     pool["output"].close()
@@ -166,9 +169,16 @@ def encode_in_pool(
         with _POOL_CALLS:
             for chunk_id, start in enumerate(starts):
                 pool["input"].put((chunk_id, texts[start : start + chunk_size], options))
-            for _ in starts:
-                chunk_id, result = _next_result(pool)
-                results[chunk_id] = result
+            try:
+                for _ in starts:
+                    chunk_id, result = _next_result(pool)
+                    results[chunk_id] = result
+            except BaseException:
+                # an interrupted call leaves results in the queue that the next call would take for its own
+                if not own:
+                    logger.warning("stopping the multi-process pool: a call on it was interrupted")
+                    stop_pool(pool)
+                raise
         for result in results:
             if isinstance(result, Exception):
                 raise result
