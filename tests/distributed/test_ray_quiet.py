@@ -37,3 +37,33 @@ def test_dropping_stderr_lines_keeps_the_other_lines(capfd):
     with quiet_ray():
         assert os.environ["RAY_BACKEND_LOG_LEVEL"] == "fatal"
     assert os.environ.get("RAY_BACKEND_LOG_LEVEL") == before
+
+
+def test_a_ray_that_fails_to_start_leaves_logging_and_environment_as_they_were(tmp_path, monkeypatch):
+    """Quiet mode is undone also when ``ray.init`` raises (a bad address, say)."""
+    import logging
+
+    import textsiam.distributed.ray_datasource  # noqa: F401 - imports ray.data, which sets its loggers' levels
+    import textsiam.distributed.ray_engine as engine
+
+    class NoRay:
+        @staticmethod
+        def is_initialized() -> bool:
+            return False
+
+        @staticmethod
+        def init(**kwargs: object) -> None:
+            raise ConnectionError("no Ray cluster at 10.0.0.1:6379")
+
+    monkeypatch.setattr(engine, "require_ray", lambda: NoRay)
+    monkeypatch.setattr(engine.logger, "level", logging.WARNING)  # as under -q: quiet mode on
+    src = tmp_path / "texts.txt"
+    src.write_text("A cat sleeps.\n", encoding="utf-8")
+    env_before = {k: os.environ.get(k) for k in engine.QUIET_RAY_ENV}
+    levels_before = {name: logging.getLogger(name).level for name in engine.RAY_LOGGERS}
+    with pytest.raises(ConnectionError, match="no Ray cluster at 10.0.0.1:6379") as info:
+        engine.encode_file(src, tmp_path / "out", model="unused-model-name", address="10.0.0.1:6379")
+    assert info.value.__traceback__ is not None  # the failed call's frames are alive: nothing was undone by them
+    assert {k: os.environ.get(k) for k in engine.QUIET_RAY_ENV} == env_before
+    assert {name: logging.getLogger(name).level for name in engine.RAY_LOGGERS} == levels_before
+    assert not (tmp_path / "out").exists()

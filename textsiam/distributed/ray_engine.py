@@ -287,8 +287,12 @@ def _run(
             kwargs["log_to_driver"] = False  # the actors' own stdout / stderr
         if address is None:
             kwargs["include_dashboard"] = False
-        with dropping_stderr_lines(QUIET_INIT_LINES if quiet else ()):
-            ray.init(**kwargs)
+        try:
+            with dropping_stderr_lines(QUIET_INIT_LINES if quiet else ()):
+                ray.init(**kwargs)
+        except BaseException:
+            stack.close()  # Ray's loggers and environment as they were, also when it did not start
+            raise
         started = True
     elif address:
         logger.warning("Ray is already initialised in this process; ignoring address=%r", address)
