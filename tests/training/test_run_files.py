@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import stat
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import pytest
 import torch
@@ -113,6 +115,21 @@ def test_a_damaged_checkpoint_file_is_named(finished_run, run_config, tmp_path):
     with pytest.raises(ValueError, match=r"scheduler\.pt: not a readable checkpoint file"):
         train(run_config(tmp_path / "new-run"), resume=str(ckpt))
     assert not (tmp_path / "new-run").exists()
+
+
+def test_only_the_files_the_trainer_loads_are_checked(finished_run):
+    """A stock ``Trainer`` checkpoint's ``training_args.bin`` (a pickled object, never loaded on resume) is left
+    alone; a file the Trainer does load is still refused."""
+    from textsiam.training.checkpoint_check import check_resumable
+
+    ckpt = latest_checkpoint(finished_run / "checkpoints")
+    with TemporaryDirectory() as tmp:
+        copy = Path(shutil.copytree(ckpt, Path(tmp) / "ckpt"))
+        torch.save(argparse.Namespace(learning_rate=1e-3), copy / "training_args.bin")  # pickles a Python object
+        check_resumable(copy)  # no error
+        shutil.copy(copy / "training_args.bin", copy / "rng_state.pth")
+        with pytest.raises(ValueError, match=r"rng_state\.pth: not a safe checkpoint file"):
+            check_resumable(copy)
 
 
 # ---------------------------------------------------------------------------------------------- item 2

@@ -20,8 +20,9 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-#: Suffixes of the pickled files in a checkpoint (``optimizer.pt``, ``rng_state.pth``, ``training_args.bin``, ...).
-PICKLED_SUFFIXES: tuple[str, ...] = (".pt", ".pth", ".bin")
+#: The pickled files of a checkpoint that ``Trainer`` loads on resume (``training_args.bin``, which stock
+#: ``Trainer`` writes, is never loaded: it is left alone).
+LOADED_ON_RESUME = re.compile(r"^(optimizer\.pt|scheduler\.pt|scaler\.pt|rng_state(_\d+)?\.pth)$")
 
 
 def check_resumable(checkpoint: str | os.PathLike[str]) -> None:
@@ -33,7 +34,7 @@ def check_resumable(checkpoint: str | os.PathLike[str]) -> None:
     """
     folder = Path(checkpoint)
     for path in sorted(folder.iterdir()):
-        if path.suffix in PICKLED_SUFFIXES and path.is_file():
+        if LOADED_ON_RESUME.match(path.name) and path.is_file():
             check_pickled_file(path)
 
 
