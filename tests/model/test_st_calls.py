@@ -128,5 +128,15 @@ def test_the_constructor_takes_a_model_name_as_sentence_transformers(tiny_model_
     assert dict(model.named_parameters()).keys() == dict(reference.named_parameters()).keys()
     with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['model_card_data'\]"):
         SiameseModel(str(tiny_model_dir), model_card_data=None)
+
+
+def test_the_constructor_keeps_what_the_caller_asked_for_over_the_folder(tiny_model_dir, tmp_path):
+    """``similarity="cosine"`` / ``normalize=False`` given by name win over a folder's dot / normalised setting."""
+    saved = SiameseModel.from_pretrained(tiny_model_dir, similarity="dot", normalize=True, device="cpu")
+    path = saved.save(tmp_path / "dot")
+    assert SiameseModel(str(path), device="cpu").similarity_fn_name == "dot"  # the folder's, when not asked
+    model = SiameseModel(str(path), similarity="cosine", normalize=False, device="cpu")
+    assert model.similarity_fn_name == "cosine" and model.normalize is False
+    assert SiameseModel(str(path), device="cpu").normalize is True
     with pytest.raises(TypeError, match="encoder must be a textsiam Encoder, got int"):
         SiameseModel(3)

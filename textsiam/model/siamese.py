@@ -51,8 +51,9 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
         encoder: the tower (e.g. :class:`~textsiam.encoders.TransformerEncoder`); or, as sentence-transformers'
             ``SentenceTransformer(name, device=..., prompts=..., truncate_dim=..., similarity_fn_name=...)``, a model
             name or folder (``None``: the embedded default model) to load with :meth:`from_pretrained`.
-        similarity: ``"cosine"``, ``"dot"``, ``"euclidean"``, ``"manhattan"`` or ``"malstm"``.
-        normalize: L2-normalise embeddings.
+        similarity: ``"cosine"``, ``"dot"``, ``"euclidean"``, ``"manhattan"`` or ``"malstm"`` (default: cosine for
+            an encoder, what the folder says when loading one).
+        normalize: L2-normalise embeddings (default: off for an encoder, what the folder says when loading one).
         projection: optional dense layer applied after pooling.
         device: where to run; default CUDA when available, else CPU.
 
@@ -65,15 +66,15 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
     def __init__(
         self,
         encoder: Encoder | str | os.PathLike | None = None,
-        similarity: str = "cosine",
-        normalize: bool = False,
+        similarity: str | None = None,
+        normalize: bool | None = None,
         projection: Projection | None = None,
         device: str | torch.device | None = None,
         **st_options: Any,
     ) -> None:
         super().__init__()
         if encoder is None or isinstance(encoder, (str, os.PathLike)):  # SentenceTransformer(name, device=..., ...)
-            options = {"similarity": None if similarity == "cosine" else similarity, "normalize": normalize or None}
+            options = {"similarity": similarity, "normalize": normalize}  # None: what the folder says
             if projection is not None:
                 raise TypeError("SiameseModel(name_or_path) loads a model: projection= needs an encoder")
             options.update(st_constructor_options({"device": device, **st_options}))
@@ -86,7 +87,7 @@ class SiameseModel(LightTowers, CalibrationAPI, SentenceTransformersAPI, nn.Modu
             raise TypeError(f"encoder must be a textsiam Encoder, got {type(encoder).__name__}")
         self.encoder = encoder
         self.projection = projection
-        self.similarity_fn_name = check_similarity_name(similarity)
+        self.similarity_fn_name = check_similarity_name(similarity or "cosine")
         self.normalize = bool(normalize)
         self.name_or_path: str = ""
         self.num_threads: int | None = None  # default CPU threads of encode() (from_pretrained(num_threads=...))
