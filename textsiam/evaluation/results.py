@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from textsiam.evaluation.bootstrap import MIN_CI_ITEMS
 from textsiam.io_utils import atomic_open
 from textsiam.version import package_versions
 
@@ -31,7 +32,7 @@ PROTOCOL: dict[str, str] = {
     ),
     "confidence_intervals": (
         "percentile bootstrap over pairs (queries for retrieval), numpy default_rng(seed); classification "
-        "metrics at the fixed thresholds; none (null) for fewer than 10 pairs (queries)"
+        f"metrics at the fixed thresholds; none (null) for fewer than {MIN_CI_ITEMS} pairs (queries)"
     ),
 }
 #: ``PROTOCOL["classification"]`` when some results chose their thresholds on the evaluated pairs (no dev pairs).
