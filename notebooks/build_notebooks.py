@@ -214,42 +214,40 @@ duplicate-question retrieval (every question of a duplicate pair queries all que
 
 # ---------------------------------------------------------------------------------------------- 03
 NOTEBOOKS["03_finetune.ipynb"] = [
-    """md:# Fine-tuning on STS-B, and whether it helped
+    """md:# Fine-tuning from Python, and whether it helped
 
 A deliberately **tiny** fine-tune so the notebook runs in minutes on a CPU: one epoch of CoSENT on 1,000
-STS-B training pairs (max 64 tokens, 63 steps), dev Spearman on 500 dev pairs at the end. Then the fine-tuned model
-is compared with the original on the full STS-B test split with a **paired bootstrap**
-(`textsiam.evaluation.compare`): both models are scored on the same resampled pairs, which gives a CI and a
-p-value for the difference. The full recipe is `textsiam train --config benchmarks/configs/stsb.yaml`.""",
+STS-B training pairs (max 64 tokens, 63 steps), dev Spearman on 500 dev pairs at the end. `textsiam.fit` trains
+the model you hold, in place, on data you hold: here a pandas DataFrame in sentence-transformers' format
+(`sentence1`, `sentence2`, `score`). Then the fine-tuned model is compared with the original on the full STS-B
+test split with a **paired bootstrap** (`textsiam.evaluation.compare`): both models are scored on the same
+resampled pairs, which gives a CI and a p-value for the difference. The full recipe is
+`textsiam train --config benchmarks/configs/stsb.yaml`.""",
     SETUP,
-    """import tempfile
+    """from textsiam.data import load_pairs
 
-from textsiam.training import TrainConfig, train
-
-run_dir = tempfile.mkdtemp(prefix="textsiam-finetune-")
-config = TrainConfig(
-    model=None,                # the embedded all-MiniLM-L6-v2
-    train_dataset="stsb",
-    dev_dataset="stsb",
-    max_train_pairs=1000,      # a seeded random subsample
-    max_dev_pairs=500,
-    max_seq_length=64,
-    loss="cosent",             # STS scores 0-5 are scaled to [0, 1]
+stsb_train = load_pairs("stsb", "train").to_pandas().sample(n=1000, random_state=42)
+train_df = stsb_train.rename(columns={"text_a": "sentence1", "text_b": "sentence2", "label": "score"})
+dev_df = load_pairs("stsb", "dev").to_pandas().sample(n=500, random_state=42)
+train_df[["sentence1", "sentence2", "score"]].head(3)""",
+    """model = textsiam.SiameseModel.from_pretrained(device="cpu")  # the embedded all-MiniLM-L6-v2
+model.max_seq_length = 64
+t0 = time.perf_counter()
+result = textsiam.fit(
+    model,
+    train_df,                  # any ST format: a DataFrame, a Dataset, a list of tuples, a file, "stsb"
+    loss="cosent",             # None would choose it from the graded scores (and say so)
+    dev=dev_df,                # picks the best epoch; no output_dir: nothing is written to disk
     epochs=1,
     batch_size=16,
     learning_rate=2e-5,
     warmup_ratio=0.1,
-    eval_steps=None,           # dev metric (and a checkpoint) once per epoch; e.g. 20 for every 20 steps
     logging_steps=5,
-    n_resamples=0,             # no CIs in train()'s own final evaluation: compare() below does that
+    n_resamples=0,             # no CIs in fit()'s own evaluation: compare() below does that
     seed=42,
-    output_dir=run_dir,
 )
-config""",
-    """t0 = time.perf_counter()
-result = train(config)
 print(f"{result.global_step} steps in {result.train_wall_time_s:.0f} s; best dev {result.metric_name} "
-      f"{result.best_metric:.2f} ({result.best_checkpoint})")""",
+      f"{result.best_metric:.2f}; {result.examples}")""",
     """md:## Loss curve (and the dev metric at the end of the epoch)
 
 Each point is the mean CoSENT loss of 5 batches of 16 pairs: over so few steps it is noisy.""",
@@ -260,7 +258,7 @@ Each point is the mean CoSENT loss of 5 batches of 16 pairs: over so few steps i
 from textsiam.evaluation import compare
 
 before = SiameseModel.from_pretrained(device="cpu")
-after = SiameseModel.from_pretrained(result.model_dir, device="cpu")
+after = result.model       # the same object as `model`, holding the best dev weights
 cmp = compare(before, after, "stsb", split="test", n_resamples=1000, seed=0)
 print(f"Spearman ×100: before {cmp['value_a']:.2f}, after {cmp['value_b']:.2f}, "
       f"difference {cmp['difference']:+.2f} [95% CI {cmp['ci']['low']:+.2f}, {cmp['ci']['high']:+.2f}], "
@@ -271,10 +269,9 @@ assert result.best_metric > 85, result.best_metric
 assert cmp["difference"] > -0.5, cmp["difference"]""",
     """md:A CI that excludes 0 means the change is unlikely to be resampling noise on this test set. With 1,000
 training pairs and one epoch the change is small either way; the full recipe (5,749 pairs, 4 epochs) is in
-`benchmarks/configs/stsb.yaml`.""",
+`benchmarks/configs/stsb.yaml`, and `textsiam.fit(model, {"stsb": ..., "sick": ...}, loss={...})` trains on several
+datasets at once (docs/training.md).""",
     """import matplotlib.pyplot as plt
-
-from textsiam.data import load_pairs
 
 test = load_pairs("stsb", "test")
 fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
@@ -282,9 +279,9 @@ for ax, (name, m) in zip(axes, [("before", before), ("after", after)]):
     plot.score_histogram(m.similarity(test["text_a"], test["text_b"], batch_size=64), test["label"], ax=ax,
                          title=f"{name}: cosine by gold bin")
 fig.tight_layout()""",
-    """import shutil
-
-shutil.rmtree(run_dir, ignore_errors=True)  # the run folder holds checkpoints; keep result.model_dir if you need it""",
+    """md:To keep the run (checkpoints, the best model, its evaluation and a model card), pass
+`output_dir="runs/stsb-mini"`; `resume=True` continues it after an interruption, and `textsiam train` with the
+same recipe gives the same weights.""",
     FOOTER,
 ]
 

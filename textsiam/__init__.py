@@ -26,11 +26,13 @@ if TYPE_CHECKING:
     from textsiam.model.siamese import SiameseConfig, SiameseModel
     from textsiam.model.st_api import truncate_embeddings
     from textsiam.search import community_detection, paraphrase_mining, paraphrase_mining_embeddings, semantic_search
+    from textsiam.training.fitting import fit
 
 #: Names loaded on first use (each pulls in torch): name -> module.
 _LAZY = {
     "Explanation": "textsiam.explain",
     "explain": "textsiam.explain",
+    "fit": "textsiam.training.fitting",
     "get_model": "textsiam.model.resolve",
     "MiningResult": "textsiam.mining",
     "mine_duplicates": "textsiam.mining",
@@ -101,6 +103,7 @@ __all__ = [
     "__version__",
     "community_detection",
     "explain",
+    "fit",
     "get_model",
     "mine_duplicates",
     "paraphrase_mining",

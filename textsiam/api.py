@@ -47,9 +47,7 @@ def similarity(
             the model has none.
     """
     shared = importlib.import_module(_GET_MODEL_HOME).get_model(model)  # torch loads here, once
-    return shared.similarity(
-        a, b, batch_size=batch_size, show_progress_bar=show_progress_bar, calibrated=calibrated
-    )
+    return shared.similarity(a, b, batch_size=batch_size, show_progress_bar=show_progress_bar, calibrated=calibrated)
 
 
 __all__ = ["get_model", "similarity"]

@@ -90,6 +90,32 @@ def test_evaluate_named_columns_and_clear_errors(tiny_model_dir, tmp_path, capsy
     assert "--task applies to --pairs" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("header", "make", "metric"),
+    [
+        (
+            ["anchor", "positive", "negative"],
+            lambda rows: [(a, b, rows[(i + 5) % len(rows)][1]) for i, (a, b, _) in enumerate(rows)],
+            "accuracy",
+        ),
+        (["anchor", "positive"], lambda rows: [(a, b) for a, b, _ in rows], "mrr@10"),
+        (["text", "label"], lambda rows: [(a, i % 3) for i, (a, _, _) in enumerate(rows)], "map"),
+    ],
+)
+def test_evaluate_every_st_format_with_the_task_from_its_columns(
+    header, make, metric, tiny_model_dir, tmp_path, capsys
+):
+    path = _write(tmp_path / "mine.csv", header, make(_sts_rows(18)))
+    out = tmp_path / "r.json"
+    base = ["evaluate", "--pairs", str(path), "-m", str(tiny_model_dir), "--n-resamples", "0", "-q", "-o", str(out)]
+    assert main(base) == 0
+    record = json.loads(out.read_text())["results"][0]
+    expected = {3: "triplet", 2: "paired_retrieval"}.get(len(header)) if header[0] != "text" else "label_retrieval"
+    assert record["task"] == expected
+    assert record["primary_metric"].endswith(metric)
+    assert metric in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_train_on_a_csv_with_sentence_transformers_columns(tiny_model_dir, tmp_path, capsys):
     train = _write(tmp_path / "train.csv", ["sentence1", "sentence2", "score"], _sts_rows(40))

@@ -60,6 +60,27 @@ class RandomEncoder(HashingEncoder):
         )
 
 
+class LookupEncoder:
+    """A fake model with a fixed vector per text (for hand-computed metrics). Counts encode calls."""
+
+    def __init__(self, vectors: dict[str, Any], similarity_fn_name: str = "cosine", name: str = "lookup") -> None:
+        self.vectors = {text: np.asarray(v, dtype=np.float32) for text, v in vectors.items()}
+        self.similarity_fn_name = similarity_fn_name
+        self.name_or_path = name
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts, batch_size: int = 32, show_progress_bar: bool = False) -> np.ndarray:
+        texts = list(texts)
+        self.calls.append(texts)
+        return np.stack([self.vectors[t] for t in texts])
+
+
+def angle(degrees: float) -> list[float]:
+    """The unit vector at ``degrees``: cosine similarity orders texts by angular distance."""
+    rad = math.radians(degrees)
+    return [math.cos(rad), math.sin(rad)]
+
+
 def make_sts(n: int, seed: int, max_score: float = 5.0) -> dict:
     """Pairs sharing k of 6 words; gold grows with k (plus noise), so word overlap predicts it."""
     rng = np.random.default_rng(seed)

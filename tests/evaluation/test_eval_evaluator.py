@@ -84,8 +84,10 @@ def test_names_of_own_data_and_mixed_lists(fake_data, encoder):
 
 def test_clear_errors_for_own_data(fake_data, encoder):
     sts = make_sts(10, 3)
-    with pytest.raises(ValueError, match=r"not a registered dataset: pass task="):
-        evaluate(encoder, sts)
+    with pytest.raises(ValueError, match=r"'nope' is neither a registered dataset \(stsb, .*\) nor an existing file"):
+        evaluate(encoder, "nope")
+    with pytest.raises(ValueError, match=r"'nope.csv' is neither a registered dataset .* nor an existing file"):
+        evaluate(encoder, ["stsb", "nope.csv"], task="sts")
     with pytest.raises(ValueError, match="unknown task 'nli'"):
         evaluate(encoder, sts, task="nli")
     with pytest.raises(ValueError, match="must have columns text_a, text_b and label"):
@@ -100,7 +102,7 @@ def test_clear_errors_for_own_data(fake_data, encoder):
 
 
 def test_registry_and_option_routing(fake_data):
-    assert list(EVALUATORS) == ["sts", "classification", "retrieval"]
+    assert list(EVALUATORS) == ["sts", "classification", "retrieval", "triplet", "paired_retrieval", "label_retrieval"]
     for task, cls in EVALUATORS.items():
         assert cls.task == task and cls.primary_key and issubclass(cls, PairEvaluator)
     # options only other tasks take are ignored: one option set serves every dataset

@@ -21,6 +21,16 @@ def test_pair_columns_reads_every_table_type(wrap):
     assert st.text_a == ST_PAIRS["sentence1"] and st.labels.tolist() == [0.9, 0.1, 0.5]
 
 
+def test_pair_columns_reads_rows_and_files(tmp_path):
+    pairs = pair_columns([("a b", "a", 1), ("c d", "d", 0)])
+    assert pairs.text_a == ["a b", "c d"] and pairs.text_b == ["a", "d"] and pairs.labels.tolist() == [1, 0]
+    path = tmp_path / "pairs.csv"
+    path.write_text("sentence1,sentence2,score\na b,a,0.9\nc d,d,0.1\n", encoding="utf-8")
+    for given in (path, str(path)):
+        from_file = pair_columns(given)
+        assert from_file.text_a == ["a b", "c d"] and from_file.labels.tolist() == [0.9, 0.1]
+
+
 def test_label_wins_over_score_and_texts_become_str():
     pairs = pair_columns({"sentence1": [1, 2], "text_b": ["x", "y"], "label": [0, 1], "score": [0.5, 0.5]})
     assert pairs.text_a == ["1", "2"] and pairs.labels.tolist() == [0, 1]
@@ -31,8 +41,10 @@ def test_pair_columns_errors_are_clear():
         pair_columns({"text_a": ["a"], "label": [1]}, "mine")
     with pytest.raises(ValueError, match="'label' or 'score'"):
         pair_columns(pd.DataFrame({"sentence1": ["a"], "sentence2": ["b"]}))
-    with pytest.raises(ValueError, match="must be a datasets.Dataset, a pandas.DataFrame or a dict of lists"):
-        pair_columns([("a", "b", 1)])
+    with pytest.raises(ValueError, match="must be a datasets.Dataset, a pandas.DataFrame, a dict of lists"):
+        pair_columns(42)
+    with pytest.raises(ValueError, match=r"no column 'label' or 'score'.*triplets: evaluate them with task='triplet'"):
+        pair_columns({"anchor": ["a"], "positive": ["b"], "negative": ["c"]})
     with pytest.raises(ValueError, match="lengths differ"):
         pair_columns({"text_a": ["a"], "text_b": ["b", "c"], "label": [1]})
     with pytest.raises(ValueError, match="empty"):

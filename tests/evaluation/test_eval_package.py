@@ -20,6 +20,9 @@ PUBLIC = {
     "STSEvaluator",
     "PairClassificationEvaluator",
     "RetrievalEvaluator",
+    "TripletEvaluator",
+    "PairedRetrievalEvaluator",
+    "LabelRetrievalEvaluator",
     "DevMetric",
     "make_dev_metric",
     "bootstrap_ci",
@@ -93,6 +96,9 @@ def test_primary_metric_name_comes_from_the_evaluators():
     assert primary_metric_name("sts", "dot") == "dot_spearman"
     assert primary_metric_name("classification") == "cosine_accuracy"
     assert primary_metric_name("retrieval") == "cosine_mrr@10"
+    assert primary_metric_name("triplet", "dot") == "dot_accuracy"
+    assert primary_metric_name("paired_retrieval") == "cosine_mrr@10"
+    assert primary_metric_name("label_retrieval") == "cosine_map"
     with pytest.raises(ValueError, match="unknown task"):
         primary_metric_name("nli")
 

@@ -42,10 +42,12 @@ def make_clf_rows(n: int, seed: int) -> list[tuple[str, str, int]]:
     return rows
 
 
-def write_csv(path: Path, rows: list[tuple]) -> Path:
+def write_csv(
+    path: Path, rows: list[tuple], header: tuple[str, ...] | list[str] = ("text_a", "text_b", "label")
+) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["text_a", "text_b", "label"])
+        writer.writerow(list(header))
         writer.writerows(rows)
     return path
 

@@ -187,6 +187,7 @@ def test_validate_numbers_and_choices_all_reported():
         augment="shuffle",
         early_stopping_patience=2,
         dev_dataset=None,
+        loss="cosent",
         loss_kwargs={"bogus": 1},
         train_split="nope",
         test_datasets=["imdb"],

@@ -22,15 +22,21 @@ def add_parser(subparsers: Any) -> None:
         subparsers,
         "evaluate",
         help="evaluate a model on STS-B, SICK, MRPC, Quora, or on your own pairs",
-        description="Evaluate a model on benchmark datasets (--datasets) and/or your own pair files (--pairs, a "
-        "CSV/TSV/JSONL file per pair set; give --task, or it follows from the labels: 0/1 -> classification, "
-        "graded -> sts).",
+        description="Evaluate a model on benchmark datasets (--datasets) and/or your own files (--pairs, a "
+        "CSV/TSV/JSONL/JSON file each, in any of sentence-transformers' formats; the task of each follows from its "
+        "columns and labels unless --task is given: graded scores -> sts, 0/1 -> classification, anchor/positive -> "
+        "paired_retrieval, anchor/positive/negative -> triplet, text/label -> label_retrieval).",
     )
     p.add_argument(
         "--datasets", nargs="+", default=None, help="benchmark names (default: stsb sick mrpc quora, without --pairs)"
     )
     p.add_argument("--pairs", nargs="+", default=[], metavar="FILE", help="your own pair files to evaluate")
-    p.add_argument("--task", choices=["sts", "classification", "retrieval"], default=None, help="task of --pairs")
+    p.add_argument(
+        "--task",
+        choices=["sts", "classification", "retrieval", "triplet", "paired_retrieval", "label_retrieval"],
+        default=None,
+        help="task of every --pairs file (default: from each file's columns and labels)",
+    )
     p.add_argument(
         "--dev-pairs", default=None, metavar="FILE", help="classification: pairs to choose the thresholds on"
     )
@@ -91,24 +97,20 @@ def own_pairs(args: argparse.Namespace) -> tuple[list[str], dict[str, Any], str 
     are read, and their task settled, before the model loads."""
     from pathlib import Path
 
-    from textsiam.data import load_pairs_from_file
+    from textsiam.data import load_table_from_file
+    from textsiam.evaluation.inputs import infer_task
 
-    columns = {"text_a": args.text_a_column, "text_b": args.text_b_column, "label": args.label_column or "auto"}
+    columns = {"text_a": args.text_a_column, "text_b": args.text_b_column, "label": args.label_column}
+    columns = {role: name for role, name in columns.items() if name is not None}  # the others: found by name
 
     def read(path: str) -> Any:
-        table = load_pairs_from_file(path, **columns)
-        if "label" not in table.column_names:
-            raise ValueError(f"{path}: no label column found; name it with --label-column")
-        return table
+        return load_table_from_file(path, columns)
 
     names = args.datasets if args.datasets is not None else ([] if args.pairs else list(DEFAULT_BENCHMARKS))
     tables = {Path(path).stem: read(path) for path in args.pairs}
-    task = args.task
-    if tables and task is None:
-        labels = [v for ds in tables.values() for v in ds["label"]]
-        task = "classification" if set(labels) <= {0, 1} else "sts"
-        logger.info("--task %s (from the labels of --pairs)", task)
     if args.task is not None and not tables:
         raise ValueError("--task applies to --pairs (benchmarks have their own task)")
+    for name, table in tables.items():  # settled (and checked) before the model loads
+        logger.info("%s: task %s", name, args.task or infer_task(name, table))
     dev = read(args.dev_pairs) if args.dev_pairs else None
-    return list(names), tables, task, dev
+    return list(names), tables, args.task, dev

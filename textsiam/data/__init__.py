@@ -20,10 +20,33 @@ from textsiam.data.loaders import (
     load_pairs,
     task_type,
 )
-from textsiam.data.user_files import LABEL_COLUMNS, TEXT_A_COLUMNS, TEXT_B_COLUMNS, load_pairs_from_file
+from textsiam.data.tables import (
+    COLUMN_NAMES,
+    FORMAT_TEXT,
+    TableFormat,
+    as_table,
+    canonical,
+    resolve_format,
+    table_format,
+)
+from textsiam.data.user_files import (
+    LABEL_COLUMNS,
+    TEXT_A_COLUMNS,
+    TEXT_B_COLUMNS,
+    load_pairs_from_file,
+    load_table_from_file,
+)
 
 __all__ = [
+    "COLUMN_NAMES",
     "DATASETS",
+    "FORMAT_TEXT",
+    "TableFormat",
+    "as_table",
+    "canonical",
+    "resolve_format",
+    "table_format",
+    "load_table_from_file",
     "DATA_ENV_VAR",
     "LABEL_COLUMNS",
     "TEXT_A_COLUMNS",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +141,60 @@ def load_pairs_from_file(
         spec["label"] = datasets.Value(dtype)
     logger.debug("loaded %d pairs from %s", len(where), path)
     return datasets.Dataset.from_dict(cols, features=datasets.Features(spec))
+
+
+def load_table_from_file(
+    path: str | os.PathLike[str],
+    columns: Mapping[str, str | None] | None = None,
+    format: str | None = None,
+    delimiter: str | None = None,
+) -> datasets.Dataset:
+    """Load a training or evaluation table in any of sentence-transformers' formats from a CSV/TSV/JSONL/JSON file.
+
+    The format is read from the header (:func:`textsiam.data.tables.resolve_format`): ``sentence1, sentence2,
+    score``, ``anchor, positive``, ``anchor, positive, negative``, ``question1, question2, is_duplicate``,
+    ``text, label`` or textsiam's ``text_a, text_b, label``; ``columns`` maps roles to other names (``None``:
+    no such column).
+
+    Returns:
+        the canonical table (:func:`textsiam.data.tables.canonical`): ``text_a`` [, ``text_b``] [, ``text_c``]
+        [, ``label``].
+
+    Raises:
+        FileNotFoundError / IsADirectoryError / ValueError: as :func:`load_pairs_from_file`; a
+        :class:`DataFormatError` (``file:line: ...``) for bad rows and labels; ``ValueError`` naming the columns
+        when no format fits.
+    """
+    from textsiam.data.tables import canonical, resolve_format
+
+    try:
+        path = check_input_file(path, "file")
+    except FileNotFoundError as err:
+        raise DataNotFoundError(str(err)) from None
+    present = read_columns(path, format, delimiter)
+    fmt = resolve_format(present, columns, str(path)) if present else None
+    wanted = list(fmt.columns.values()) if fmt is not None else ["text_a", "text_b"]  # empty: the reader says why
+    raw, where = read_pair_file(path, wanted, format=format, delimiter=delimiter)
+    assert fmt is not None
+    for role, name in fmt.columns.items():
+        if role == "label":
+            continue
+        for value, (line, prefix) in zip(raw[name], where, strict=True):
+            if not isinstance(value, str):
+                raise DataFormatError(path, line, f"{prefix}column {name!r} must be text, found {type(value).__name__}")
+    if "label" in fmt.columns:
+        name = fmt.columns["label"]
+        if fmt.kind != "single" or not all(isinstance(v, str) and not _is_number(v) for v in raw[name]):
+            raw[name], _ = _parse_labels(path, raw[name], where)
+    identity = {role: name for role, name in fmt.columns.items()}
+    table = datasets.Dataset.from_dict({name: raw[name] for name in fmt.columns.values()})
+    logger.debug("loaded %d rows (%s) from %s", len(table), fmt.kind, path)
+    return canonical(table, identity, str(path))
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True

@@ -1,4 +1,5 @@
-"""Evaluation of sentence-embedding models: STS correlation, pair classification, duplicate retrieval.
+"""Evaluation of sentence-embedding models: STS correlation, pair classification, duplicate retrieval, triplets,
+paired retrieval and retrieval by class label.
 
 High level::
 
@@ -7,12 +8,15 @@ High level::
     print(results.to_markdown())
     results.save("results.json")
 
-    # your own pairs: a datasets.Dataset, a pandas.DataFrame or a dict of lists
-    results = evaluate(model, {"sentence1": [...], "sentence2": [...], "score": [...]}, task="sts")
+    # your own data, in any of sentence-transformers' formats (the task follows from the columns):
+    # a datasets.Dataset, a pandas.DataFrame, a dict of lists, a list of tuples or a CSV/TSV/JSONL/JSON file
+    results = evaluate(model, {"sentence1": [...], "sentence2": [...], "score": [...]})  # graded: sts
+    results = evaluate(model, "triplets.csv")  # anchor, positive, negative: triplet accuracy
 
 One evaluator per task, in the style of sentence-transformers (call it with a model to get
 ``{metric: value}``; ``primary_metric`` names the headline one): :class:`STSEvaluator`,
-:class:`PairClassificationEvaluator`, :class:`RetrievalEvaluator`. Array level (for training loops
+:class:`PairClassificationEvaluator`, :class:`RetrievalEvaluator`, :class:`TripletEvaluator`,
+:class:`PairedRetrievalEvaluator`, :class:`LabelRetrievalEvaluator`. Array level (for training loops
 and your own scores): :func:`correlation_metrics`, :func:`find_best_threshold`,
 :func:`pair_classification_metrics`, :func:`retrieval_metrics`, :func:`bootstrap_ci`,
 :func:`paired_bootstrap`. All metric values are ×100.
@@ -34,18 +38,24 @@ from textsiam.evaluation.correlation import correlation_metrics
 from textsiam.evaluation.dev_metric import DevMetric, make_dev_metric
 from textsiam.evaluation.evaluator import evaluate
 from textsiam.evaluation.evaluator import evaluate_dataset as evaluate_dataset  # deprecated; not in __all__
+from textsiam.evaluation.label_retrieval_evaluator import LabelRetrievalEvaluator
 from textsiam.evaluation.pair_classification_evaluator import PairClassificationEvaluator
+from textsiam.evaluation.paired_retrieval_evaluator import PairedRetrievalEvaluator
 from textsiam.evaluation.results import EvaluationResults
 from textsiam.evaluation.retrieval import retrieval_metrics
 from textsiam.evaluation.retrieval_evaluator import RetrievalEvaluator
 from textsiam.evaluation.sts_evaluator import STSEvaluator
+from textsiam.evaluation.triplet_evaluator import TripletEvaluator
 
 __all__ = [
     "DevMetric",
     "EvaluationResults",
+    "LabelRetrievalEvaluator",
     "PairClassificationEvaluator",
+    "PairedRetrievalEvaluator",
     "RetrievalEvaluator",
     "STSEvaluator",
+    "TripletEvaluator",
     "bootstrap_ci",
     "compare",
     "correlation_metrics",

@@ -99,6 +99,8 @@ class PairEvaluator(ABC):
     greater_is_better: ClassVar[bool] = True
     #: What the bootstrap resamples, for messages: ``pairs`` (``queries`` for retrieval).
     item_name: ClassVar[str] = "pairs"
+    #: What one row of the evaluated data is, for messages: ``pairs`` (``triplets``, ``texts``).
+    row_name: ClassVar[str] = "pairs"
 
     def __init__(
         self,
@@ -143,15 +145,16 @@ class PairEvaluator(ABC):
         """The evaluator of ``split`` of the registered dataset ``name``.
 
         Args:
-            name: dataset name (see :mod:`textsiam.data`); any name when ``pairs`` is given.
+            name: dataset name (see :mod:`textsiam.data`) or the path of a table file; any name when ``pairs`` is
+                given.
             split: split to evaluate.
             data_dir: forwarded to the loader (default ``$TEXTSIAM_DATA`` / Hub).
-            pairs: use this pair table instead of loading ``split`` (the dataset's own settings, such as
+            pairs: use this table instead of loading ``split`` (the dataset's own settings, such as
                 its score range or dev split, still apply when ``name`` is registered).
             **kwargs: constructor keywords.
         """
         if pairs is None:
-            pairs = inputs.load_pairs(name, split, data_dir)
+            pairs = inputs.load_split(name, split, data_dir)
         return cls(pairs, name=name, split=split, **cls.dataset_defaults(name, data_dir, kwargs))
 
     @classmethod
@@ -219,7 +222,8 @@ class PairEvaluator(ABC):
         notes: list[str] = []
         n = len(self.pairs)
         if n < MIN_RELIABLE_PAIRS:
-            note = f"only {n} pairs (fewer than {MIN_RELIABLE_PAIRS}): the metrics and their intervals say little"
+            note = f"only {n} {self.row_name} (fewer than {MIN_RELIABLE_PAIRS}): "
+            note += "the metrics and their intervals say little"
             logger.warning("%s/%s: %s", self.name, self.split, note)
             notes.append(note)
         for why in dict.fromkeys(ci["undefined"] for ci in result.ci.values() if "undefined" in ci):

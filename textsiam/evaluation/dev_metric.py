@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 from textsiam.evaluation import inputs
-from textsiam.evaluation.evaluator import evaluator_class
+from textsiam.evaluation.evaluator import evaluator_class, resolve_data
 
 
 class DevMetric:
     """Callable ``model -> primary dev metric`` for early stopping / model selection.
 
-    The dev pairs are loaded once and scored with the primary similarity only, without CIs. STS:
+    The dev data are loaded once and scored with the primary similarity only, without CIs. STS:
     Spearman ×100; classification: accuracy ×100 at the best-accuracy threshold chosen on the same
-    dev pairs (an optimistic but consistent selection signal); retrieval: MRR@10 ×100. Higher is
-    better.
+    dev pairs (an optimistic but consistent selection signal); retrieval and paired retrieval: MRR@10 ×100;
+    triplets: accuracy ×100; label retrieval: MAP ×100. Higher is better.
 
     Args:
-        name: dataset name (any name with ``pairs`` and ``task``).
+        name: dataset name, or the path of a CSV/TSV/JSONL/JSON file (any name with ``pairs``).
         data_dir: forwarded to the loader.
         split: split to load.
         batch_size: forwarded to ``model.encode``.
         primary_similarity: similarity function (default ``model.similarity_fn_name`` or cosine).
         show_progress_bar: tqdm bar for encoding.
-        pairs: pair table to use instead of loading ``split``.
-        task: task type (default: the registered task of ``name``).
+        pairs: table to use instead of loading ``split``, in any of sentence-transformers' formats
+            (:mod:`textsiam.data.tables`; in memory or a file path).
+        task: task type (default: the registered task of ``name``, else the task of the table's format, see
+            :func:`textsiam.evaluation.inputs.infer_task`).
 
     Attributes:
         name: dataset name.
@@ -43,7 +46,7 @@ class DevMetric:
 
     def __init__(
         self,
-        name: str,
+        name: str | os.PathLike[str],
         data_dir: Any = None,
         split: str = "dev",
         batch_size: int = 64,
@@ -52,15 +55,16 @@ class DevMetric:
         pairs: Any = None,
         task: str | None = None,
     ) -> None:
+        name, pairs, task = resolve_data(name, split, pairs, task)
         self.name = name
         self.split = split
-        self.task = task or inputs.task_type(name)
+        self.task = task
         self.batch_size = batch_size
         self.primary_similarity = primary_similarity
         self.show_progress_bar = show_progress_bar
         cls = evaluator_class(self.task)
         self.evaluator = cls(
-            pairs if pairs is not None else inputs.load_pairs(name, split, data_dir),
+            pairs if pairs is not None else inputs.load_split(name, split, data_dir),
             name=name,
             split=split,
             batch_size=batch_size,

@@ -7,15 +7,20 @@ The model is duck-typed (see :mod:`textsiam.evaluation.encoding`): it needs
 Each task has one evaluator class, registered in :data:`EVALUATORS`; :func:`get_evaluator` builds
 the one of a dataset (its task from :func:`textsiam.data.task_type` unless ``task=`` is given).
 Registered datasets are loaded with :func:`textsiam.data.load_pairs` (through
-:mod:`textsiam.evaluation.inputs`, which tests may monkeypatch); your own data is a pair table:
-a :class:`datasets.Dataset`, a :class:`pandas.DataFrame` or a dict of lists with ``text_a``,
-``text_b`` and ``label`` (or ``sentence1``, ``sentence2`` and ``score``).
+:mod:`textsiam.evaluation.inputs`, which tests may monkeypatch). Your own data is a table in any of
+sentence-transformers' formats (:mod:`textsiam.data.tables`): a :class:`datasets.Dataset`, a
+:class:`pandas.DataFrame`, a dict of lists, a list of row tuples or the path of a CSV/TSV/JSONL/JSON file, with
+``sentence1, sentence2, score`` / ``question1, question2, is_duplicate`` / ``text_a, text_b, label`` (graded
+labels: ``sts``; 0/1 labels: ``classification``), ``anchor, positive`` (``paired_retrieval``), ``anchor,
+positive, negative`` (``triplet``) or ``text, label`` (``label_retrieval``); the task is inferred from the
+format unless ``task=`` is given (:func:`textsiam.evaluation.inputs.infer_task`).
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import os
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -24,11 +29,22 @@ from typing import Any
 from textsiam.evaluation import inputs
 from textsiam.evaluation.base import PairEvaluator
 from textsiam.evaluation.encoding import model_name
-from textsiam.evaluation.metrics import DEFAULT_PRIMARY_SIMILARITY, TASK_CLASSIFICATION, TASK_RETRIEVAL, TASK_STS
+from textsiam.evaluation.label_retrieval_evaluator import LabelRetrievalEvaluator
+from textsiam.evaluation.metrics import (
+    DEFAULT_PRIMARY_SIMILARITY,
+    TASK_CLASSIFICATION,
+    TASK_LABEL_RETRIEVAL,
+    TASK_PAIRED_RETRIEVAL,
+    TASK_RETRIEVAL,
+    TASK_STS,
+    TASK_TRIPLET,
+)
 from textsiam.evaluation.pair_classification_evaluator import PairClassificationEvaluator
+from textsiam.evaluation.paired_retrieval_evaluator import PairedRetrievalEvaluator
 from textsiam.evaluation.results import EvaluationResults, package_versions, protocol_for
 from textsiam.evaluation.retrieval_evaluator import RetrievalEvaluator
 from textsiam.evaluation.sts_evaluator import STSEvaluator
+from textsiam.evaluation.triplet_evaluator import TripletEvaluator
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +56,9 @@ EVALUATORS: dict[str, type[PairEvaluator]] = {
     TASK_STS: STSEvaluator,
     TASK_CLASSIFICATION: PairClassificationEvaluator,
     TASK_RETRIEVAL: RetrievalEvaluator,
+    TASK_TRIPLET: TripletEvaluator,
+    TASK_PAIRED_RETRIEVAL: PairedRetrievalEvaluator,
+    TASK_LABEL_RETRIEVAL: LabelRetrievalEvaluator,
 }
 
 
@@ -62,8 +81,30 @@ def init_options(cls: type[PairEvaluator]) -> set[str]:
     return names - {"self", "pairs"}
 
 
+def resolve_data(name: Any, split: str, pairs: Any = None, task: str | None = None) -> tuple[str, Any, str]:
+    """``(name, data, task)`` of what :func:`get_evaluator` and :class:`DevMetric` are given.
+
+    A ``name`` that is the path of an existing file is the data when ``pairs`` is not given; file paths and lists
+    of rows are read into tables (:func:`textsiam.evaluation.inputs.as_input`); ``data`` is ``None`` for a
+    registered dataset to load. Without ``task`` it is inferred (:func:`textsiam.evaluation.inputs.infer_task`).
+
+    Raises:
+        ValueError: ``name`` is neither a registered dataset nor an existing file (without ``pairs``), a table of
+            no known format, or an unknown ``task``.
+    """
+    name = os.fspath(name) if isinstance(name, os.PathLike) else name
+    if pairs is None and inputs.is_file_path(name):
+        pairs = name
+    if pairs is not None:
+        pairs = inputs.as_input(pairs, f"{name}/{split}")
+    if task is None:
+        task = inputs.infer_task(name, pairs, f"{name}/{split}")
+    evaluator_class(task)  # an unknown task fails before anything is loaded
+    return name, pairs, task
+
+
 def get_evaluator(
-    name: str,
+    name: str | os.PathLike[str],
     split: str = "test",
     data_dir: Any = None,
     *,
@@ -77,34 +118,34 @@ def get_evaluator(
     ignored, so one set of options can serve several datasets.
 
     Args:
-        name: a registered dataset (see :mod:`textsiam.data`) or any name for ``pairs``.
+        name: a registered dataset (see :mod:`textsiam.data`), the path of a CSV/TSV/JSONL/JSON file (the name of
+            its records), or any name for ``pairs``.
         split: split to evaluate.
         data_dir: forwarded to the loader.
-        pairs: pair table to evaluate instead of loading ``split``.
-        task: ``"sts"``, ``"classification"`` or ``"retrieval"`` (default: the registered task of
-            ``name``; required for other names).
+        pairs: table to evaluate instead of loading ``split``: any of sentence-transformers' formats
+            (:mod:`textsiam.data.tables`), in memory or as a file path.
+        task: one of :data:`EVALUATORS` (``"sts"``, ``"classification"``, ``"retrieval"``, ``"triplet"``,
+            ``"paired_retrieval"``, ``"label_retrieval"``); default: the registered task of ``name``, else the
+            task of the table's format (:func:`textsiam.evaluation.inputs.infer_task`).
         **options: constructor keywords of the evaluators (``batch_size``, ``n_resamples``,
-            ``dev_pairs``, ``retrieval``, ...).
+            ``dev_pairs``, ``retrieval``, ``margin``, ...).
 
     Raises:
-        ValueError: unknown task, or no task for a name that is not a registered dataset.
+        ValueError: unknown task, a name that is neither a registered dataset nor an existing file, or a table
+            of no known format.
         TypeError: an option no evaluator takes.
 
     Example:
         >>> get_evaluator("stsb", "dev", n_resamples=0).evaluate(model)["primary_value"]  # doctest: +SKIP
         84.1
+        >>> get_evaluator("triplets.csv").task  # doctest: +SKIP
+        'triplet'
     """
     known = set().union(*(init_options(c) for c in EVALUATORS.values())) - {"name", "split"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise TypeError(f"unknown evaluation option(s) {unknown}; known: {sorted(known)}")
-    if task is None:
-        try:
-            task = inputs.task_type(name)
-        except (KeyError, ValueError) as exc:
-            raise ValueError(
-                f"{name!r} is not a registered dataset: pass task= (one of {', '.join(map(repr, EVALUATORS))})"
-            ) from exc
+    name, pairs, task = resolve_data(name, split, pairs, task)
     cls = evaluator_class(task)
     accepted = init_options(cls)
     kwargs = {k: v for k, v in options.items() if k in accepted}
@@ -112,24 +153,31 @@ def get_evaluator(
 
 
 def named_inputs(datasets: Any) -> list[tuple[str, Any]]:
-    """``[(name, pair table or None)]`` from what :func:`evaluate` accepts (``None``: load the dataset)."""
-    if isinstance(datasets, str):
-        return [(datasets, None)]
-    if isinstance(datasets, Mapping) and datasets and not inputs.is_pair_table(datasets):
-        if all(inputs.column_names(v) is not None for v in datasets.values()):
+    """``[(name, table or None)]`` from what :func:`evaluate` accepts (``None``: load the dataset).
+
+    Tables are named ``custom`` (``custom_<i>`` in a list of several), file paths by their path.
+    """
+    if inputs.is_file_path(datasets):
+        return [(os.fspath(datasets), datasets)]
+    if isinstance(datasets, (str, os.PathLike)):
+        return [(os.fspath(datasets), None)]
+    if isinstance(datasets, Mapping) and datasets:
+        if all(inputs.is_table(v) for v in datasets.values()):
             return [(str(k), v) for k, v in datasets.items()]
-        raise ValueError(
-            "a dict passed as datasets must be a pair table (columns text_a/sentence1, text_b/sentence2, "
-            f"label/score) or map names to pair tables; got keys {list(datasets)}"
-        )
-    if inputs.column_names(datasets) is not None:
+        if not inputs.is_pair_table(datasets):
+            raise ValueError(
+                "a dict passed as datasets must be a pair table (columns text_a/sentence1, text_b/sentence2, "
+                "label/score), a table of another format (anchor, positive[, negative]; text, label) or map names "
+                f"to tables or file paths; got keys {list(datasets)}"
+            )
+    if inputs.column_names(datasets) is not None or inputs.is_rows(datasets) or isinstance(datasets, inputs.PairData):
         return [("custom", datasets)]
     items = list(datasets)
-    n_tables = sum(not isinstance(item, str) for item in items)
+    n_tables = sum(not isinstance(item, (str, os.PathLike)) for item in items)
     out: list[tuple[str, Any]] = []
     for item in items:
-        if isinstance(item, str):
-            out.append((item, None))
+        if isinstance(item, (str, os.PathLike)):
+            out.append((os.fspath(item), item if inputs.is_file_path(item) else None))
         else:
             out.append(("custom" if n_tables == 1 else f"custom_{len(out) + 1}", item))
     return out
@@ -155,14 +203,17 @@ def evaluate(
     """Evaluate ``model`` on registered datasets and/or your own pairs.
 
     Each dataset goes to the evaluator of its task (:data:`EVALUATORS`): :class:`STSEvaluator`
-    (Spearman/Pearson), :class:`PairClassificationEvaluator` (thresholds chosen on the dev split)
-    or :class:`RetrievalEvaluator`; quora/qqp get retrieval metrics next to classification.
+    (Spearman/Pearson), :class:`PairClassificationEvaluator` (thresholds chosen on the dev split),
+    :class:`RetrievalEvaluator`, :class:`TripletEvaluator`, :class:`PairedRetrievalEvaluator` or
+    :class:`LabelRetrievalEvaluator`; quora/qqp get retrieval metrics next to classification.
 
     Args:
         model: see module docstring.
         datasets: a registered dataset name (``stsb``, ``sick``, ``sick-e``, ``mrpc``, ``quora``,
-            ``qqp``), a pair table (recorded as ``"custom"``), a dict ``{name: pair table}``, or a
-            list of names and tables.
+            ``qqp``), a table in any of sentence-transformers' formats (a :class:`datasets.Dataset`, a
+            :class:`pandas.DataFrame`, a dict of lists or a list of row tuples, recorded as ``"custom"``), the path
+            of a CSV/TSV/JSONL/JSON file (recorded under its path), a dict ``{name: table or path}``, or a list
+            of names, paths and tables.
         split: split to evaluate (``test``, ``dev``, ``train``; ``all`` for SICK).
         data_dir: forwarded to the loader (default ``$TEXTSIAM_DATA`` / Hub).
         batch_size: forwarded to ``model.encode``.
@@ -177,8 +228,10 @@ def evaluate(
         primary_similarity: similarity of the primary metric (default ``model.similarity_fn_name``
             or ``"cosine"``).
         retrieval: add retrieval metrics to classification datasets (default: only quora/qqp).
-        task: ``"sts"``, ``"classification"`` or ``"retrieval"``; required for pair tables, and
-            overrides the registered task of dataset names.
+        task: one of :data:`EVALUATORS`; overrides the registered task of dataset names and the task
+            inferred from a table's format (graded ``pair`` labels: ``sts``; 0/1 labels: ``classification``;
+            triplets: ``triplet``; ``anchor, positive``: ``paired_retrieval``; ``text, label``:
+            ``label_retrieval``).
         dev_pairs: pair table that chooses the classification thresholds of your own pairs (default:
             the pairs themselves, as sentence-transformers' ``BinaryClassificationEvaluator`` does, which is
             optimistic: a warning, a note in the record and the protocol say so); registered datasets use their
@@ -189,8 +242,8 @@ def evaluate(
         :meth:`PairEvaluator.evaluate <textsiam.evaluation.base.PairEvaluator.evaluate>`).
 
     Raises:
-        ValueError: no datasets, an unknown task, no ``task`` for a pair table, or a table without
-            the columns.
+        ValueError: no datasets, an unknown task, a name that is neither a registered dataset nor an existing
+            file, or a table of no known format (or not the format of ``task``).
 
     Example:
         >>> results = evaluate(model, ["stsb", "mrpc"])  # doctest: +SKIP
@@ -198,6 +251,8 @@ def evaluate(
         >>> results.save("results.json")  # doctest: +SKIP
         >>> mine = {"sentence1": ["A man plays."], "sentence2": ["A man is playing."], "score": [4.8]}
         >>> evaluate(model, mine, task="sts", n_resamples=0)["custom"]["metrics"]  # doctest: +SKIP
+        >>> evaluate(model, "triplets.csv", n_resamples=0)["triplets.csv"]["primary_metric"]  # doctest: +SKIP
+        'cosine_accuracy'
     """
     items = named_inputs(datasets)
     if not items:
@@ -254,6 +309,7 @@ def evaluate_dataset(model: Any, name: str, split: str = "test", data_dir: Any =
 
 
 def primary_metric_name(task: str, similarity: str = DEFAULT_PRIMARY_SIMILARITY) -> str:
-    """Key of the primary metric of ``task``: ``{sim}_spearman`` (STS), ``{sim}_accuracy`` (classification),
-    ``{sim}_mrr@10`` (retrieval); see the evaluators' ``primary_key``."""
+    """Key of the primary metric of ``task``: ``{sim}_spearman`` (STS), ``{sim}_accuracy`` (classification,
+    triplet), ``{sim}_mrr@10`` (retrieval, paired_retrieval), ``{sim}_map`` (label_retrieval); see the
+    evaluators' ``primary_key``."""
     return f"{similarity}_{evaluator_class(task).primary_key}"

@@ -27,6 +27,20 @@ DEFAULT_PRIMARY_SIMILARITY = "cosine"
 TASK_STS = "sts"
 TASK_CLASSIFICATION = "classification"
 TASK_RETRIEVAL = "retrieval"
+#: (anchor, positive, negative) triplets: is the positive closer to the anchor than the negative?
+TASK_TRIPLET = "triplet"
+#: (anchor, positive) pairs without labels: each anchor retrieves its positives among all positives.
+TASK_PAIRED_RETRIEVAL = "paired_retrieval"
+#: (text, label) single texts: each text retrieves the other texts of its class.
+TASK_LABEL_RETRIEVAL = "label_retrieval"
+
+#: The task of each table format of :mod:`textsiam.data.tables` that has one task; ``pair`` tables are ``sts``
+#: (graded labels) or ``classification`` (0/1 labels), see :func:`textsiam.evaluation.inputs.infer_task`.
+FORMAT_TASKS: dict[str, str] = {
+    "triplet": TASK_TRIPLET,
+    "anchor_positive": TASK_PAIRED_RETRIEVAL,
+    "single": TASK_LABEL_RETRIEVAL,
+}
 
 #: Datasets whose evaluation also includes duplicate-question retrieval.
 RETRIEVAL_DATASETS: frozenset[str] = frozenset({"quora", "qqp"})

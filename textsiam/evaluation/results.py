@@ -30,9 +30,21 @@ PROTOCOL: dict[str, str] = {
         "queries = questions in label-1 pairs; candidates = all unique questions of the split minus the "
         "query; relevant = direct label-1 partners; ties ranked pessimistically"
     ),
+    "triplet": (
+        "accuracy = share of (anchor, positive, negative) triplets with sim(anchor, positive) > sim(anchor, "
+        "negative) + margin (strict, as sentence-transformers' TripletEvaluator), per similarity function"
+    ),
+    "paired_retrieval": (
+        "queries = distinct anchors of label-free (anchor, positive) pairs; candidates = all distinct positives "
+        "minus the query's own text; relevant = the query's positives; ties ranked pessimistically"
+    ),
+    "label_retrieval": (
+        "queries = distinct texts whose class holds another text; candidates = all distinct texts minus the "
+        "query; relevant = the other texts of its class; MAP over the full ranking; ties ranked pessimistically"
+    ),
     "confidence_intervals": (
-        "percentile bootstrap over pairs (queries for retrieval), numpy default_rng(seed); classification "
-        f"metrics at the fixed thresholds; none (null) for fewer than {MIN_CI_ITEMS} pairs (queries)"
+        "percentile bootstrap over pairs (queries for retrieval, triplets for triplets), numpy default_rng(seed); "
+        f"classification metrics at the fixed thresholds; none (null) for fewer than {MIN_CI_ITEMS} pairs (queries)"
     ),
 }
 #: ``PROTOCOL["classification"]`` when some results chose their thresholds on the evaluated pairs (no dev pairs).

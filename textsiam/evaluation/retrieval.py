@@ -88,27 +88,44 @@ def rank_relevant(
     similarity: str = "cosine",
     chunk_size: int = 256,
     show_progress_bar: bool = False,
+    *,
+    query_embeddings: np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """1-based ranks of each query's relevant candidates (ascending), query excluded from the pool.
 
-    Queries are rows of ``corpus_embeddings`` (``query_ids``). With the relevant scores sorted
-    descending ``s_(1) >= s_(2) >= ...``, the pessimistic rank of the ``k``-th is
-    ``k + #{non-relevant candidates with score >= s_(k)}``.
+    Queries are rows of ``corpus_embeddings`` (``query_ids``), or, with ``query_embeddings``, its rows (aligned
+    with ``query_ids``, which then give the corpus row of the query's own text, excluded from its candidates,
+    or ``-1`` when the query is not in the corpus). With the relevant scores sorted descending
+    ``s_(1) >= s_(2) >= ...``, the pessimistic rank of the ``k``-th is
+    ``k + #{non-relevant candidates with score >= s_(k)}``. Each relevant list holds distinct corpus rows.
     """
     query_ids = np.asarray(query_ids, dtype=np.int64)
     if len(query_ids) != len(relevant):
         raise ValueError(f"{len(query_ids)} queries but {len(relevant)} relevant lists")
+    if query_embeddings is None and np.any(query_ids < 0):
+        raise ValueError("query_ids must be corpus rows (>= 0) unless query_embeddings are given")
+    if query_embeddings is not None and len(query_embeddings) != len(query_ids):
+        raise ValueError(f"{len(query_embeddings)} query embeddings but {len(query_ids)} query ids")
     ranks: list[np.ndarray] = []
     starts = range(0, len(query_ids), chunk_size)
     for start in tqdm(starts, desc="Retrieval", unit="chunk", disable=not show_progress_bar):
         ids = query_ids[start : start + chunk_size]
-        sims = np.asarray(similarity_matrix(corpus_embeddings[ids], corpus_embeddings, similarity), dtype=np.float64)
-        sims[np.arange(len(ids)), ids] = -np.inf  # the query is not its own candidate
+        queries = corpus_embeddings[ids] if query_embeddings is None else query_embeddings[start : start + chunk_size]
+        sims = np.asarray(similarity_matrix(queries, corpus_embeddings, similarity), dtype=np.float64)
+        own = np.flatnonzero(ids >= 0)
+        sims[own, ids[own]] = -np.inf  # the query is not its own candidate
         for row, rel in zip(sims, relevant[start : start + chunk_size], strict=True):
+            rel = np.asarray(rel, dtype=np.int64)
+            if rel.size == 0:  # no relevant candidate: no ranks (per_query_metrics says so)
+                ranks.append(np.zeros(0, dtype=np.int64))
+                continue
             rel_scores = np.sort(row[rel])[::-1]  # (R,) descending
-            n_ge = np.count_nonzero(row[None, :] >= rel_scores[:, None], axis=1)  # all candidates >= s_(k)
-            rel_ge = np.count_nonzero(rel_scores[None, :] >= rel_scores[:, None], axis=1)  # relevant >= s_(k)
-            ranks.append(np.arange(1, len(rel) + 1) + (n_ge - rel_ge))
+            others = np.ones(len(row), dtype=bool)
+            others[rel] = False
+            rivals = row[others]
+            rivals = np.sort(rivals[rivals >= rel_scores[-1]])  # the only non-relevant ones that can rank above
+            n_above = len(rivals) - np.searchsorted(rivals, rel_scores, side="left")  # non-relevant >= s_(k)
+            ranks.append(np.arange(1, len(rel) + 1) + n_above)
     return ranks
 
 
@@ -139,6 +156,21 @@ def per_query_metrics(ranks: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         dcg = float(np.sum(1.0 / np.log2(hits + 1.0)))
         idcg = float(np.sum(1.0 / np.log2(np.arange(1, min(r.size, NDCG_K) + 1) + 1.0)))
         out[f"ndcg@{NDCG_K}"][i] = dcg / idcg
+    return out
+
+
+def average_precision(ranks: Sequence[np.ndarray]) -> np.ndarray:
+    """Per-query average precision over the full ranking (a fraction in [0, 1], not ×100).
+
+    With ``r_1 < r_2 < ... < r_R`` the ranks of the ``R`` relevant candidates, ``AP = (1/R) Σ_k k / r_k``
+    (the precision at each relevant candidate); its mean over queries is MAP.
+    """
+    out = np.zeros(len(ranks))
+    for i, r in enumerate(ranks):
+        r = np.sort(np.asarray(r, dtype=np.float64))
+        if r.size == 0:
+            raise ValueError(f"query {i} has no relevant candidates")
+        out[i] = float(np.mean(np.arange(1, r.size + 1) / r))
     return out
 
 

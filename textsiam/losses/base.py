@@ -8,7 +8,8 @@ A new loss is one file with a :class:`SiameseLoss` subclass that sets these clas
 
 from __future__ import annotations
 
-from typing import ClassVar
+import inspect
+from typing import Any, ClassVar
 
 from torch import nn
 
@@ -44,3 +45,15 @@ class SiameseLoss(nn.Module):
     #: Owns a trainable head built from the embedding size and the number of classes (``embedding_dim``,
     #: ``num_labels`` constructor arguments).
     has_classifier_head: ClassVar[bool] = False
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this loss: each one kept as an attribute of the same name with a
+        plain value (a number, a string, a bool, ``None``). A training run records them as ``loss_kwargs``."""
+        out: dict[str, Any] = {}
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            value = getattr(self, name, inspect.Parameter.empty)
+            if value is None or isinstance(value, (bool, int, float, str)):
+                out[name] = value
+        return out

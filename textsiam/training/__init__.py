@@ -1,6 +1,13 @@
 """Fine-tuning Siamese models on top of :class:`transformers.Trainer`.
 
-High level::
+From Python, on data in hand (any of sentence-transformers' formats)::
+
+    import textsiam
+
+    model = textsiam.SiameseModel.from_pretrained()
+    result = textsiam.fit(model, [("a man plays", "someone plays", 4.2), ...], loss="cosent", epochs=1)
+
+From a recipe::
 
     from textsiam.training import TrainConfig, train
 
@@ -31,6 +38,7 @@ from textsiam.training.collator import SiameseDataCollator
 from textsiam.training.config import ConfigError, TrainConfig, describe_fields
 from textsiam.training.distill import DistillConfig, DistillResult, default_corpus, distill
 from textsiam.training.examples import TrainExamples, build_examples
+from textsiam.training.fitting import fit
 from textsiam.training.pairs import (
     duplicate_clusters,
     make_pos_neg_pairs,
@@ -69,6 +77,7 @@ __all__ = [
     "default_corpus",
     "describe_fields",
     "distill",
+    "fit",
     "duplicate_clusters",
     "latest_checkpoint",
     "make_pos_neg_pairs",

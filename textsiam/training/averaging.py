@@ -334,17 +334,17 @@ def average_run(
     """
     from textsiam.model.siamese import SiameseModel
     from textsiam.training.config import TrainConfig
-    from textsiam.training.dev import dev_metric as make_dev_metric
+    from textsiam.training.dev import run_dev_metric
     from textsiam.training.run_folder import CHECKPOINTS_DIR, CONFIG_FILE, MODEL_DIR
-    from textsiam.training.sources import load_dev
+    from textsiam.training.sources import load_tasks
 
     run = Path(run_dir)
     config = TrainConfig.from_file(run / CONFIG_FILE)
     model = SiameseModel.from_pretrained(run / MODEL_DIR, device="cpu")
     if dev_metric is None:
-        if config.dev_dataset is None:
+        dev_metric = run_dev_metric(load_tasks(config), model)
+        if dev_metric is None:
             raise ValueError(f"{run} was trained without dev data: averaging needs a dev metric")
-        dev_metric = make_dev_metric(config, model, *load_dev(config))
     name = getattr(dev_metric, "metric_name", None)
     values: dict[int, float] = {}
     log_file = run / "train_log.json"

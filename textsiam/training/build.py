@@ -14,7 +14,10 @@ from textsiam.training.run_folder import CHECKPOINTS_DIR
 logger = logging.getLogger(__name__)
 
 
-def training_arguments(config: TrainConfig, out: Path, metric_name: str | None, show_progress: bool = True) -> Any:
+def training_arguments(
+    config: TrainConfig, out: Path, metric_name: str | None, show_progress: bool = True, save: bool = True
+) -> Any:
+    """The ``TrainingArguments`` of a run; ``save=False``: no checkpoints (the best weights are kept in memory)."""
     import torch
     from transformers import TrainingArguments
 
@@ -24,6 +27,8 @@ def training_arguments(config: TrainConfig, out: Path, metric_name: str | None, 
     else:
         strategy = "steps" if config.eval_steps else "epoch"
     save_strategy = ("steps" if config.eval_steps else "epoch") if metric_name is None else strategy
+    if not save:
+        save_strategy = "no"
     kwargs: dict[str, Any] = dict(
         output_dir=str(out / CHECKPOINTS_DIR),
         num_train_epochs=config.epochs,
@@ -40,7 +45,7 @@ def training_arguments(config: TrainConfig, out: Path, metric_name: str | None, 
         eval_strategy=strategy,
         save_strategy=save_strategy,
         save_total_limit=config.save_total_limit,
-        load_best_model_at_end=metric_name is not None,
+        load_best_model_at_end=metric_name is not None and save,
         metric_for_best_model=metric_name,
         greater_is_better=True if metric_name is not None else None,
         logging_strategy="steps",
@@ -52,7 +57,8 @@ def training_arguments(config: TrainConfig, out: Path, metric_name: str | None, 
         use_cpu=not torch.cuda.is_available(),
     )
     if config.eval_steps:
-        kwargs["save_steps"] = config.eval_steps
+        if save:
+            kwargs["save_steps"] = config.eval_steps
         if metric_name is not None:
             kwargs["eval_steps"] = config.eval_steps
     if "warmup_ratio" in names:  # transformers 4.x
@@ -123,3 +129,20 @@ def build_teacher(config: TrainConfig, model: Any) -> Any:
     if teacher.embedding_dim != model.embedding_dim:
         raise ConfigError([f"teacher embeddings have dim {teacher.embedding_dim}, the student's {model.embedding_dim}"])
     return teacher
+
+
+def check_loss_object(loss: Any, model: Any, num_labels: int | None, task: str) -> None:
+    """A loss object given from Python fits the model and the data: its head's input size and class count.
+
+    Raises:
+        ConfigError: ``embedding_dim`` is not the model's, or ``num_labels`` is below the data's class count.
+    """
+    problems = []
+    dim = getattr(loss, "embedding_dim", None)
+    if isinstance(dim, int) and dim != model.embedding_dim:
+        problems.append(f"the loss object's embedding_dim is {dim}, the model's embeddings have {model.embedding_dim}")
+    classes = getattr(loss, "num_labels", None)
+    if isinstance(classes, int) and num_labels is not None and classes < num_labels:
+        problems.append(f"the loss object has num_labels={classes}, but the data has {num_labels} classes")
+    if problems:
+        raise ConfigError([f"{task}: {p}" if task != "train" else p for p in problems])

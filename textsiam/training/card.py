@@ -107,11 +107,8 @@ def model_card(info: dict[str, Any]) -> str:
         "## Training",
         "",
         f"- **Base model:** `{info['base_model']}`",
-        f"- **Training data:** `{cfg['train_dataset']}` split `{cfg['train_split']}`: {info['examples']}",
-        "- **Dev data (model selection):** "
-        + (f"`{cfg['dev_dataset']}` split `{cfg['dev_split']}`" if cfg.get("dev_dataset") else "none (last step kept)"),
+        *_data_lines(cfg, info),
         f"- **Test data:** {', '.join(f'`{d}`' for d in cfg.get('test_datasets') or []) or 'none'}",
-        f"- **Loss:** `{cfg['loss']}`" + (f" with `{cfg['loss_kwargs']}`" if cfg.get("loss_kwargs") else ""),
         f"- **Optimiser steps:** {info.get('global_step')}",
         f"- **Training wall time:** {info.get('train_wall_time_s', 0.0):.1f} s",
     ]
@@ -169,3 +166,31 @@ def write_model_card(directory: str | os.PathLike[str], info: dict[str, Any]) ->
     with atomic_open(path) as fh:
         fh.write(model_card(info))
     return path
+
+
+def _data_lines(cfg: dict[str, Any], info: dict[str, Any]) -> list[str]:
+    """The training data, dev data and loss lines: one set, or one line per task of a multi-task run
+    (``info["tasks"]``: ``{task: {dataset, split, loss, loss_kwargs, dev_dataset, dev_split}}``)."""
+    tasks = info.get("tasks") or {}
+    if len(tasks) < 2:
+        dev = "none (last step kept)"
+        if cfg.get("dev_dataset"):
+            dev = f"`{cfg['dev_dataset']}` split `{cfg['dev_split']}`"
+        kwargs = f" with `{cfg['loss_kwargs']}`" if cfg.get("loss_kwargs") else ""
+        return [
+            f"- **Training data:** `{cfg['train_dataset']}` split `{cfg['train_split']}`: {info['examples']}",
+            f"- **Dev data (model selection):** {dev}",
+            f"- **Loss:** `{cfg['loss']}`{kwargs}",
+        ]
+    lines = [
+        f"- **Multi-task training** ({len(tasks)} tasks, batches mixed `{cfg.get('multi_dataset_batch_sampler')}`, "
+        "each batch from one task; the mean of the tasks' dev metrics picks the checkpoint):"
+    ]
+    for name, task in tasks.items():
+        kwargs = f" with `{task['loss_kwargs']}`" if task.get("loss_kwargs") else ""
+        dev = ", no dev data"
+        if task.get("dev_dataset"):
+            dev = f", dev `{task['dev_dataset']}` split `{task['dev_split']}`"
+        lines.append(f"  - `{name}`: `{task['dataset']}` split `{task['split']}`, loss `{task['loss']}`{kwargs}{dev}")
+    lines.append(f"- **Training examples:** {info['examples']}")
+    return lines

@@ -27,11 +27,10 @@ from textsiam.training.config_checks import (
     LR_SCHEDULERS,
     TOWER_OPTIONS,
     config_problems,
-    dataset_task,
-    is_file_dataset,
 )
 from textsiam.training.config_fields import TrainFields, field_help, field_types
 from textsiam.training.config_values import apply_assignments, convert, type_name
+from textsiam.training.dataset_names import dataset_task, is_file_dataset
 from textsiam.training.labels import LABEL_TRANSFORMS
 
 logger = logging.getLogger(__name__)

@@ -9,16 +9,15 @@ allows (batch size, hard negatives, a teacher, duplicates in a batch) comes from
 from __future__ import annotations
 
 import inspect
-import os
-import re
+from collections.abc import Mapping
 from dataclasses import fields
-from pathlib import Path
 from typing import Any
 
 from textsiam.losses import LOSSES
 from textsiam.training.augment import AUGMENTATIONS
 from textsiam.training.config_fields import TrainFields, field_types
 from textsiam.training.config_values import type_problem
+from textsiam.training.dataset_names import check_dataset, dataset_task
 from textsiam.training.labels import LABEL_TRANSFORMS, check_label_compatibility
 
 #: ``encoder`` values: ``transformer`` loads ``model`` as it is (any saved tower); the others build a new tower.
@@ -30,17 +29,61 @@ LR_SCHEDULERS: tuple[str, ...] = ("linear", "cosine", "constant")
 
 
 def config_problems(config: TrainFields) -> list[str]:
-    """Every problem with ``config`` (types first: when a value has the wrong type, only those are reported)."""
+    """Every problem with ``config`` (types first: when a value has the wrong type, only those are reported).
+
+    With ``train_datasets`` (multi-task training) each task's view of the config (:mod:`~textsiam.training.tasks`)
+    is checked too, its problems prefixed with ``train_datasets.<task>:``.
+    """
     problems = check_types(config)
     if problems:  # the checks below compare values and would fail on a value of the wrong type
         return problems
+    if config.train_datasets:
+        return check_numbers(config) + check_choices(config) + check_tasks(config)
     problems += check_loss(config)
     problems += check_data(config)
+    problems += check_dev_options(config, config.dev_dataset is not None)
     problems += check_numbers(config)
     problems += check_choices(config)
+    problems += check_loss_options(config)
     if config.loss in LOSSES:
         problems += check_label_compatibility(config, dataset_task(config.train_dataset), "train_dataset")
     return problems
+
+
+def check_tasks(config: TrainFields) -> list[str]:
+    """The entries of ``train_datasets``: names, keys and values, and each task's loss, data and labels."""
+    from textsiam.training.tasks import check_task_name, task_view
+
+    problems: list[str] = []
+    defaults = {f.name: f.default for f in fields(config)}
+    for attr, key in (("train_dataset", "dataset"), ("train_split", "split"), ("dev_dataset", "dev_dataset")):
+        if getattr(config, attr) != defaults[attr]:
+            problems.append(f"{attr} is not used with train_datasets: set {key} in each task's entry")
+    has_dev = False
+    for name, entry in config.train_datasets.items():
+        problem = check_task_name(name)
+        if problem is None and not isinstance(entry, Mapping):
+            problem = f"train_datasets.{name} must be a mapping of settings, got {type(entry).__name__}"
+        if problem:
+            problems.append(problem)
+            continue
+        try:
+            view = task_view(config, name, entry)
+        except ValueError as err:
+            problems.append(str(err))
+            continue
+        has_dev = has_dev or view.dev_dataset is not None
+        found = check_types(view) or (
+            check_loss(view) + check_data(view) + check_loss_options(view) + _label_problems(view)
+        )
+        problems += [f"train_datasets.{name}: {p}" for p in found]
+    return problems + check_dev_options(config, has_dev)
+
+
+def _label_problems(config: TrainFields) -> list[str]:
+    if config.loss not in LOSSES:
+        return []
+    return check_label_compatibility(config, dataset_task(config.train_dataset), "train_dataset")
 
 
 def check_types(config: TrainFields) -> list[str]:
@@ -52,6 +95,8 @@ def check_types(config: TrainFields) -> list[str]:
     problems = []
     for name, tp in field_types(type(config)).items():
         problem = type_problem(getattr(config, name), tp, name)
+        if problem and name in ("train_dataset", "dev_dataset"):
+            problem += "; to train on data in memory, use textsiam.fit(model, data, ...)"
         if problem:
             problems.append(problem)
     return problems
@@ -59,6 +104,10 @@ def check_types(config: TrainFields) -> list[str]:
 
 def check_loss(config: TrainFields) -> list[str]:
     """A registered loss, and ``loss_kwargs`` its constructor accepts."""
+    if config.loss is None:
+        if config.loss_kwargs:
+            return ["loss_kwargs need a loss: name the loss they belong to"]
+        return []  # chosen from the data once it is loaded
     if config.loss not in LOSSES:
         return [f"unknown loss {config.loss!r}; valid losses: {', '.join(sorted(LOSSES))}"]
     params = inspect.signature(LOSSES[config.loss].__init__).parameters
@@ -82,13 +131,19 @@ def check_data(config: TrainFields) -> list[str]:
             if attr == "train_dataset":
                 problems.append("train_dataset is required")
             continue
-        problems += _check_dataset(name, getattr(config, split_attr), attr)
+        problems += check_dataset(name, getattr(config, split_attr), attr)
     for name in config.test_datasets:
-        problems += _check_dataset(name, "test", "test_datasets", registry_only=True)
-    if config.early_stopping_patience is not None and config.dev_dataset is None:
+        problems += check_dataset(name, "test", "test_datasets", registry_only=True)
+    return problems
+
+
+def check_dev_options(config: TrainFields, has_dev: bool) -> list[str]:
+    """The options that choose on dev have a dev set (``has_dev``: the run, or one of its tasks, has one)."""
+    problems = []
+    if config.early_stopping_patience is not None and not has_dev:
         problems.append("early_stopping_patience needs a dev_dataset to watch; set dev_dataset or remove it")
     for name, on in (("checkpoint_soup", config.checkpoint_soup), ("wise_alphas", bool(config.wise_alphas))):
-        if on and config.dev_dataset is None:
+        if on and not has_dev:
             problems.append(f"{name} chooses weights on dev: set dev_dataset or turn {name} off")
     return problems
 
@@ -131,15 +186,6 @@ def check_numbers(config: TrainFields) -> list[str]:
         (bool(str(c.output_dir).strip()), "output_dir must not be empty"),
         (c.seed >= 0, f"seed must be >= 0, got {c.seed}"),
     ]
-    spec = LOSSES.get(c.loss)
-    if spec is not None and c.batch_size >= 1:
-        rules.append(
-            (
-                c.batch_size >= spec.min_batch_size,
-                f"loss {c.loss!r} compares examples within a batch: batch_size must be >= {spec.min_batch_size}, "
-                f"got {c.batch_size}",
-            )
-        )
     return [message for ok, message in rules if not ok]
 
 
@@ -171,7 +217,14 @@ def check_choices(config: TrainFields) -> list[str]:
                 check(value)
             except (ValueError, TypeError) as err:
                 problems.append(f"{attr}: {err}")
-    return problems + check_loss_options(c)
+    from textsiam.training.tasks import MULTI_DATASET_SAMPLERS
+
+    if c.multi_dataset_batch_sampler not in MULTI_DATASET_SAMPLERS:
+        problems.append(
+            f"unknown multi_dataset_batch_sampler {c.multi_dataset_batch_sampler!r}; "
+            f"choose one of {list(MULTI_DATASET_SAMPLERS)}"
+        )
+    return problems
 
 
 def _losses_with(attribute: str) -> str:
@@ -184,6 +237,11 @@ def check_loss_options(config: TrainFields) -> list[str]:
     if spec is None:
         return []  # reported by check_loss
     problems = []
+    if config.batch_size >= 1 and config.batch_size < spec.min_batch_size:
+        problems.append(
+            f"loss {config.loss!r} compares examples within a batch: batch_size must be >= {spec.min_batch_size}, "
+            f"got {config.batch_size}"
+        )
     if config.hard_negatives and not spec.accepts_hard_negatives:
         problems.append(
             f"hard_negatives does not apply to loss {config.loss!r} (it takes no hard negative); "
@@ -246,42 +304,3 @@ def _check_tower_options(args: dict[str, Any]) -> list[str]:
         if name in args and not isinstance(args[name], str):
             problems.append(f"encoder_args.{name}: expected a string, got {args[name]!r}")
     return problems
-
-
-# ---------------------------------------------------------------------------------------------- data names
-def dataset_task(name: str | None) -> str | None:
-    """``"sts"`` / ``"classification"`` for a benchmark name; ``None`` for files (known only once loaded)."""
-    if name is None or is_file_dataset(name):
-        return None
-    from textsiam.data import task_type
-
-    try:
-        return task_type(name)
-    except ValueError:
-        return None
-
-
-def is_file_dataset(name: str) -> bool:
-    """Whether a dataset name refers to a data file rather than a benchmark."""
-    return bool(re.search(r"\.(csv|tsv|txt|jsonl|json)$", str(name), re.IGNORECASE)) or os.sep in str(name)
-
-
-def _check_dataset(name: Any, split: str, attr: str, registry_only: bool = False) -> list[str]:
-    from textsiam.data import dataset_info
-
-    if not isinstance(name, str) or not name.strip():
-        return [f"{attr}: dataset names must be non-empty strings, got {name!r}"]
-    if is_file_dataset(name):
-        if registry_only:
-            return [f"{attr}: {name!r} is a file; test datasets must be benchmark names (stsb, sick, mrpc, ...)"]
-        if not Path(name).expanduser().is_file():
-            return [f"{attr}: data file not found: {name}"]
-        return []
-    try:
-        info = dataset_info(name)
-    except ValueError as err:
-        return [f"{attr}: {err}"]
-    canonical = {"validation": "dev", "trial": "dev"}.get(split.strip().lower(), split.strip().lower())
-    if canonical not in info.splits:
-        return [f"{attr}: dataset {info.name!r} has no split {split!r}; available: {', '.join(info.splits)}"]
-    return []

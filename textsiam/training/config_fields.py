@@ -62,16 +62,19 @@ class TrainFields:
         None, "use a deterministic random subsample (seeded) of this many training pairs; None = all"
     )
     max_dev_pairs: int | None = setting(None, "same for the dev pairs (faster dev evaluation); None = all")
-    label_column: str = setting(
+    label_column: str | None = setting(
         "label",
-        "column holding the label (e.g. label3 for 3-way SICK-E); for your own files 'label' also finds "
-        "sentence-transformers' names (score, is_duplicate, ...)",
+        "column holding the label: 'label' also finds sentence-transformers' names (score, is_duplicate, ...); "
+        "another name (e.g. label3 for 3-way SICK-E); null = no label (e.g. anchor, positive pairs)",
     )
     text_a_column: str | None = setting(
-        None, "your own files: column of the first text (None: text_a, sentence1, anchor, question1, ...)"
+        None, "column of the first text (None: text_a, sentence1, anchor, question1, text, ...); every split"
     )
     text_b_column: str | None = setting(
-        None, "your own files: column of the second text (None: text_b, sentence2, positive, question2, ...)"
+        None, "column of the second text (None: text_b, sentence2, positive, question2, ...); every split"
+    )
+    text_c_column: str | None = setting(
+        None, "column of a third text, the negative of a triplet (None: text_c, negative); every split"
     )
     label_transform: str = setting(
         "auto", "auto | none | scale (score -> [0, 1] by its range) | binarize (>= binarize_threshold -> 1)"
@@ -87,8 +90,22 @@ class TrainFields:
     )
     augment: str = setting("none", "text augmentation of training texts: none | delete (random word deletion) | swap")
     augment_prob: float = setting(0.1, "augment: per-word deletion probability, or swaps per word")
+    train_datasets: dict[str, dict[str, Any]] = setting(
+        factory=dict,
+        text="multi-task training: {task: {dataset, split, loss, loss_kwargs, dev_dataset, dev_split, ...}}; "
+        "replaces train_dataset and dev_dataset (see docs/training.md)",
+    )
+    multi_dataset_batch_sampler: str = setting(
+        "proportional",
+        "several train_datasets: proportional (every batch of every task, in a seeded order) | round_robin (one "
+        "batch per task in turn, until the smallest task runs out); each batch comes from one task",
+    )
     # ---------------------------------------------------------------------------------------- loss
-    loss: str = setting("cosent", "loss registry name (textsiam.losses.LOSSES), e.g. cosent, cosine_similarity, mnrl")
+    loss: str | None = setting(
+        None,
+        "loss registry name (textsiam.losses.LOSSES), e.g. cosent, cosine_similarity, mnrl; None = chosen from the "
+        "data's format and labels (the run logs which)",
+    )
     loss_kwargs: dict[str, Any] = setting(factory=dict, text="keyword arguments of the loss (e.g. {scale: 20.0})")
     # ---------------------------------------------------------------------------------------- optimisation
     epochs: float = setting(4.0, "passes over the training examples (may be fractional)")

@@ -382,8 +382,9 @@ def apply_assignments(
     """Apply ``--set key=value`` items to ``data`` in place; return every problem (empty: all applied).
 
     Values are read by the field's type hint (:func:`convert`); ``key.sub=value`` sets one entry of a mapping field
-    (the entry read by :func:`read_untyped`). ``resolve`` maps a key to its field name (aliases, dashes) and raises
-    ``KeyError`` naming the valid ones; by default dashes become underscores and unknown keys are a problem.
+    (the entry read by :func:`read_untyped`), and ``key.sub.subsub=value`` an entry of a mapping inside it (e.g.
+    ``train_datasets.quora.max_train_pairs=1000``). ``resolve`` maps a key to its field name (aliases, dashes) and
+    raises ``KeyError`` naming the valid ones; by default dashes become underscores and unknown keys are a problem.
     """
 
     def default_resolve(key: str) -> str:
@@ -406,10 +407,21 @@ def apply_assignments(
             if sub:
                 if not is_mapping_type(field_types[key]):
                     raise ValueError(f"{key} is not a mapping; {raw_key!r} cannot set an entry of it")
-                data[key] = {**(data.get(key) or {}), sub: read_untyped(value)}
+                data[key] = _set_entry(data.get(key) or {}, sub.split("."), read_untyped(value), raw_key)
             else:
                 data[key] = convert(value, field_types[key], key)
         except (KeyError, ValueError, TypeError) as err:
             message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
             problems.append(f"--set {raw_key}: {message}")
     return problems
+
+
+def _set_entry(mapping: Any, path: list[str], value: Any, raw_key: str) -> dict[str, Any]:
+    """A copy of ``mapping`` with the entry at ``path`` (keys of nested mappings) set to ``value``."""
+    if not isinstance(mapping, dict):
+        raise ValueError(f"{raw_key!r} sets an entry inside {mapping!r}, which is not a mapping")
+    head, rest = path[0], path[1:]
+    if not head:
+        raise ValueError(f"{raw_key!r} has an empty key")
+    inner = _set_entry(mapping.get(head) or {}, rest, value, raw_key) if rest else value
+    return {**mapping, head: inner}

@@ -1,21 +1,86 @@
 """Evaluation inside a run: the dev metric that picks checkpoints (and averaged weights), and the final
-evaluation of the saved model on dev and the test sets."""
+evaluation of the saved model on dev and the test sets.
+
+One task: its primary dev metric (e.g. ``cosine_spearman``). Several tasks: :class:`MeanDevMetric`, the mean of
+the tasks' primary dev metrics, each also logged on its own (``eval_<task>_<metric>``). A dev set may be data
+(any format, :mod:`textsiam.data.tables`) or an evaluator given from Python (:class:`EvaluatorMetric`).
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from textsiam.training.config import TrainConfig
 
 
+class EvaluatorMetric:
+    """An evaluator given from Python as a dev metric: ``model -> float``.
+
+    Accepts a :mod:`textsiam.evaluation` evaluator (its primary metric, without CIs), anything callable that
+    returns ``{metric: value}`` and has a ``primary_metric``, or a callable that returns a number (named by its
+    ``metric_name``, e.g. a :class:`~textsiam.evaluation.DevMetric`, else ``dev_metric``).
+    """
+
+    greater_is_better = True
+
+    def __init__(self, evaluator: Any) -> None:
+        if not callable(evaluator) and not hasattr(evaluator, "primary_inputs"):
+            raise TypeError(f"dev must be data or an evaluator (callable), got {type(evaluator).__name__}")
+        self.evaluator = evaluator
+        name = getattr(evaluator, "primary_metric", None) or getattr(evaluator, "metric_name", None)  # a DevMetric
+        self.metric_name = str(name or "dev_metric")
+
+    def __call__(self, model: Any) -> float:
+        ev = self.evaluator
+        if hasattr(ev, "primary_inputs") and hasattr(ev, "primary_fn"):
+            primary = ev.primary_inputs(model)
+            self.metric_name = ev.primary_metric
+            return float(ev.primary_fn(primary.gold, primary.values))
+        out = ev(model)
+        if isinstance(out, Mapping):
+            if self.metric_name not in out:
+                raise ValueError(f"the dev evaluator returned {sorted(out)}, without its primary_metric")
+            return float(out[self.metric_name])
+        return float(out)
+
+
+class MeanDevMetric:
+    """The mean of several tasks' dev metrics (multi-task training picks checkpoints by it).
+
+    Attributes:
+        metric_name: ``"mean_dev"``.
+        last_values: ``{"<task>_<metric>": value}`` of the last call (logged next to the mean).
+    """
+
+    greater_is_better = True
+    metric_name = "mean_dev"
+
+    def __init__(self, metrics: Mapping[str, Any]) -> None:
+        if not metrics:
+            raise ValueError("MeanDevMetric needs at least one task's dev metric")
+        self.metrics = dict(metrics)
+        self.last_values: dict[str, float] = {}
+
+    def __call__(self, model: Any) -> float:
+        values = {}
+        for task, metric in self.metrics.items():
+            value = float(metric(model))
+            values[f"{task}_{metric.metric_name}"] = value
+        self.last_values = values
+        return float(np.mean(list(values.values())))
+
+
 def dev_metric(config: TrainConfig, model: Any, pairs: Any, task: str | None) -> Any:
-    """The dev metric that picks checkpoints (and averaged weights) for ``model``."""
+    """The dev metric that picks checkpoints (and averaged weights) for ``model``, on the dev ``pairs``."""
     from textsiam.evaluation import DevMetric
 
     return DevMetric(
-        config.dev_dataset,
+        str(config.dev_dataset),
         split=config.dev_split,
         batch_size=config.eval_batch_size,
         primary_similarity=model.similarity_fn_name,
@@ -24,8 +89,23 @@ def dev_metric(config: TrainConfig, model: Any, pairs: Any, task: str | None) ->
     )
 
 
-def evaluate_final(config: TrainConfig, model: Any, dev_pairs: Any, dev_task: str | None, model_dir: Path) -> Any:
-    """Evaluate the saved ``model`` on the dev pairs and ``config.test_datasets``: an
+def run_dev_metric(tasks: Sequence[Any], model: Any) -> Any:
+    """The run's dev metric: the one task's, or the mean over the tasks with dev data; ``None`` without any."""
+    metrics = {}
+    for task in tasks:
+        if task.dev_evaluator is not None:
+            metrics[task.name] = EvaluatorMetric(task.dev_evaluator)
+        elif task.dev is not None:
+            metrics[task.name] = dev_metric(task.config, model, task.dev, task.dev_task)
+    if not metrics:
+        return None
+    if len(tasks) == 1:
+        return next(iter(metrics.values()))
+    return MeanDevMetric(metrics)
+
+
+def evaluate_final(config: TrainConfig, model: Any, tasks: Sequence[Any], model_dir: Path | None) -> Any:
+    """Evaluate the final ``model`` on each task's dev data and on ``config.test_datasets``: an
     :class:`~textsiam.evaluation.EvaluationResults`, or ``None`` when there is nothing to evaluate."""
     from textsiam.evaluation import EvaluationResults, evaluate
     from textsiam.evaluation.evaluator import get_evaluator
@@ -33,17 +113,20 @@ def evaluate_final(config: TrainConfig, model: Any, dev_pairs: Any, dev_task: st
     records = []
     start = time.perf_counter()
     boot = {"n_resamples": config.n_resamples, "seed": config.seed, "batch_size": config.eval_batch_size}
-    if dev_pairs is not None:
-        evaluator = get_evaluator(
-            str(config.dev_dataset),
-            config.dev_split,
-            config.data_dir,
-            pairs=dev_pairs,
-            dev_pairs=dev_pairs if dev_task == "classification" else None,
-            task=dev_task,
-            **boot,
-        )
-        records.append(evaluator.evaluate(model))
+    for task in tasks:
+        if task.dev_evaluator is not None and hasattr(task.dev_evaluator, "evaluate"):
+            records.append(task.dev_evaluator.evaluate(model))
+        elif task.dev is not None:
+            evaluator = get_evaluator(
+                str(task.config.dev_dataset),
+                task.config.dev_split,
+                config.data_dir,
+                pairs=task.dev,
+                dev_pairs=task.dev if task.dev_task == "classification" else None,
+                task=task.dev_task,
+                **boot,
+            )
+            records.append(evaluator.evaluate(model))
     if config.test_datasets:
         tests = evaluate(model, config.test_datasets, "test", config.data_dir, show_progress_bar=False, **boot)
         records += tests.results
@@ -51,7 +134,7 @@ def evaluate_final(config: TrainConfig, model: Any, dev_pairs: Any, dev_task: st
         return None
     return EvaluationResults(
         results=records,
-        model=str(model_dir),
+        model=str(model_dir) if model_dir is not None else str(getattr(model, "name_or_path", "model")),
         split="+".join(dict.fromkeys(r["split"] for r in records)),
         seed=config.seed,
         n_resamples=config.n_resamples,

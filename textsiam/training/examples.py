@@ -16,6 +16,11 @@ class (batch_*_triplet)       unique sentences, cluster id                 long
 teacher (mse)                 unique sentences                             teacher vector
 ============================  ===========================================  ==============
 
+Tables in the other formats (:mod:`textsiam.data.tables`) are used as they are where the loss takes them:
+``(anchor, positive)`` pairs are all positives (in-batch negatives, triplets with random negatives from other
+pairs, or clusters of one pair each); ``(anchor, positive, negative)`` triplets feed ``triplet`` and ``mnrl``
+(the negative as a hard negative) directly; ``(text, label)`` rows feed the batch triplet losses directly.
+
 What decides the format is the loss's class attributes (``batch_mode``, ``needs_teacher``, ``label_kind``,
 ``has_classifier_head``), never its name. The config is any object with the fields of :class:`ExampleSettings`
 (a :class:`~textsiam.training.config.TrainConfig` has them); this module does not import the config module.
@@ -121,27 +126,35 @@ def build_examples(
         ValueError: the labels do not suit the loss (the messages of
             :meth:`TrainConfig.validate <textsiam.training.config.TrainConfig.validate>`).
     """
+    from textsiam.data.tables import table_format
+
     loss = config.loss
     spec = LOSSES[loss]
     kind = spec.label_kind
-    a, b = list(source["text_a"]), list(source["text_b"])
-    n = len(a)
+    n = len(source)
     if n == 0:
         raise ValueError("no training pairs")
+    fmt = table_format(source)
+    all_texts = [t for c in ("text_a", "text_b", "text_c") if c in source.column_names for t in source[c]]
 
     if spec.batch_mode == "two_views":
-        texts = list(dict.fromkeys(t for t in a + b if t.strip()))
+        texts = list(dict.fromkeys(t for t in all_texts if t.strip()))
         ds = datasets.Dataset.from_dict({"text_a": texts})
         return TrainExamples(ds, None, f"{len(texts)} unique sentences ({loss}, unlabelled)", n_source_pairs=n)
     if spec.needs_teacher:
         if teacher is None:
             raise ValueError(f"loss={loss} needs a teacher model")
-        texts = list(dict.fromkeys(t for t in a + b if t.strip()))
+        texts = list(dict.fromkeys(t for t in all_texts if t.strip()))
         target = np.asarray(teacher.encode(texts, batch_size=config.eval_batch_size), dtype=np.float32)
         ds = datasets.Dataset.from_dict({"text_a": texts, "label": target.tolist()})
         desc = f"{len(texts)} unique sentences with teacher embeddings (dim {target.shape[1]})"
         return TrainExamples(ds, "vector", desc, n_source_pairs=n)
 
+    if fmt in ("triplet", "single"):
+        return _examples_as_given(source, fmt, loss, kind)
+    a, b = list(source["text_a"]), list(source["text_b"])
+    if fmt == "anchor_positive":  # no labels: every pair is a positive
+        source = source.add_column("label", [1] * n)
     if "label" not in source.column_names:
         raise ValueError(f"the training data has no 'label' column; columns: {source.column_names}")
     raw_labels = source["label"]
@@ -149,11 +162,15 @@ def build_examples(
     if problem:
         raise ValueError(problem)
     y = transform_labels(raw_labels, transform, score_range, config.binarize_threshold)
-    note = {
-        "none": "labels as given",
-        "scale": "labels scaled to [0, 1]",
-        "binarize": f"labels binarised at >= {config.binarize_threshold}",
-    }[transform]
+    note = (
+        "(anchor, positive) pairs, no labels"
+        if fmt == "anchor_positive"
+        else {
+            "none": "labels as given",
+            "scale": "labels scaled to [0, 1]",
+            "binarize": f"labels binarised at >= {config.binarize_threshold}",
+        }[transform]
+    )
 
     if kind in ("float", "binary") or spec.has_classifier_head:
         if config.pos_neg_ratio is not None:
@@ -209,3 +226,21 @@ def build_examples(
         }
         desc = f"{len(keep)} (anchor, positive, hard negative) triplets"
     return TrainExamples(datasets.Dataset.from_dict(cols), None, f"{desc} ({note})", transform, n)
+
+
+def _examples_as_given(source: datasets.Dataset, fmt: str, loss: str, kind: str) -> TrainExamples:
+    """Triplets for ``triplet`` / ``mnrl`` and (text, class) rows for the batch triplet losses, used as they are."""
+    n = len(source)
+    if fmt == "triplet" and kind in ("triplet", "anchor_positive"):
+        ds = source.select_columns(["text_a", "text_b", "text_c"])
+        what = "triplets" if kind == "triplet" else "(anchor, positive, hard negative) triplets"
+        return TrainExamples(ds, None, f"{n} {what} (as given)", n_source_pairs=n)
+    if fmt == "single" and kind == "class":
+        labels = np.asarray(source["label"], dtype=np.float64)
+        if not ((labels == np.round(labels)).all() and (labels >= 0).all()):
+            raise ValueError(f"loss {loss!r} needs integer class labels for single texts, got graded values")
+        ds = datasets.Dataset.from_dict({"text_a": list(source["text_a"]), "label": labels.astype(np.int64).tolist()})
+        classes = np.bincount(labels.astype(np.int64))
+        desc = f"{n} texts in {int((classes > 0).sum())} classes ({int((classes >= 2).sum())} with >= 2)"
+        return TrainExamples(ds, "long", desc, n_source_pairs=n)
+    raise ValueError(f"loss {loss!r} cannot learn from {fmt} data")  # excluded by the format check before loading

@@ -16,16 +16,23 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from textsiam.training.build import build_loss, build_model, build_teacher, check_bf16, training_arguments
+from textsiam.training.build import (
+    build_loss,
+    build_model,
+    build_teacher,
+    check_bf16,
+    check_loss_object,
+    training_arguments,
+)
 from textsiam.training.checkpoint_check import check_resumable
-from textsiam.training.config import ConfigError, TrainConfig
-from textsiam.training.dev import dev_metric as make_dev_metric
-from textsiam.training.dev import evaluate_final
+from textsiam.training.config import TrainConfig
+from textsiam.training.dev import evaluate_final, run_dev_metric
 from textsiam.training.run_folder import (
     CHECKPOINTS_DIR,
     CONFIG_FILE,
@@ -36,11 +43,20 @@ from textsiam.training.run_folder import (
     process_rank,
     warn_config_changes,
 )
-from textsiam.training.sources import load_dev, load_source, subsample_logged
+from textsiam.training.sources import GivenData, TaskData, load_tasks
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHECKPOINTS_DIR", "CONFIG_FILE", "MODEL_DIR", "RUN_ARTIFACTS", "TrainResult", "latest_checkpoint", "train"]
+__all__ = [
+    "CHECKPOINTS_DIR",
+    "CONFIG_FILE",
+    "MODEL_DIR",
+    "RUN_ARTIFACTS",
+    "TrainResult",
+    "latest_checkpoint",
+    "run",
+    "train",
+]
 
 
 @dataclass
@@ -48,8 +64,8 @@ class TrainResult:
     """What :func:`train` produced.
 
     Attributes:
-        output_dir: the run folder.
-        model_dir: the saved best model (``output_dir/model``).
+        output_dir: the run folder (``None`` for :func:`textsiam.fit` without ``output_dir``).
+        model_dir: the saved best model (``output_dir/model``; ``None`` when nothing was saved).
         config: the config that was run.
         global_step: optimiser steps taken (in total, including any resumed part).
         train_loss: mean training loss of this call.
@@ -62,10 +78,11 @@ class TrainResult:
         evaluation: final evaluation of the saved model (dev + test sets); ``None`` on non-main processes.
         examples: description of the training examples.
         averaging: report of the checkpoint soup / WiSE-FT step (``None`` when both are off).
+        model: the trained :class:`~textsiam.SiameseModel` (the best weights, in eval mode).
     """
 
-    output_dir: Path
-    model_dir: Path
+    output_dir: Path | None
+    model_dir: Path | None
     config: TrainConfig
     global_step: int
     train_loss: float
@@ -78,16 +95,18 @@ class TrainResult:
     evaluation: Any = None
     examples: str = ""
     averaging: dict[str, Any] | None = None
+    model: Any = None
 
 
 @dataclass
 class RunData:
-    """The data step's result: training pairs (with labels checked against the loss) and dev pairs."""
+    """The data step's result: every task's training table (labels checked against its loss) and dev data."""
 
-    train_pairs: Any
-    score_range: Any
-    dev_pairs: Any
-    dev_task: str | None
+    tasks: list[TaskData]
+
+    @property
+    def multi(self) -> bool:
+        return len(self.tasks) > 1
 
 
 @dataclass
@@ -96,9 +115,16 @@ class RunParts:
 
     model: Any
     base_model: str
-    examples: Any
-    loss: Any
+    examples: dict[str, Any]
+    loss: dict[str, Any]
     dev_metric: Any
+
+    @property
+    def description(self) -> str:
+        """The training examples in one line (per task when there are several)."""
+        if len(self.examples) == 1:
+            return next(iter(self.examples.values())).description
+        return "; ".join(f"{name}: {ex.description}" for name, ex in self.examples.items())
 
 
 def _default_command(config_file: Path, out: Path) -> str:
@@ -133,105 +159,185 @@ def train(
         :class:`TrainResult`.
 
     Raises:
-        ConfigError: an invalid config or labels that do not suit the loss (before any model is loaded).
+        ConfigError: an invalid config, a loss that does not fit its data's format, or labels that do not suit the
+            loss (before any model is loaded).
         FileExistsError: ``output_dir`` holds a run and neither ``resume`` nor ``overwrite`` is set.
         FileNotFoundError: ``resume`` but no checkpoint.
         ValueError: the checkpoint to resume from holds a pickled file that is not a safe checkpoint (objects
             other than tensors and plain data) or is damaged; raised before anything is written.
     """
+    return run(
+        config, resume=resume, overwrite=overwrite, callbacks=callbacks, command=command, show_progress=show_progress
+    )
+
+
+def run(
+    config: TrainConfig,
+    *,
+    model: Any = None,
+    given: GivenData | None = None,
+    save: bool = True,
+    resume: bool | str = False,
+    overwrite: bool = False,
+    callbacks: list[Any] | None = None,
+    command: str | None = None,
+    show_progress: bool = True,
+) -> TrainResult:
+    """:func:`train`, and :func:`textsiam.fit`'s way in: a ``model`` in hand (trained in place), data and losses
+    ``given`` from Python, and ``save=False`` to write nothing (the best weights are kept in memory)."""
     config.validate()
     check_bf16(config)
     out = Path(config.output_dir).expanduser()
-    checkpoint = prepare_output_dir(out, resume, overwrite, main_process=process_rank() == 0)
+    checkpoint = None
+    if save:
+        checkpoint = prepare_output_dir(out, resume, overwrite, main_process=process_rank() == 0)
+        if checkpoint:
+            check_resumable(checkpoint)  # a poisoned or damaged checkpoint fails here, before anything is written
+    elif resume:
+        raise ValueError("resume needs the run folder: give output_dir")
+    data = prepare_data(config, given)
+    config = resolved_config(config, data.tasks)
     if checkpoint:
-        check_resumable(checkpoint)  # a poisoned or damaged checkpoint fails here, before anything is written
         warn_config_changes(config, out / CONFIG_FILE)
         logger.info("resuming from %s", checkpoint)
-    data = prepare_data(config)
-    parts = prepare_model(config, data)
-    trainer, result, start_state = fit(config, out, parts, checkpoint, callbacks, show_progress)
+    parts = prepare_model(config, data, model)
+    if save:
+        trainer, result, start_state = fit_step(config, out, parts, checkpoint, callbacks, show_progress)
+    else:
+        with tempfile.TemporaryDirectory(prefix="textsiam-fit-") as tmp:  # the Trainer wants a folder; it stays empty
+            steps = fit_step(config, Path(tmp), parts, None, callbacks, show_progress, save=False)
+        trainer, result, start_state = steps
     if not trainer.is_world_process_zero():
         return result
-    return finish(config, out, data, parts, trainer, result, start_state, command)
+    return finish(config, out if save else None, data, parts, trainer, result, start_state, command)
 
 
-def prepare_data(config: TrainConfig) -> RunData:
-    """Step 1, before any model is loaded (label problems must not cost a model load): the training pairs,
-    checked against the loss and subsampled, and the dev pairs."""
-    from textsiam.training.labels import check_label_compatibility
+def resolved_config(config: TrainConfig, tasks: list[TaskData]) -> TrainConfig:
+    """``config`` with what was chosen or given from Python written in, so that the saved recipe says what ran: a
+    loss chosen from the data, and the name and arguments of a loss object (:meth:`SiameseLoss.get_config`)."""
 
-    train_pairs, _, score_range = load_source(config.train_dataset, config.train_split, config, config.label_column)
-    problems = check_label_compatibility(config, None, "train_dataset", labels=train_pairs["label"])
-    if problems:
-        raise ConfigError(problems)
-    train_pairs = subsample_logged(train_pairs, config.max_train_pairs, config.seed, "train")
-    dev_pairs, dev_task = load_dev(config)
-    return RunData(train_pairs, score_range, dev_pairs, dev_task)
+    def settings(task: TaskData) -> dict[str, Any] | None:
+        if task.loss_object is not None and hasattr(task.loss_object, "get_config"):
+            return {"loss": task.config.loss, "loss_kwargs": task.loss_object.get_config()}
+        return None
+
+    if not config.train_datasets:
+        given = settings(tasks[0])
+        return replace(config, **given) if given else replace(config, loss=tasks[0].config.loss)
+    entries = {name: dict(entry) for name, entry in config.train_datasets.items()}
+    for task in tasks:
+        given = settings(task)
+        if given:
+            entries[task.name].update(given)
+        elif "loss" not in entries[task.name] and config.loss is None:  # chosen from the data (no arguments)
+            entries[task.name]["loss"] = task.config.loss
+    return replace(config, train_datasets=entries)
 
 
-def prepare_model(config: TrainConfig, data: RunData) -> RunParts:
-    """Step 2: the start model (or a new tower), the training examples (with a teacher's targets if the loss
-    needs one), the loss and the dev metric."""
+def prepare_data(config: TrainConfig, given: GivenData | None = None) -> RunData:
+    """Step 1, before any model is loaded (problems with the data must not cost a model load): every task's
+    training table, its loss (given or chosen from the format), the label checks, the subsample and the dev data."""
+    return RunData(load_tasks(config, given))
+
+
+def prepare_model(config: TrainConfig, data: RunData, model: Any = None) -> RunParts:
+    """Step 2: the start model (or a new tower, or the ``model`` given), each task's training examples (with a
+    teacher's targets if its loss needs one) and loss, and the dev metric."""
     from transformers import set_seed
 
     from textsiam.training.examples import build_examples
 
     set_seed(config.seed)
-    model = build_model(config)
+    if model is None:
+        model = build_model(config)
+        base_model = "all-MiniLM-L6-v2 (embedded)" if config.model is None else str(config.model)
+        if config.model is not None and Path(str(config.model)).expanduser().exists():
+            base_model = f"{Path(str(config.model)).name} (a local model folder)"  # no path of this machine
+        if config.encoder != "transformer":
+            base_model = f"a new {config.encoder} tower (tokenizer and initial word embeddings from {base_model})"
+    else:
+        base_model = Path(str(getattr(model, "name_or_path", "") or "a model given from Python")).name
     if model.calibrator is not None:  # fine-tuning changes the scores: a calibrator of the start model would lie
         logger.warning("dropping the start model's calibrator; calibrate the fine-tuned model on dev again")
         model.calibrator = None
-    base_model = "all-MiniLM-L6-v2 (embedded)" if config.model is None else str(config.model)
-    if config.model is not None and Path(str(config.model)).expanduser().exists():
-        base_model = f"{Path(str(config.model)).name} (a local model folder)"  # no path of this machine in the card
-    if config.encoder != "transformer":
-        base_model = f"a new {config.encoder} tower (tokenizer and initial word embeddings from {base_model})"
-    teacher = build_teacher(config, model)
-    examples = build_examples(config, data.train_pairs, score_range=data.score_range, model=model, teacher=teacher)
-    del teacher
-    logger.info("training examples: %s", examples.description)
+    examples = {}
+    for task in data.tasks:
+        teacher = build_teacher(task.config, model)
+        examples[task.name] = build_examples(
+            task.config, task.train, score_range=task.score_range, model=model, teacher=teacher
+        )
+        del teacher
+        what = f"{task.name}: " if data.multi else ""
+        logger.info("%straining examples: %s", what, examples[task.name].description)
     set_seed(config.seed)
-    loss = build_loss(config, model, examples.num_labels)
-    metric = make_dev_metric(config, model, data.dev_pairs, data.dev_task) if data.dev_pairs is not None else None
-    return RunParts(model, base_model, examples, loss, metric)
+    losses = {}
+    for task in data.tasks:
+        if task.loss_object is not None:
+            check_loss_object(task.loss_object, model, examples[task.name].num_labels, task.name)
+            losses[task.name] = task.loss_object
+        else:
+            losses[task.name] = build_loss(task.config, model, examples[task.name].num_labels)
+    metric = run_dev_metric(data.tasks, model)
+    return RunParts(model, base_model, examples, losses, metric)
 
 
-def fit(
+def fit_step(
     config: TrainConfig,
     out: Path,
     parts: RunParts,
     checkpoint: str | None,
     callbacks: list[Any] | None,
     show_progress: bool = True,
+    save: bool = True,
 ) -> tuple[Any, TrainResult, dict[str, Any] | None]:
-    """Step 3: ``SiameseTrainer.train`` (checkpoints in ``output_dir/checkpoints``, resumed from ``checkpoint``).
+    """Step 3: ``SiameseTrainer.train`` (checkpoints in ``output_dir/checkpoints``, resumed from ``checkpoint``;
+    with ``save=False`` no checkpoints: the best weights are kept in memory).
 
     Returns ``(trainer, result, start_state)``; ``start_state`` is the start weights when WiSE-FT needs them.
     """
     from transformers import EarlyStoppingCallback
 
     from textsiam.training.augment import TextAugmenter
+    from textsiam.training.best_state import KeepBestInMemory
     from textsiam.training.collator import SiameseDataCollator
+    from textsiam.training.multitask import MultiTaskCollator, MultiTaskDataset
     from textsiam.training.trainer import LogToLogger, SiameseTrainer, SiameseTrainingModel
 
     model, metric = parts.model, parts.dev_metric
-    collator = SiameseDataCollator(
-        model.encoder.tokenize,
-        label_dtype=parts.examples.label_dtype,
-        augmenter=TextAugmenter(config.augment, config.augment_prob, config.seed),
-    )
+    augmenter = TextAugmenter(config.augment, config.augment_prob, config.seed)
+    collators = {
+        name: SiameseDataCollator(model.encoder.tokenize, label_dtype=ex.label_dtype, augmenter=augmenter)
+        for name, ex in parts.examples.items()
+    }
     all_callbacks = list(callbacks or [])
     if config.early_stopping_patience is not None:
         all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    args = training_arguments(config, out, metric.metric_name if metric is not None else None, show_progress)
+    metric_name = metric.metric_name if metric is not None else None
+    args = training_arguments(config, out, metric_name, show_progress, save=save)
+    multi = len(parts.examples) > 1
+    views = {name: ex for name, ex in parts.examples.items()}
+    if multi:
+        dataset: Any = MultiTaskDataset({name: ex.dataset for name, ex in views.items()})
+        collator: Any = MultiTaskCollator(collators)
+        loss: Any = parts.loss
+        no_duplicates: Any = {name: _no_duplicates(config, name) for name in views}
+    else:
+        name = next(iter(views))
+        dataset, collator, loss = views[name].dataset, collators[name], parts.loss[name]
+        no_duplicates = _no_duplicates(config, name)
+    module = SiameseTrainingModel(model, loss)
+    keeper = KeepBestInMemory(module, metric_name) if (not save and metric_name is not None) else None
+    if keeper is not None:
+        all_callbacks.append(keeper)
     trainer = SiameseTrainer(
-        model=SiameseTrainingModel(model, parts.loss),
+        model=module,
         args=args,
-        train_dataset=parts.examples.dataset,
+        train_dataset=dataset,
         data_collator=collator,
         dev_metric=metric,
-        no_duplicates=config.use_no_duplicates,
+        no_duplicates=no_duplicates,
         fgm_epsilon=config.fgm_epsilon,
+        multi_dataset_batch_sampler=config.multi_dataset_batch_sampler,
         callbacks=all_callbacks,
     )
     if not show_progress:  # the Trainer would print each log dict to stdout: log it instead
@@ -251,7 +357,7 @@ def fit(
             backend,
             config.batch_size,
         )
-    if trainer.is_world_process_zero():
+    if save and trainer.is_world_process_zero():
         out.mkdir(parents=True, exist_ok=True)
         config.to_file(out / CONFIG_FILE)
     start_state = None
@@ -259,29 +365,41 @@ def fit(
         start_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
     start = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=checkpoint)
+    try:
+        output = trainer.train(resume_from_checkpoint=checkpoint)
+    except BaseException:
+        model.eval()  # a failed or interrupted run leaves the model as it came in: in eval mode
+        raise
     wall = time.perf_counter() - start
     state = trainer.state
+    if keeper is not None:
+        keeper.restore()
     result = TrainResult(
-        output_dir=out,
-        model_dir=out / MODEL_DIR,
+        output_dir=out if save else None,
+        model_dir=out / MODEL_DIR if save else None,
         config=config,
         global_step=state.global_step,
         train_loss=float(output.training_loss),
         train_wall_time_s=round(wall, 3),
-        best_checkpoint=state.best_model_checkpoint,
+        best_checkpoint=state.best_model_checkpoint if save else None,
         best_metric=state.best_metric,
-        metric_name=metric.metric_name if metric is not None else None,
+        metric_name=metric_name,
         dev_history=list(trainer.dev_history),
         log_history=list(state.log_history),
-        examples=parts.examples.description,
+        examples=parts.description,
     )
     return trainer, result, start_state
 
 
+def _no_duplicates(config: TrainConfig, task: str) -> bool:
+    from textsiam.training.tasks import task_views
+
+    return task_views(config)[task].use_no_duplicates if config.train_datasets else config.use_no_duplicates
+
+
 def finish(
     config: TrainConfig,
-    out: Path,
+    out: Path | None,
     data: RunData,
     parts: RunParts,
     trainer: Any,
@@ -290,12 +408,16 @@ def finish(
     command: str | None,
 ) -> TrainResult:
     """Step 4 (main process only): weight averaging on dev if asked, then save the best model, evaluate it on
-    dev and the test sets, and write the model card."""
+    dev and the test sets, and write the model card (``out=None``: evaluate only, write nothing)."""
     from textsiam.training.card import write_model_card
     from textsiam.version import package_versions
 
     state, final, metric = trainer.state, trainer.siamese_model, parts.dev_metric
     final.eval()  # the model leaves training as it came in: in eval mode
+    result.model = final
+    if out is None:
+        result.evaluation = evaluate_final(config, final, data.tasks, None)
+        return result
     if (config.checkpoint_soup or config.wise_alphas) and metric is not None:
         from textsiam.training.averaging import apply_averaging, dev_values_from_log, list_checkpoints
 
@@ -314,7 +436,7 @@ def finish(
     final.save(out / MODEL_DIR, overwrite=True)  # the run's folder: files that --overwrite kept there stay
     final.name_or_path = str(out / MODEL_DIR)  # the records below name the saved model, not the start
     (out / "train_log.json").write_text(json.dumps(state.log_history, indent=2) + "\n", encoding="utf-8")
-    evaluation = evaluate_final(config, final, data.dev_pairs, data.dev_task, out / MODEL_DIR)
+    evaluation = evaluate_final(config, final, data.tasks, out / MODEL_DIR)
     if evaluation is not None:
         evaluation.save(out / "evaluation.json")
         (out / "evaluation.md").write_text(evaluation.to_markdown() + "\n", encoding="utf-8")
@@ -324,7 +446,7 @@ def finish(
         {
             "config": config.to_dict(),
             "base_model": parts.base_model,
-            "examples": parts.examples.description,
+            "examples": parts.description,
             "evaluation": evaluation,
             "train_wall_time_s": result.train_wall_time_s,
             "global_step": state.global_step,
@@ -333,6 +455,7 @@ def finish(
             "metric_name": result.metric_name,
             "dev_history": result.dev_history,
             "averaging": result.averaging,
+            "tasks": {t.name: t.describe() for t in data.tasks},
             "command": command or _default_command(out / CONFIG_FILE, out),
             "config_file": CONFIG_FILE,
             "versions": package_versions(),

@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,24 @@ from textsiam.io_utils import atomic_path
 from textsiam.losses.base import BATCH_MODES
 from textsiam.model.siamese import SiameseModel
 from textsiam.training.collator import TEXT_COLUMNS
+from textsiam.training.multitask import MultiTaskBatchSampler, MultiTaskDataset
 from textsiam.training.sampler import SiameseBatchSampler
 
 logger = logging.getLogger(__name__)
 
+#: Task ``i`` of a multi-task run shuffles with ``seed + TASK_SEED_STRIDE * i``.
+TASK_SEED_STRIDE = 1_000_003
 #: Name of the weights file in a checkpoint (the name ``transformers.Trainer`` looks for when resuming).
 CHECKPOINT_WEIGHTS = "model.safetensors"
 
-__all__ = ["LogToLogger", "SiameseTrainer", "SiameseTrainingModel", "loss_mode", "word_embeddings"]
+__all__ = [
+    "LogToLogger",
+    "SiameseTrainer",
+    "SiameseTrainingModel",
+    "loss_mode",
+    "run_loss",
+    "word_embeddings",
+]
 
 
 class LogToLogger(TrainerCallback):
@@ -62,23 +73,28 @@ def loss_mode(loss: nn.Module) -> str:
 
 
 class SiameseTrainingModel(nn.Module):
-    """The twin tower and its loss as one module (what :class:`SiameseTrainer` optimises).
+    """The twin tower and its loss (or one loss per task) as one module (what :class:`SiameseTrainer` optimises).
 
-    ``forward(features_a, features_b=None, features_c=None, labels=None) -> {"loss": scalar}``: every
+    ``forward(features_a, features_b=None, features_c=None, labels=None, task=None) -> {"loss": scalar}``: every
     ``features_*`` goes through the *same* ``model.embed``, so both (all three) sides share one parameter set.
 
     Args:
         model: the :class:`~textsiam.SiameseModel` to train.
-        loss: a loss from :mod:`textsiam.losses` (its parameters, if any, are trained too).
+        loss: a loss from :mod:`textsiam.losses` (its parameters, if any, are trained too), or ``{task: loss}`` for
+            multi-task training, where each batch names its task (``task``).
     """
 
     _keys_to_ignore_on_save = None  # read by transformers.Trainer when a checkpoint misses keys
 
-    def __init__(self, model: SiameseModel, loss: nn.Module) -> None:
+    def __init__(self, model: SiameseModel, loss: nn.Module | Mapping[str, nn.Module]) -> None:
         super().__init__()
         self.model = model
-        self.loss = loss
-        self.mode = loss_mode(loss)
+        if isinstance(loss, Mapping):
+            self.losses = nn.ModuleDict(dict(loss))  # checkpoint keys: losses.<task>.*
+            self.modes = {name: loss_mode(fn) for name, fn in loss.items()}
+        else:
+            self.loss = loss  # checkpoint keys: loss.* (as before multi-task training)
+            self.mode = loss_mode(loss)
 
     def forward(
         self,
@@ -86,34 +102,52 @@ class SiameseTrainingModel(nn.Module):
         features_b: dict[str, torch.Tensor] | None = None,
         features_c: dict[str, torch.Tensor] | None = None,
         labels: torch.Tensor | None = None,
+        task: str | None = None,
     ) -> dict[str, torch.Tensor]:
-        tower = self.model
-        mode = self.mode
-        if mode == "two_views":
-            if not self.training:
-                logger.warning("two-view losses need dropout: the model is in eval mode, so both passes are identical")
-            loss = self.loss(tower.embed(features_a), tower.embed(features_a))  # two dropout masks
-        elif mode == "single":
-            loss = self.loss(tower.embed(features_a), labels)
-        elif mode == "teacher":
-            emb_b = tower.embed(features_b) if features_b is not None else None
-            loss = self.loss(tower.embed(features_a), emb_b, labels=labels)
-        elif mode == "triplet":
-            if features_b is None or features_c is None:
-                raise ValueError("triplet losses need text_a, text_b and text_c (anchor, positive, negative)")
-            loss = self.loss(*tower.embed_many([features_a, features_b, features_c]))
-        elif mode == "in_batch":
-            if features_b is None:
-                raise ValueError(f"{type(self.loss).__name__} needs (anchor, positive) pairs: text_a and text_b")
-            sides = [features_a, features_b] + ([features_c] if features_c is not None else [])
-            embs = tower.embed_many(sides)
-            loss = self.loss(embs[0], embs[1], negatives=embs[2] if len(embs) > 2 else None)
+        if hasattr(self, "losses"):
+            if task not in self.modes:
+                raise ValueError(f"batch of unknown task {task!r}; the tasks are {list(self.modes)}")
+            loss_fn, mode = self.losses[task], self.modes[task]
         else:
-            if features_b is None:
-                raise ValueError(f"{type(self.loss).__name__} needs pairs: text_a and text_b")
-            emb_a, emb_b = tower(features_a, features_b)
-            loss = self.loss(emb_a, emb_b, labels)
-        return {"loss": loss}
+            loss_fn, mode = self.loss, self.mode
+        return {"loss": run_loss(self.model, loss_fn, mode, features_a, features_b, features_c, labels, self.training)}
+
+
+def run_loss(
+    tower: SiameseModel,
+    loss_fn: nn.Module,
+    mode: str,
+    features_a: dict[str, torch.Tensor],
+    features_b: dict[str, torch.Tensor] | None,
+    features_c: dict[str, torch.Tensor] | None,
+    labels: torch.Tensor | None,
+    training: bool = True,
+) -> torch.Tensor:
+    """Embed every side of a batch with the one tower and apply ``loss_fn`` as its ``mode`` says."""
+    name = type(loss_fn).__name__
+    if mode == "two_views":
+        if not training:
+            logger.warning("two-view losses need dropout: the model is in eval mode, so both passes are identical")
+        return loss_fn(tower.embed(features_a), tower.embed(features_a))  # two dropout masks
+    if mode == "single":
+        return loss_fn(tower.embed(features_a), labels)
+    if mode == "teacher":
+        emb_b = tower.embed(features_b) if features_b is not None else None
+        return loss_fn(tower.embed(features_a), emb_b, labels=labels)
+    if mode == "triplet":
+        if features_b is None or features_c is None:
+            raise ValueError("triplet losses need text_a, text_b and text_c (anchor, positive, negative)")
+        return loss_fn(*tower.embed_many([features_a, features_b, features_c]))
+    if mode == "in_batch":
+        if features_b is None:
+            raise ValueError(f"{name} needs (anchor, positive) pairs: text_a and text_b")
+        sides = [features_a, features_b] + ([features_c] if features_c is not None else [])
+        embs = tower.embed_many(sides)
+        return loss_fn(embs[0], embs[1], negatives=embs[2] if len(embs) > 2 else None)
+    if features_b is None:
+        raise ValueError(f"{name} needs pairs: text_a and text_b")
+    emb_a, emb_b = tower(features_a, features_b)
+    return loss_fn(emb_a, emb_b, labels)
 
 
 def word_embeddings(model: SiameseModel) -> nn.Embedding:
@@ -176,8 +210,10 @@ class SiameseTrainer(Trainer):
             ``greater_is_better=True`` for best-model selection / early stopping.
         dev_metric: callable ``SiameseModel -> float`` (e.g. :func:`textsiam.evaluation.make_dev_metric`) with a
             ``metric_name``; :meth:`evaluate` reports it as ``eval_<metric_name>``.
-        no_duplicates: keep duplicate texts out of a training batch.
+        no_duplicates: keep duplicate texts out of a training batch (``{task: bool}`` for multi-task training).
         fgm_epsilon: FGM step size on the word embeddings (0 = off).
+        multi_dataset_batch_sampler: how the batches of a :class:`MultiTaskDataset` mix (``proportional`` or
+            ``round_robin``, see :mod:`~textsiam.training.multitask`).
         **kwargs: the rest of ``transformers.Trainer``'s arguments (``train_dataset``, ``data_collator``,
             ``callbacks``, ...).
 
@@ -190,8 +226,9 @@ class SiameseTrainer(Trainer):
         model: SiameseTrainingModel,
         args: Any,
         dev_metric: Any = None,
-        no_duplicates: bool = False,
+        no_duplicates: bool | Mapping[str, bool] = False,
         fgm_epsilon: float = 0.0,
+        multi_dataset_batch_sampler: str = "proportional",
         **kwargs: Any,
     ) -> None:
         if not isinstance(model, SiameseTrainingModel):
@@ -204,7 +241,8 @@ class SiameseTrainer(Trainer):
             kwargs["eval_dataset"] = _DevMetricPlaceholder()  # Trainer insists on one when eval_strategy != "no"
         super().__init__(model=model, args=args, **kwargs)
         self.dev_metric = dev_metric
-        self.no_duplicates = bool(no_duplicates)
+        self.no_duplicates: Any = dict(no_duplicates) if isinstance(no_duplicates, Mapping) else bool(no_duplicates)
+        self.multi_dataset_batch_sampler = multi_dataset_batch_sampler
         self.fgm_epsilon = float(fgm_epsilon)
         self.dev_history: list[dict[str, float]] = []
         self.train_sampler: SiameseBatchSampler | None = None
@@ -222,15 +260,10 @@ class SiameseTrainer(Trainer):
             raise ValueError("SiameseTrainer: training requires a train_dataset")
         dataset = self.train_dataset
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-        texts = self._example_texts(dataset) if self.no_duplicates else None
-        sampler = SiameseBatchSampler(
-            texts,
-            batch_size=self._train_batch_size,
-            seed=seed,
-            no_duplicates=self.no_duplicates,
-            drop_last=self.args.dataloader_drop_last,
-            num_examples=len(dataset),
-        )
+        if isinstance(dataset, MultiTaskDataset):
+            sampler: Any = self._multitask_sampler(dataset, seed)
+        else:
+            sampler = self._task_sampler(dataset, seed, self.no_duplicates)
         if hasattr(self.data_collator, "set_epoch"):
             sampler.add_epoch_listener(self.data_collator.set_epoch)
         self.train_sampler = sampler
@@ -244,6 +277,26 @@ class SiameseTrainer(Trainer):
             persistent_workers=self.args.dataloader_persistent_workers and workers > 0,
         )
         return self.accelerator.prepare(loader)
+
+    def _task_sampler(self, dataset: Any, seed: int, no_duplicates: bool) -> SiameseBatchSampler:
+        return SiameseBatchSampler(
+            self._example_texts(dataset) if no_duplicates else None,
+            batch_size=self._train_batch_size,
+            seed=seed,
+            no_duplicates=no_duplicates,
+            drop_last=self.args.dataloader_drop_last,
+            num_examples=len(dataset),
+        )
+
+    def _multitask_sampler(self, dataset: MultiTaskDataset, seed: int) -> MultiTaskBatchSampler:
+        no_duplicates = self.no_duplicates if isinstance(self.no_duplicates, Mapping) else {}
+        samplers = {  # each task its own seed: two tasks of one size must not share an order
+            name: self._task_sampler(
+                dataset.tables[name], seed + TASK_SEED_STRIDE * i, bool(no_duplicates.get(name, self.no_duplicates))
+            )
+            for i, name in enumerate(dataset.names)
+        }
+        return MultiTaskBatchSampler(samplers, dataset.offsets, self.multi_dataset_batch_sampler, seed)
 
     # ------------------------------------------------------------------------------------------ loss
     def compute_loss(
@@ -304,13 +357,14 @@ class SiameseTrainer(Trainer):
         start = time.perf_counter()
         value = float(self.dev_metric(self.siamese_model))
         name = getattr(self.dev_metric, "metric_name", "dev_metric")
-        metrics = {
-            f"{metric_key_prefix}_{name}": value,
-            f"{metric_key_prefix}_runtime": round(time.perf_counter() - start, 4),
-        }
+        metrics = {f"{metric_key_prefix}_{name}": value}
+        per_task = getattr(self.dev_metric, "last_values", None) or {}  # multi-task: each task's metric too
+        metrics.update({f"{metric_key_prefix}_{key}": float(v) for key, v in per_task.items()})
+        metrics[f"{metric_key_prefix}_runtime"] = round(time.perf_counter() - start, 4)
         if not math.isfinite(value):
             logger.warning("dev metric %s is %s at step %d", name, value, self.state.global_step)
-        self.dev_history.append({"step": self.state.global_step, "epoch": self.state.epoch or 0.0, name: value})
+        entry = {"step": self.state.global_step, "epoch": self.state.epoch or 0.0, name: value}
+        self.dev_history.append({**entry, **{key: float(v) for key, v in per_task.items()}})
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
         return metrics
