@@ -264,7 +264,7 @@ print(f"Spearman ×100: before {cmp['value_a']:.2f}, after {cmp['value_b']:.2f},
       f"difference {cmp['difference']:+.2f} [95% CI {cmp['ci']['low']:+.2f}, {cmp['ci']['high']:+.2f}], "
       f"p = {cmp['p_value']:.3f} ({cmp['n_pairs']} pairs, {cmp['n_resamples']} resamples)")""",
     """# Check: the fine-tuned model is good on dev and not worse than the original on test
-# (measured: dev Spearman 87.16; test 82.03 before, 82.62 after, difference +0.59 [+0.21, +0.97])
+# (measured: dev Spearman 88.52 on the 500 dev pairs; test 82.03 before, 82.86 after, difference +0.83 [+0.31, +1.37])
 assert result.best_metric > 85, result.best_metric
 assert cmp["difference"] > -0.5, cmp["difference"]""",
     """md:A CI that excludes 0 means the change is unlikely to be resampling noise on this test set. With 1,000
