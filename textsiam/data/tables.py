@@ -278,7 +278,8 @@ def table_format(table: datasets.Dataset) -> str:
 
 
 def _labels(values: list[Any], kind: str, name: str, where: str) -> list[Any]:
-    if kind == "single" and values and all(isinstance(v, str) for v in values) and not all(map(_numeric, values)):
+    names = values and all(isinstance(v, str) for v in values) and not all(map(is_numeric_text, values))
+    if kind == "single" and names:
         classes = sorted(set(values))  # class names: numbered in sorted order
         index = {c: i for i, c in enumerate(classes)}
         return [index[v] for v in values]
@@ -301,7 +302,8 @@ def _labels(values: list[Any], kind: str, name: str, where: str) -> list[Any]:
     return numbers_
 
 
-def _numeric(value: str) -> bool:
+def is_numeric_text(value: str) -> bool:
+    """Whether a text reads as a number (``"2"``, ``"0.5"``): numeric class labels from a file or from memory."""
     try:
         float(value)
     except ValueError:

@@ -165,7 +165,7 @@ def load_table_from_file(
         :class:`DataFormatError` (``file:line: ...``) for bad rows and labels; ``ValueError`` naming the columns
         when no format fits.
     """
-    from textsiam.data.tables import canonical, resolve_format
+    from textsiam.data.tables import canonical, is_numeric_text, resolve_format
 
     try:
         path = check_input_file(path, "file")
@@ -184,17 +184,9 @@ def load_table_from_file(
                 raise DataFormatError(path, line, f"{prefix}column {name!r} must be text, found {type(value).__name__}")
     if "label" in fmt.columns:
         name = fmt.columns["label"]
-        if fmt.kind != "single" or not all(isinstance(v, str) and not _is_number(v) for v in raw[name]):
+        if fmt.kind != "single" or not all(isinstance(v, str) and not is_numeric_text(v) for v in raw[name]):
             raw[name], _ = _parse_labels(path, raw[name], where)
     identity = {role: name for role, name in fmt.columns.items()}
     table = datasets.Dataset.from_dict({name: raw[name] for name in fmt.columns.values()})
     logger.debug("loaded %d rows (%s) from %s", len(table), fmt.kind, path)
     return canonical(table, identity, str(path))
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
