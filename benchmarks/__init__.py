@@ -4,6 +4,8 @@ Scripts and the results sub-folder (``benchmarks/results/<topic>/``) each writes
 
 - ``zero_shot`` (``zero_shot/``): the default model zero-shot on STS-B, SICK, MRPC and Quora;
 - ``finetune_stsb``, ``finetune_recipes``, ``soup`` (``finetune/``): fine-tuning runs, losses, regularisers, soups;
+- ``augsbert_cross_encoder`` (``augsbert/``): textsiam's cross-encoder against sentence-transformers', the same recipe
+  on STS-B, Quora and MRPC (helpers in ``augsbert_cross_encoder_st`` and ``augsbert_cross_encoder_report``);
 - ``malstm_sick`` (``malstm/``): the MaLSTM recipe on SICK;
 - ``distill_towers`` (``towers/``): BERT distilled into LSTM / CNN towers;
 - ``distill`` (``towers/``): ``textsiam distill`` students against their teacher, sentence-transformers and model2vec

@@ -29,7 +29,7 @@ ROOT = PACKAGE_DIR.parent
 CONFIGS = PACKAGE_DIR / "configs"
 RESULTS = PACKAGE_DIR / "results"
 #: the sub-folders of ``RESULTS``, one per topic
-TOPICS = ("zero_shot", "finetune", "malstm", "towers", "speed", "scale", "calibration", "explain")
+TOPICS = ("zero_shot", "finetune", "malstm", "towers", "speed", "scale", "calibration", "explain", "augsbert")
 #: textsiam training overrides of a ``--smoke`` run: a handful of pairs, one epoch, a small dev subsample
 SMOKE_OVERRIDES = ("max_train_pairs=64", "epochs=1", "max_dev_pairs=200", "logging_steps=1")
 #: packages whose versions every result file records (those installed)

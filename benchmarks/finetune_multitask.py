@@ -64,6 +64,9 @@ class Run:
     overrides: tuple[str, ...] = ()
 
 
+#: the prompt of each task in the prompted runs (multitask_all4_prompts.yaml): plain names of the tasks, not tuned
+PROMPTS = {"stsb": "similarity: ", "sick": "relatedness: ", "mrpc": "paraphrase: ", "quora": "duplicate question: "}
+
 RUNS: tuple[Run, ...] = (
     Run("stsb", "textsiam", "stsb.yaml", "STS-B alone, CoSENT (stsb.yaml)"),
     Run("sick", "textsiam", "sick.yaml", "SICK-R alone, cosine-MSE (sick.yaml)"),
@@ -74,6 +77,29 @@ RUNS: tuple[Run, ...] = (
     Run("stsb_sick", "textsiam", "multitask_stsb_sick.yaml", "STS-B + SICK-R (multitask_stsb_sick.yaml)"),
     Run("all4", "textsiam", "multitask_all4.yaml", "STS-B + SICK-R + MRPC + Quora (multitask_all4.yaml)"),
     Run("st_all4", "st", "multitask_all4.yaml", "sentence-transformers, the all4 recipe"),
+    Run(
+        "stsb_sick_prompts",
+        "textsiam",
+        "multitask_stsb_sick.yaml",
+        "STS-B + SICK-R with a prompt per task",
+        (f"prompts={{stsb: {PROMPTS['stsb']!r}, sick: {PROMPTS['sick']!r}}}",),
+    ),
+    Run("all4_prompts", "textsiam", "multitask_all4_prompts.yaml", "all four, a prompt per task (lr 2e-5)"),
+    Run(
+        "all4_prompts_lr5",
+        "textsiam",
+        "multitask_all4_prompts.yaml",
+        "all four, a prompt per task, lr 5e-5",
+        ("learning_rate=5e-5",),
+    ),
+    Run("st_all4_prompts", "st", "multitask_all4_prompts.yaml", "sentence-transformers, all4_prompts (lr 2e-5)"),
+    Run(
+        "st_all4_prompts_lr5",
+        "st",
+        "multitask_all4_prompts.yaml",
+        "sentence-transformers, all4_prompts_lr5",
+        ("learning_rate=5e-5",),
+    ),
 )
 RUN_NAMES = tuple(run.name for run in RUNS)
 #: test and threshold pairs of a ``--smoke`` run (:data:`SMOKE_OVERRIDES` caps dev at this size too)
@@ -242,6 +268,18 @@ def load_model(label: str, record: dict[str, Any] | None, start_model: str | Non
     return SiameseModel.from_pretrained(record["model_dir"])
 
 
+def dataset_prompts(record: dict[str, Any] | None) -> dict[str, str]:
+    """``{dataset: prefix}`` a run's test sets are encoded with: the prompt of the task trained on that dataset."""
+    from textsiam.training.prompts import prompt_for_test_set
+
+    if record is None or not record["config"].get("prompts"):
+        return {}
+    config = record["config"]
+    entries = record.get("train_datasets") or config.get("train_datasets") or {}
+    trained_on = {task: str((entry or {}).get("dataset", task)) for task, entry in entries.items()}
+    return {name: prompt_for_test_set(config["prompts"], name, trained_on) for name in trained_on.values()}
+
+
 def shared_setting(runs: dict[str, Any], key: str) -> Any:
     """A config value every finished run shares (``"mixed"`` when they differ, None without runs)."""
     values = {json.dumps(r["config"].get(key)) for r in runs.values() if r is not None}
@@ -256,20 +294,22 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks.finetune_multitask_st import SELECTION
     from textsiam.evaluation.results import to_jsonable
 
-    runs = {name: load_record(args.work_dir, name) for name in RUN_NAMES}
+    names = [name for name in RUN_NAMES if args.only is None or name in args.only]  # --only: the report's models
+    runs = {name: load_record(args.work_dir, name) for name in names}
     start_model = args.model
     if start_model is None and shared_setting(runs, "model") != "mixed":
         start_model = shared_setting(runs, "model")  # the runs' start model, when they share one
     pairs = eval_pairs(args.data_dir, args.max_test_pairs, SEED)
     scored = {}
-    for label in ("start", *RUN_NAMES):
+    for label in ("start", *names):
         if label != "start" and runs[label] is None:
             logger.warning("%s has not been run (no complete %s): left out", label, record_path(args.work_dir, label))
             continue
         logger.info("=== test: %s", label)
         model = load_model(label, runs.get(label), start_model)
+        prompts = dataset_prompts(runs.get(label))
         scored[label] = score_model(
-            model, label, pairs, args.data_dir, n_resamples=args.n_resamples, seed=SEED, batch_size=64
+            model, label, pairs, args.data_dir, n_resamples=args.n_resamples, seed=SEED, batch_size=64, prompts=prompts
         )
         del model
     test = {label: figures(s) for label, s in scored.items()}
@@ -283,12 +323,12 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
             "max_test_pairs": args.max_test_pairs,
             **{key: shared_setting(runs, key) for key in ("max_train_pairs", "max_dev_pairs", "epochs", "max_steps")},
         },
-        "models": ["start", *RUN_NAMES],
+        "models": ["start", *names],
         "runs": runs,
         "not_run": [name for name, run in runs.items() if run is None],
         "test": test,
         "comparisons": comps,
-        "goals": goals(test, comps),
+        "goals": goals(test, comps, names),
         "selection_note": SELECTION,
     }
     payload = to_jsonable(payload)

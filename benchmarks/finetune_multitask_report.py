@@ -33,9 +33,15 @@ METRICS: tuple[tuple[str, str, str], ...] = (
 #: the single-task run of each dataset: a multi-task model must match it on that dataset's metrics
 SINGLE_TASK = {"stsb": "stsb", "sick": "sick", "mrpc": "mrpc", "quora": "quora"}
 #: the textsiam multi-task runs and the datasets each trains on
-MULTI_TASK = {"stsb_sick": ("stsb", "sick"), "all4": DATASETS}
-#: (textsiam, sentence-transformers): the multi-task models compared on every metric
-PEERS = ("all4", "st_all4")
+MULTI_TASK = {
+    "stsb_sick": ("stsb", "sick"),
+    "all4": DATASETS,
+    "stsb_sick_prompts": ("stsb", "sick"),
+    "all4_prompts": DATASETS,
+    "all4_prompts_lr5": DATASETS,
+}
+#: (textsiam, sentence-transformers): the multi-task models compared on every metric, each pair with one recipe
+PEERS = (("all4", "st_all4"), ("all4_prompts", "st_all4_prompts"), ("all4_prompts_lr5", "st_all4_prompts_lr5"))
 #: the model the multi-task models must beat on SICK-R
 STSB_ONLY = "stsb"
 #: the significance level of the goals
@@ -104,14 +110,17 @@ def score_model(
     n_resamples: int,
     seed: int,
     batch_size: int,
+    prompts: Mapping[str, str] | None = None,
 ) -> dict[str, Scored]:
-    """``{dataset: Scored}`` of ``model`` on the test pairs of every dataset in ``pairs``."""
+    """``{dataset: Scored}`` of ``model`` on the test pairs of every dataset in ``pairs``; ``prompts``:
+    ``{dataset: prefix}`` of a model trained with prompts (its test texts are encoded with them)."""
     from textsiam.evaluation.bootstrap import bootstrap_cis
     from textsiam.evaluation.encoding import pair_scores
+    from textsiam.model.prompted import with_prompt
 
     out: dict[str, Scored] = {}
     for name, split_pairs in pairs.items():
-        recorder = RecordingModel(model, label)
+        recorder = RecordingModel(with_prompt(model, (prompts or {}).get(name, "")), label)
         test = split_pairs["test"]
         rec = evaluate_on(
             recorder,
@@ -186,7 +195,7 @@ def paired(a: Scored, b: Scored, metric: str, n_resamples: int, seed: int) -> di
 def comparisons(scored: Mapping[str, Mapping[str, Scored]], n_resamples: int, seed: int) -> list[dict[str, Any]]:
     """The paired bootstraps of the report: textsiam vs sentence-transformers multi-task on every metric
     (``difference`` = textsiam − sentence-transformers), and each multi-task model vs STS-B alone on SICK-R."""
-    plan = [(PEERS[1], PEERS[0], dataset, metric) for dataset, metric, _ in METRICS]
+    plan = [(theirs, ours, dataset, metric) for ours, theirs in PEERS for dataset, metric, _ in METRICS]
     plan += [(STSB_ONLY, name, "sick", "cosine_pearson") for name in MULTI_TASK]
     out = []
     for a, b, dataset, metric in plan:
@@ -219,7 +228,9 @@ def _all(checks: Sequence[Mapping[str, Any]]) -> bool | None:
     return None if not flags or any(f is None for f in flags) else True
 
 
-def goals(test: Mapping[str, Any], comps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def goals(
+    test: Mapping[str, Any], comps: Sequence[Mapping[str, Any]], models: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
     """The issue's goals, each with its checks, computed from the test figures and the paired bootstraps.
 
     1. Each multi-task model is at least as good as the single-task model of each of its datasets, within that
@@ -229,10 +240,13 @@ def goals(test: Mapping[str, Any], comps: Sequence[Mapping[str, Any]]) -> list[d
     3. textsiam's multi-task model is not significantly worse than sentence-transformers' on any metric:
        difference ≥ 0 or p ≥ 0.05.
 
-    ``met`` is None where a model the check needs was not run.
+    ``met`` is None where a model the check needs was not run. ``models``: the report's models (goals of the
+    multi-task models outside it are left out); ``None``: every model.
     """
     out = []
     for name, datasets in MULTI_TASK.items():
+        if models is not None and name not in models:
+            continue
         checks = []
         for dataset, metric, label in METRICS:
             if dataset not in datasets:
@@ -268,24 +282,26 @@ def goals(test: Mapping[str, Any], comps: Sequence[Mapping[str, Any]]) -> list[d
                 "checks": [check],
             }
         )
-    ours, theirs = PEERS
-    checks = []
-    for dataset, metric, label in METRICS:
-        comp = _find(comps, theirs, ours, dataset, metric)
-        met, detail = None, "not run"
-        if comp is not None:
-            met = bool(comp["difference"] >= 0 or comp["p_value"] >= ALPHA)
-            detail = _diff_text(comp)
-        checks.append({"what": f"{label}: {ours} − {theirs}", "met": met, "detail": detail})
-    out.append(
-        {
-            "id": f"not_worse_than_st:{ours}",
-            "goal": f"textsiam's {ours} not significantly worse than sentence-transformers' ({theirs}) on any metric "
-            f"(difference ≥ 0 or p ≥ {ALPHA})",
-            "met": _all(checks),
-            "checks": checks,
-        }
-    )
+    for ours, theirs in PEERS:
+        if models is not None and ours not in models and theirs not in models:
+            continue
+        checks = []
+        for dataset, metric, label in METRICS:
+            comp = _find(comps, theirs, ours, dataset, metric)
+            met, detail = None, "not run"
+            if comp is not None:
+                met = bool(comp["difference"] >= 0 or comp["p_value"] >= ALPHA)
+                detail = _diff_text(comp)
+            checks.append({"what": f"{label}: {ours} − {theirs}", "met": met, "detail": detail})
+        out.append(
+            {
+                "id": f"not_worse_than_st:{ours}",
+                "goal": f"textsiam's {ours} not significantly worse than sentence-transformers' ({theirs}) on any "
+                f"metric (difference ≥ 0 or p ≥ {ALPHA})",
+                "met": _all(checks),
+                "checks": checks,
+            }
+        )
     return out
 
 
@@ -329,20 +345,20 @@ def render(payload: Mapping[str, Any]) -> str:
     lines += ["**Test**", "", *markdown_table(header, rows, "l" + "r" * len(METRICS)), ""]
     n_pairs = {d: next((test[m][d]["n_pairs"] for m in test if d in test[m]), None) for d in DATASETS}
     lines += ["Test pairs: " + ", ".join(f"{d} {n}" for d, n in n_pairs.items() if n) + ".", ""]
-    ours, theirs = PEERS
-    rows = [
-        [label, f"{c['value_b']:.2f}", f"{c['value_a']:.2f}", _diff_text(c)]
-        for dataset, metric, label in METRICS
-        if (c := _find(payload["comparisons"], theirs, ours, dataset, metric)) is not None
-    ]
-    if rows:
-        lines += [
-            f"**textsiam `{ours}` vs sentence-transformers `{theirs}`** (paired bootstrap on the test pairs, "
-            "difference = textsiam − sentence-transformers):",
-            "",
-            *markdown_table(["metric", ours, theirs, "difference [95% CI], p"], rows, "lrrl"),
-            "",
+    for ours, theirs in PEERS:
+        rows = [
+            [label, f"{c['value_b']:.2f}", f"{c['value_a']:.2f}", _diff_text(c)]
+            for dataset, metric, label in METRICS
+            if (c := _find(payload["comparisons"], theirs, ours, dataset, metric)) is not None
         ]
+        if rows:
+            lines += [
+                f"**textsiam `{ours}` vs sentence-transformers `{theirs}`** (paired bootstrap on the test pairs, "
+                "difference = textsiam − sentence-transformers):",
+                "",
+                *markdown_table(["metric", ours, theirs, "difference [95% CI], p"], rows, "lrrl"),
+                "",
+            ]
     lines += ["**Goals** ([x] met, [ ] not met, [?] a model it needs was not run):", ""]
     for g in payload["goals"]:
         lines.append(f"- {_flag(g['met'])} {g['goal']}")

@@ -38,7 +38,7 @@ SELECTION = (
 )
 
 #: the keys of the config that only multi-task training has (applied to the raw YAML here, not to TrainConfig)
-MULTITASK_KEYS = ("train_datasets", "multi_dataset_batch_sampler")
+MULTITASK_KEYS = ("train_datasets", "multi_dataset_batch_sampler", "prompts")
 #: entry keys the sentence-transformers side can mirror (others, e.g. hard_negatives, stop it with a message)
 SUPPORTED_ENTRY_KEYS = frozenset(
     {
@@ -86,6 +86,7 @@ def read_recipe(config_file: Path, overrides: list[str]) -> tuple[Any, dict[str,
             plain.append(item)
     config = TrainConfig.from_dict(raw).with_overrides(plain)
     config.validate()
+    config.prompts = multi.get("prompts")  # {task: prefix} names the tasks: checked by task_prompts in train_st
     tasks = multi.get("train_datasets") or {}
     if not tasks:
         raise SystemExit(f"{config_file} has no train_datasets: not a multi-task recipe")
@@ -203,6 +204,8 @@ def train_st(
     from transformers import TrainerCallback, set_seed
 
     from textsiam.model.loading import default_model_path
+    from textsiam.model.prompted import with_prompt
+    from textsiam.training.prompts import task_prompts
 
     built = {name: task_data(name, entry, config) for name, entry in tasks.items()}
     for name, task in built.items():
@@ -213,6 +216,7 @@ def train_st(
     train = datasets.DatasetDict({name: task["train"] for name, task in built.items()})
     loss = {name: st_loss(model, task["info"]["loss"], task["info"]["loss_kwargs"]) for name, task in built.items()}
     devs = {name: task["dev"] for name, task in built.items() if task["dev"] is not None}
+    prompts = task_prompts(config.prompts, list(built), multi=True)  # {task: prefix}, "" for none
     history: list[dict[str, float]] = []
     best: dict[str, Any] = {"value": float("-inf"), "state": None, "step": None}
 
@@ -221,7 +225,7 @@ def train_st(
             return
         row: dict[str, float] = {"step": state.global_step, "epoch": float(state.epoch or 0)}
         for name, metric in devs.items():
-            row[f"{name}_{metric.metric_name}"] = float(metric(model))
+            row[f"{name}_{metric.metric_name}"] = float(metric(with_prompt(model, prompts[name])))
         values = [v for k, v in row.items() if k not in ("step", "epoch")]
         row["mean_dev"] = sum(values) / len(values)
         history.append(row)
@@ -266,6 +270,7 @@ def train_st(
         save_total_limit=config.save_total_limit,
         logging_steps=config.logging_steps,
         multi_dataset_batch_sampler=sampler,
+        prompts={name: p for name, p in prompts.items() if p} or None,  # {dataset name: prefix}, as textsiam's
         report_to="none",
         use_cpu=device == "cpu",
         disable_tqdm=True,
@@ -291,6 +296,7 @@ def train_st(
         "best_step": best["step"],
         "best_dev": best["value"] if best["state"] is not None else None,
         "multi_dataset_batch_sampler": sampler,
+        "prompts": {name: p for name, p in prompts.items() if p},
         "tasks": {name: task["info"] for name, task in built.items()},
         "examples": ", ".join(f"{name} {task['info']['n_train_pairs']}" for name, task in built.items()),
         "selection": SELECTION,

@@ -21,6 +21,7 @@ from textsiam.version import __version__
 if TYPE_CHECKING:
     from textsiam.explain import Explanation, explain
     from textsiam.mining import MiningResult, mine_duplicates
+    from textsiam.model.cross_encoder import CrossEncoder
     from textsiam.model.quantization import quantize_embeddings
     from textsiam.model.resolve import get_model
     from textsiam.model.siamese import SiameseConfig, SiameseModel
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 #: Names loaded on first use (each pulls in torch): name -> module.
 _LAZY = {
+    "CrossEncoder": "textsiam.model.cross_encoder",
     "Explanation": "textsiam.explain",
     "explain": "textsiam.explain",
     "fit": "textsiam.training.fitting",
@@ -96,6 +98,7 @@ sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [
+    "CrossEncoder",
     "Explanation",
     "MiningResult",
     "SiameseConfig",

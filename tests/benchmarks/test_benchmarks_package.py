@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
 RESULTS = BENCHMARKS / "results"
 #: results sub-folders (docs link to them)
-TOPICS = {"zero_shot", "finetune", "malstm", "towers", "speed", "scale", "calibration", "explain"}
+TOPICS = {"zero_shot", "finetune", "malstm", "towers", "speed", "scale", "calibration", "explain", "augsbert"}
 MODULES = sorted(p.stem for p in BENCHMARKS.glob("*.py") if p.stem != "__init__")
 SCRIPTS = sorted(m for m in MODULES if 'if __name__ == "__main__":' in (BENCHMARKS / f"{m}.py").read_text())
 

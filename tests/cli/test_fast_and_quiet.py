@@ -67,7 +67,7 @@ def test_help_exits_0():
 
 def test_the_registry_names_the_commands():
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
-    names = ["score", "encode", "mine", "evaluate", "train", "distill", "soup", "export"]
+    names = ["score", "rerank", "encode", "mine", "evaluate", "train", "distill", "soup", "export"]
     assert list(subparsers.choices) == list(COMMANDS) == names
 
 

@@ -13,9 +13,12 @@ import torch
 
 from textsiam.losses import (
     LOSSES,
+    BinaryCrossEntropyLoss,
     ContrastiveLoss,
     CoSENTLoss,
     CosineSimilarityLoss,
+    CrossEncoderMSELoss,
+    CrossEntropyLoss,
     MSELoss,
     MultipleNegativesRankingLoss,
     OnlineContrastiveLoss,
@@ -124,6 +127,30 @@ def _gc_mse():
     return loss_fn, lambda x, y: loss_fn(x, y, t), (a, b)
 
 
+def _gc_binary_cross_entropy(activation: str):
+    def make():
+        (z,) = _leaves(4, 1, 5, 1)
+        y = torch.tensor([1.0, 0.0, 0.3, 1.0, 0.0], dtype=F64)
+        loss_fn = BinaryCrossEntropyLoss(activation=activation, pos_weight=2.0)
+        return loss_fn, lambda x: loss_fn(x, y), (z,)
+
+    return make
+
+
+def _gc_cross_entropy():
+    (z,) = _leaves(5, 1, 4, 3)
+    y = torch.tensor([0, 2, 1, 2])
+    loss_fn = CrossEntropyLoss(label_smoothing=0.1)
+    return loss_fn, lambda x: loss_fn(x, y), (z,)
+
+
+def _gc_cross_encoder_mse():
+    (z,) = _leaves(6, 1, 4, 1)
+    y = torch.tensor([0.2, 0.9, 0.4, 0.0], dtype=F64)
+    loss_fn = CrossEncoderMSELoss(activation="sigmoid")
+    return loss_fn, lambda x: loss_fn(x, y), (z,)
+
+
 GRADCHECK_CASES = [
     *(pytest.param(n, _gc_batch_triplet(n, d), id=f"{n}-{d}") for n in BATCH_TRIPLETS for d in DISTANCES),
     *(pytest.param("contrastive", _gc_contrastive(d), id=f"contrastive-{d}") for d in DISTANCES),
@@ -138,6 +165,12 @@ GRADCHECK_CASES = [
     ),
     pytest.param("softmax", _gc_softmax, id="softmax"),
     pytest.param("mse", _gc_mse, id="mse"),
+    *(
+        pytest.param("binary_cross_entropy", _gc_binary_cross_entropy(a), id=f"binary_cross_entropy-{a}")
+        for a in ("identity", "tanh")
+    ),
+    pytest.param("cross_entropy", _gc_cross_entropy, id="cross_entropy"),
+    pytest.param("cross_encoder_mse", _gc_cross_encoder_mse, id="cross_encoder_mse-sigmoid"),
 ]
 
 
@@ -202,6 +235,22 @@ def _bert_mse(encode, tiny_bert):
     return loss_fn, loss_fn(emb[:2], emb[2:], labels=teacher)
 
 
+def _bert_binary_cross_entropy(encode, tiny_bert):
+    """A cross-encoder loss sees logits: here a linear read-out of the tiny BERT's embedding stands in for a head."""
+    logits, loss_fn = encode(4)[:, :1], BinaryCrossEntropyLoss()
+    return loss_fn, loss_fn(logits, torch.tensor([1.0, 0.0, 0.5, 1.0]))
+
+
+def _bert_cross_entropy(encode, tiny_bert):
+    logits, loss_fn = encode(4)[:, :3], CrossEntropyLoss()
+    return loss_fn, loss_fn(logits, torch.tensor([0, 1, 2, 1]))
+
+
+def _bert_cross_encoder_mse(encode, tiny_bert):
+    logits, loss_fn = encode(4)[:, :1], CrossEncoderMSELoss()
+    return loss_fn, loss_fn(logits, torch.tensor([1.0, 0.0, 0.5, 1.0]))
+
+
 TINY_BERT_CASES = [
     *(pytest.param(n, _bert_batch_triplet(n), id=n) for n in BATCH_TRIPLETS),
     pytest.param("contrastive", _bert_contrastive, id="contrastive"),
@@ -213,6 +262,9 @@ TINY_BERT_CASES = [
     pytest.param("cosine_similarity", _bert_cosine_similarity, id="cosine_similarity"),
     pytest.param("softmax", _bert_softmax, id="softmax"),
     pytest.param("mse", _bert_mse, id="mse"),
+    pytest.param("binary_cross_entropy", _bert_binary_cross_entropy, id="binary_cross_entropy"),
+    pytest.param("cross_entropy", _bert_cross_entropy, id="cross_entropy"),
+    pytest.param("cross_encoder_mse", _bert_cross_encoder_mse, id="cross_encoder_mse"),
 ]
 
 
@@ -241,6 +293,7 @@ def test_tiny_bert_grads(name: str, make: Callable, tiny_bert, encode, assert_mo
     finally:
         tiny_bert.eval()
     head = dict(loss_fn.named_parameters())
-    assert bool(head) == loss_fn.has_classifier_head
+    owns_head = loss_fn.has_classifier_head and loss_fn.model_type == "siamese"  # a cross-encoder's head is the model's
+    assert bool(head) == owns_head
     for pname, p in head.items():
         assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, pname

@@ -22,6 +22,9 @@ EXPECTED = {
     "cosine_similarity": "float",
     "softmax": "class",
     "mse": "teacher",
+    "binary_cross_entropy": "float",
+    "cross_entropy": "class",
+    "cross_encoder_mse": "float",
 }
 
 
@@ -57,18 +60,20 @@ def test_every_class_is_documented() -> None:
 
 def test_no_sentence_transformers_import() -> None:
     pkg = pathlib.Path(losses.__file__).parent
-    for path in pkg.glob("*.py"):
+    for path in pkg.rglob("*.py"):
         assert "sentence_transformers" not in path.read_text(), path
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_every_loss_declares_what_it_needs(name: str) -> None:
     """The trainer, collator and config read these attributes; no code outside losses/ knows a loss by name."""
-    from textsiam.losses import BATCH_MODES, LABEL_KINDS, SiameseLoss
+    from textsiam.losses import BATCH_MODES, LABEL_KINDS, MODEL_TYPES, SiameseLoss
 
     cls = LOSSES[name]
     assert issubclass(cls, SiameseLoss)
     assert cls.label_kind in LABEL_KINDS and cls.batch_mode in BATCH_MODES
+    assert cls.model_type in MODEL_TYPES
+    assert (cls.batch_mode == "logits") is (cls.model_type == "cross_encoder")  # logits: a cross-encoder's loss
     assert isinstance(cls.min_batch_size, int) and cls.min_batch_size >= 1
     if cls.in_batch_negatives:
         assert cls.min_batch_size >= 2

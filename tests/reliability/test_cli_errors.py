@@ -242,6 +242,7 @@ BROKEN_MODELS = {
     "textsiam_json_bad_type": ("textsiam.json", lambda p: _edit_json(p, max_seq_length="abc")),
     "config_json_invalid": ("config.json", lambda p: p.write_text('{"hidden_size": 32,,}')),
     "tensor_shape_mismatch": ("config.json", lambda p: _edit_json(p, hidden_size=64)),
+    "config_json_wrong_type": ("config.json", lambda p: _edit_json(p, hidden_size="x")),
 }
 
 
@@ -278,6 +279,24 @@ def test_bare_tokenizers_exception_becomes_a_value_error(monkeypatch, capsys):
     code, err = run_err(["score", "a", "b", "--model", "/some/model", "-q"], capsys)
     assert code == 2 and err.startswith("textsiam score: error: cannot load the model /some/model")
     assert "untagged enum" in err
+
+
+def test_strict_dataclass_errors_of_a_loader_become_one_line(monkeypatch, capsys):
+    """huggingface_hub's strict-dataclass errors (a config.json field of the wrong type) are no ValueError: a loader
+    that lets one through still gives one line and exit 2, naming config.json."""
+    from huggingface_hub import errors
+
+    if not hasattr(errors, "StrictDataclassFieldValidationError"):
+        pytest.skip("huggingface_hub has no strict dataclasses")
+    from textsiam import SiameseModel
+
+    def fail(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise errors.StrictDataclassFieldValidationError(field="hidden_size", cause=TypeError("expected int, got str"))
+
+    monkeypatch.setattr(SiameseModel, "from_pretrained", fail)
+    code, err = run_err(["score", "a", "b", "--model", "/some/model", "-q"], capsys)
+    assert code == 2 and err.startswith("textsiam score: error: cannot load the model /some/model: config.json:")
+    assert "hidden_size" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_expected_error_types():

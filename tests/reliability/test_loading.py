@@ -243,6 +243,10 @@ def test_default_model_caps_at_512():
             lambda d: _edit_json(d / "config.json", lambda c: {**c, "hidden_size": 64, "intermediate_size": 128}),
             r"model\.safetensors: \d+ tensor\(s\) have shapes that do not fit config\.json",
         ),
+        (  # huggingface_hub's strict dataclasses (transformers >= 5) raise their own error type
+            lambda d: _edit_json(d / "config.json", lambda c: {**c, "hidden_size": "x"}),
+            r"config\.json: .*hidden_size",
+        ),
     ],
     ids=[
         "garbage-weights",
@@ -253,6 +257,7 @@ def test_default_model_caps_at_512():
         "string-for-int",
         "string-for-bool",
         "shape-mismatch",
+        "hf-config-wrong-type",
     ],
 )
 def test_damaged_model_files_give_a_value_error_naming_the_file(model_copy, edit, match):

@@ -45,6 +45,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 #: The commands, in the order of ``textsiam --help``: name -> the module with its ``add_parser(subparsers)``.
 COMMANDS: dict[str, str] = {
     "score": "textsiam.cli.score",
+    "rerank": "textsiam.cli.rerank",
     "encode": "textsiam.cli.encode",
     "mine": "textsiam.cli.mine",
     "evaluate": "textsiam.cli.evaluate",

@@ -162,18 +162,30 @@ def from_pretrained(name: str | None, **kwargs: Any):  # noqa: ANN201
     ``Exception``) raise types the command line would otherwise show as a traceback; they become a
     ``ValueError`` that names the model.
     """
+    from textsiam import SiameseModel
+
+    return checked_load(SiameseModel.from_pretrained, name, **kwargs)
+
+
+def checked_load(load: Any, name: str | None, **kwargs: Any):  # noqa: ANN201
+    """``load(name, **kwargs)`` with the errors of a broken model folder turned into ``ValueError`` (see
+    :func:`from_pretrained`), a ``config.json`` field of the wrong type (``huggingface_hub``'s strict-dataclass
+    errors) among them."""
     import json
 
     from safetensors import SafetensorError
 
-    from textsiam import SiameseModel
+    from textsiam.encoders.loading import strict_config_errors
 
     try:
-        return SiameseModel.from_pretrained(name, **kwargs)
+        return load(name, **kwargs)
     except ImportError as err:  # e.g. --backend onnx without the optional extra: a clean one-line error
         raise ValueError(str(err)) from err
     except (SafetensorError, json.JSONDecodeError) as err:
         raise ValueError(f"cannot load the model {name or '(default)'}: {type(err).__name__}: {err}") from err
+    except strict_config_errors() as err:  # a config.json field of the wrong type (huggingface_hub: no ValueError)
+        message = " ".join(str(err).split())
+        raise ValueError(f"cannot load the model {name or '(default)'}: config.json: {message}") from err
     except Exception as err:
         if type(err) is not Exception:  # only the bare Exception of the Rust bindings (tokenizers)
             raise
@@ -184,6 +196,91 @@ def load_model(args: argparse.Namespace):  # noqa: ANN201
     """The model of ``--model`` with the options of :func:`add_model_options`."""
     hush_transformers(args)
     return from_pretrained(args.model, **model_kwargs(args))
+
+
+# ---------------------------------------------------------------------------------------------- cross-encoders
+# The detection lives in the model layer (textsiam.model.model_kind), imported when a command runs: importing it
+# here would load textsiam.model (torch) at start-up.
+def is_cross_encoder_config(config: Any) -> bool:
+    """Whether the parsed ``config.json`` ``config`` is a cross-encoder's (:mod:`textsiam.model.model_kind`)."""
+    from textsiam.model.model_kind import is_cross_encoder_config as detect
+
+    return detect(config)
+
+
+def model_config(name: str | os.PathLike[str] | None) -> dict[str, Any] | None:
+    """The parsed ``config.json`` of ``--model`` when it can be read here: a folder, or a Hub model already in the
+    local cache (:func:`textsiam.model.model_kind.model_config`); ``None`` otherwise."""
+    from textsiam.model.model_kind import model_config as read
+
+    return read(name)
+
+
+def is_cross_encoder_model(name: str | os.PathLike[str] | None) -> bool:
+    """Whether ``--model`` names a cross-encoder (:func:`textsiam.model.model_kind.is_cross_encoder_model`)."""
+    from textsiam.model.model_kind import is_cross_encoder_model as detect
+
+    return detect(name)
+
+
+def refuse_non_cross_encoder(name: Any, architectures: Any) -> None:
+    """``ValueError`` when ``architectures`` (of a ``config.json``) are known and name no cross-encoder."""
+    from textsiam.model.model_kind import CROSS_ENCODER_ARCHITECTURE
+
+    if isinstance(architectures, (list, tuple)) and architectures:
+        if not is_cross_encoder_config({"architectures": list(architectures)}):
+            raise ValueError(
+                f"{name} is not a cross-encoder: its config.json names {', '.join(map(str, architectures))}, not a "
+                f"...{CROSS_ENCODER_ARCHITECTURE} model, so its scores would come from a new, untrained head; give a "
+                "cross-encoder folder or Hub name"
+            )
+
+
+def add_positive_label_option(parser: argparse.ArgumentParser) -> None:
+    """``--positive-label``: the label of a cross-encoder with several labels whose probability is a pair's score."""
+    parser.add_argument(
+        "--positive-label",
+        default=None,
+        metavar="LABEL",
+        help="a cross-encoder with several labels: the label (index or name) whose probability is a pair's score "
+        "(default: label 1 of two; required for three or more)",
+    )
+
+
+def positive_label(text: str | None) -> int | str | None:
+    """The value of ``--positive-label``: an index when it is an integer, else a label name."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    return int(stripped) if stripped.lstrip("-").isdigit() else stripped
+
+
+def load_cross_encoder(args: argparse.Namespace):  # noqa: ANN201
+    """The cross-encoder of ``args.model`` (:class:`textsiam.model.cross_encoder.CrossEncoder`), with the maximum
+    length of ``--max-length`` (``rerank``) or ``--max-seq-length`` (``evaluate``).
+
+    Raises:
+        ValueError: ``--backend`` or ``--quantize`` (twin-tower options), a model that cannot be loaded, or one that
+            is no cross-encoder (an encoder the loader would put a new, random head on).
+    """
+    for option in ("backend", "quantize"):
+        if getattr(args, option, None) not in (None, "none", "torch"):
+            raise ValueError(f"--{option} applies to twin towers; {args.model} is a cross-encoder")
+    config = model_config(args.model)
+    refuse_non_cross_encoder(args.model, (config or {}).get("architectures"))  # before a slow load, when it can tell
+    hush_transformers(args)
+    try:
+        from textsiam.model.cross_encoder import CrossEncoder
+    except ImportError as err:  # a clean one-line error rather than a traceback
+        raise ValueError(f"cannot load the cross-encoder {args.model}: {err}") from err
+
+    kwargs: dict[str, Any] = {}
+    max_length = getattr(args, "max_length", None) or getattr(args, "max_seq_length", None)
+    if max_length is not None:
+        kwargs["max_length"] = max_length
+    model = checked_load(CrossEncoder.from_pretrained, args.model, **kwargs)
+    refuse_non_cross_encoder(args.model, getattr(getattr(model, "config", None), "architectures", None))  # Hub
+    return model
 
 
 def run_on_ray(args: argparse.Namespace, kind: str) -> int:

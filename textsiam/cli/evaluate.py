@@ -1,4 +1,9 @@
-"""``textsiam evaluate``: a model on STS-B, SICK, MRPC and Quora, with bootstrap confidence intervals."""
+"""``textsiam evaluate``: a model on STS-B, SICK, MRPC and Quora, with bootstrap confidence intervals.
+
+``--model`` may name a cross-encoder: a folder whose ``config.json`` names a ``...ForSequenceClassification``
+architecture (what a sentence-transformers or textsiam ``CrossEncoder`` saves; :func:`common.is_cross_encoder_model`)
+is loaded as one and evaluated on the tasks that score given pairs (``sts``, ``classification``, ``triplet``).
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,9 @@ def add_parser(subparsers: Any) -> None:
         description="Evaluate a model on benchmark datasets (--datasets) and/or your own files (--pairs, a "
         "CSV/TSV/JSONL/JSON file each, in any of sentence-transformers' formats; the task of each follows from its "
         "columns and labels unless --task is given: graded scores -> sts, 0/1 -> classification, anchor/positive -> "
-        "paired_retrieval, anchor/positive/negative -> triplet, text/label -> label_retrieval).",
+        "paired_retrieval, anchor/positive/negative -> triplet, text/label -> label_retrieval). A cross-encoder "
+        "folder (config.json with a ...ForSequenceClassification architecture) as --model is evaluated as one, on "
+        "the sts, classification and triplet tasks.",
     )
     p.add_argument(
         "--datasets", nargs="+", default=None, help="benchmark names (default: stsb sick mrpc quora, without --pairs)"
@@ -48,6 +55,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--seed", type=common.non_negative_int, default=0)
     p.add_argument("--overwrite", action="store_true")
+    common.add_positive_label_option(p)
     common.add_model_options(p)
     common.add_column_options(p)
     p.set_defaults(func=cmd_evaluate)
@@ -62,7 +70,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         common.check_not_an_input(args.output, *args.pairs, args.dev_pairs)
         check_output(args.output, args.overwrite)
     names, tables, task, dev_pairs = own_pairs(args)
-    model = common.load_model(args)
+    model = load_evaluated_model(args)
     options = {
         "split": args.split,
         "data_dir": args.data_dir,
@@ -70,6 +78,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "n_resamples": args.n_resamples,
         "seed": args.seed,
         "show_progress_bar": not args.quiet,
+        "positive_label": common.positive_label(args.positive_label),
     }
     parts = []
     if names:
@@ -114,3 +123,11 @@ def own_pairs(args: argparse.Namespace) -> tuple[list[str], dict[str, Any], str 
         logger.info("%s: task %s", name, args.task or infer_task(name, table))
     dev = read(args.dev_pairs) if args.dev_pairs else None
     return list(names), tables, args.task, dev
+
+
+def load_evaluated_model(args: argparse.Namespace) -> Any:
+    """The cross-encoder of ``--model`` when it is one (:func:`common.is_cross_encoder_model`), else the twin tower."""
+    if common.is_cross_encoder_model(args.model):
+        logger.info("%s is a cross-encoder: evaluating its scores of the pairs", args.model)
+        return common.load_cross_encoder(args)
+    return common.load_model(args)

@@ -1,4 +1,5 @@
-"""``textsiam mine``: near-duplicate pairs among the lines of a text file (faiss index)."""
+"""``textsiam mine``: near-duplicate pairs among the lines of a text file (faiss index), optionally re-ranked by a
+cross-encoder (``--rerank``, :func:`textsiam.mining.rerank_pairs`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def add_parser(subparsers: Any) -> None:
         help="find near-duplicate texts in a file, one text per line (faiss index)",
         description="Mine near-duplicates: every line's top-k most similar lines, and the pairs with a cosine "
         "similarity of at least --threshold, written as TSV i, j (0-based line numbers, i < j), score, text_a, "
-        "text_b, best first. Exact search below 100k lines, an HNSW graph above (see --index).",
+        "text_b, best first. Exact search below 100k lines, an HNSW graph above (see --index). With --rerank, a "
+        "cross-encoder re-scores every mined pair: a rerank_score column after score, and the pairs ordered by it.",
     )
     positive_int = common.positive_int
     p.add_argument("input", help="text file, one text per line (UTF-8)")
@@ -49,6 +51,20 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--chunk-size", type=positive_int, default=10_000, help="lines read, encoded and searched at a time")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     common.add_model_options(p)
+    r = p.add_argument_group(
+        "re-ranking", "re-score the mined pairs with a cross-encoder, and order them by its score (rerank_score)"
+    )
+    r.add_argument("--rerank", metavar="MODEL", default=None, help="cross-encoder folder or Hub name")
+    r.add_argument(
+        "--rerank-batch-size", type=positive_int, default=None, help="pairs per forward pass of the cross-encoder (32)"
+    )
+    r.add_argument(
+        "--rerank-threshold",
+        type=common.finite_float,
+        default=None,
+        help="keep the pairs whose cross-encoder score is at least this (default: all)",
+    )
+    common.add_positive_label_option(r)
     p.set_defaults(func=cmd_mine, batch_size=32)  # smaller batches: less transient memory, as fast on a CPU
 
 
@@ -71,13 +87,16 @@ class LineTexts:
 
 
 def cmd_mine(args: argparse.Namespace) -> int:
-    """Write the near-duplicate pairs of the file's lines as TSV ``i, j, score, text_a, text_b``."""
-    from textsiam.mining import check_mining_args, mine_duplicates
+    """Write the near-duplicate pairs of the file's lines as TSV ``i, j, score, text_a, text_b``; with ``--rerank``,
+    re-scored by the cross-encoder (a ``rerank_score`` column after ``score``) and ordered by it."""
+    from textsiam.mining import check_mining_args, mine_duplicates, rerank_pairs
     from textsiam.mining.args import check_neighbour_memory
+    from textsiam.mining.rerank import pair_texts
 
     src = common.input_file(args.input)
     common.check_not_an_input(args.output, src)
     check_output(args.output, args.overwrite)
+    check_rerank_options(args)
     check_mining_args(  # bad arguments (e.g. a cosine threshold outside [-1, 1]) fail before the model loads
         threshold=args.threshold,
         top_k=args.top_k,
@@ -91,6 +110,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
     )
     n = common.count(common.read_lines(src))  # first pass: count and validate UTF-8 without holding the text
     check_neighbour_memory(n, args.top_k)  # -k beyond the corpus is fine (clamped), beyond the memory is not
+    reranker = load_reranker(args) if args.rerank is not None else None  # a wrong model or label fails before mining
     model = common.load_model(args)
     if args.calibrated:
         from textsiam.calibration import NotCalibratedError
@@ -115,10 +135,23 @@ def cmd_mine(args: argparse.Namespace) -> int:
         ef_search=args.ef_search,
         show_progress_bar=not args.quiet,
     )
-    write_pairs(args, src, result)
+    texts = pair_texts(result.pairs, n, (text for _, text in common.read_lines(src)))  # the texts of the pairs only
+    if reranker is not None:
+        result = rerank_pairs(
+            result,
+            texts,
+            reranker,
+            threshold=args.rerank_threshold,
+            batch_size=args.rerank_batch_size or DEFAULT_RERANK_BATCH_SIZE,
+            chunk_size=args.chunk_size,
+            positive_label=common.positive_label(args.positive_label),
+            show_progress_bar=None if not args.quiet else False,
+        )
+    write_pairs(args, src, result, texts)
     st = result.stats
+    reranked = f", re-ranked in {st['rerank_s']:.1f} s" if reranker is not None else ""
     logger.info(
-        "wrote %d pairs (score >= %g, top-%d, %s) among %d texts to %s; encode %.1f s, index %.1f s, search %.1f s",
+        "wrote %d pairs (score >= %g, top-%d, %s) among %d texts to %s; encode %.1f s, index %.1f s, search %.1f s%s",
         len(result),
         args.threshold,
         st["top_k"],
@@ -128,12 +161,55 @@ def cmd_mine(args: argparse.Namespace) -> int:
         st["encode_s"],
         st["index_s"],
         st["search_s"],
+        reranked,
     )
     return 0
 
 
-def write_pairs(args: argparse.Namespace, src: Path, result: Any) -> None:
-    """Write ``result``'s pairs with their texts (read again: only the texts that occur in a pair are kept).
+#: ``--rerank-batch-size`` when it is not given.
+DEFAULT_RERANK_BATCH_SIZE = 32
+
+
+def check_rerank_options(args: argparse.Namespace) -> None:
+    """``ValueError`` for a re-ranking option without ``--rerank`` (before any model loads)."""
+    if args.rerank is not None:
+        return
+    given = {
+        "--rerank-batch-size": args.rerank_batch_size,
+        "--rerank-threshold": args.rerank_threshold,
+        "--positive-label": args.positive_label,
+    }
+    for option, value in given.items():
+        if value is not None:
+            raise ValueError(f"{option} applies to re-ranking: give the cross-encoder with --rerank MODEL")
+
+
+def load_reranker(args: argparse.Namespace) -> Any:
+    """The cross-encoder of ``--rerank``, checked to give one score per pair (``--positive-label``).
+
+    Raises:
+        ValueError: a model that cannot be loaded or is no cross-encoder (a twin tower: its scores would come from a
+            new, untrained head), or a head of several labels without a usable ``--positive-label``.
+    """
+    from textsiam.mining.rerank import check_reranker
+
+    settings = argparse.Namespace(
+        model=args.rerank, quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False)
+    )
+    reranker = common.load_cross_encoder(settings)
+    try:
+        check_reranker(reranker, common.positive_label(args.positive_label))
+    except TypeError as err:
+        raise ValueError(f"--rerank {args.rerank}: {err}") from err
+    return reranker
+
+
+def write_pairs(args: argparse.Namespace, src: Path, result: Any, texts: Any = None) -> None:
+    """Write ``result``'s pairs with their texts: ``i, j, score[, rerank_score], text_a, text_b``.
+
+    ``texts``: the texts of the pairs (:func:`textsiam.mining.rerank.pair_texts`: an object array, one entry per
+    line); default: ``src`` read again, keeping only the texts that occur in a pair. A ``rerank_score`` column is
+    written when ``result`` was re-ranked (its ``rerank_scores`` is set).
 
     A block of :data:`WRITE_BLOCK` pairs at a time: Python lists of all 7M pairs of a 1M-line corpus would take
     about 1 GB. The texts sit in a numpy object array, so a block's texts are gathered in C and each line is one
@@ -141,24 +217,26 @@ def write_pairs(args: argparse.Namespace, src: Path, result: Any) -> None:
     """
     import numpy as np
 
+    from textsiam.mining.rerank import pair_texts
+
     n = result.stats["n_texts"]
-    needed = np.zeros(n, dtype=bool)
-    needed[result.pairs.ravel()] = True
-    texts = np.empty(n, dtype=object)  # one pointer per line; strings only for the lines in a pair
-    for i, (_, text) in enumerate(common.read_lines(src)):
-        if i < n and needed[i]:
-            texts[i] = text.replace("\t", " ")  # a tab inside a text would shift the columns
+    if texts is None:
+        texts = pair_texts(result.pairs, n, (text for _, text in common.read_lines(src)))
+    shown = texts.copy()  # pointers; a new string only for a text with a tab, which would shift the columns
+    tabbed = np.fromiter((isinstance(t, str) and "\t" in t for t in texts), dtype=bool, count=len(texts))
+    for row in np.flatnonzero(tabbed).tolist():
+        shown[row] = texts[row].replace("\t", " ")
+    reranked = getattr(result, "rerank_scores", None)
     with common.naming(args.output), atomic_open(args.output, overwrite=args.overwrite) as out:
-        out.write("i\tj\tscore\ttext_a\ttext_b\n")
+        out.write("i\tj\tscore\t" + ("rerank_score\t" if reranked is not None else "") + "text_a\ttext_b\n")
         for start in range(0, len(result.scores), WRITE_BLOCK):
-            pairs = result.pairs[start : start + WRITE_BLOCK]
-            columns = (
-                pairs[:, 0].tolist(),
-                pairs[:, 1].tolist(),
-                result.scores[start : start + WRITE_BLOCK].tolist(),
-                texts[pairs[:, 0]].tolist(),
-                texts[pairs[:, 1]].tolist(),
-            )
-            out.write(
-                "".join([f"{i}\t{j}\t{score:.6f}\t{a}\t{b}\n" for i, j, score, a, b in zip(*columns, strict=True)])
-            )
+            block = slice(start, start + WRITE_BLOCK)
+            pairs = result.pairs[block]
+            rows, scores = pairs.tolist(), result.scores[block].tolist()
+            text_a, text_b = shown[pairs[:, 0]].tolist(), shown[pairs[:, 1]].tolist()
+            if reranked is None:
+                columns = zip(rows, scores, text_a, text_b, strict=True)
+                out.write("".join([f"{i}\t{j}\t{s:.6f}\t{a}\t{b}\n" for (i, j), s, a, b in columns]))
+            else:
+                columns6 = zip(rows, scores, reranked[block].tolist(), text_a, text_b, strict=True)
+                out.write("".join([f"{i}\t{j}\t{s:.6f}\t{r:.6f}\t{a}\t{b}\n" for (i, j), s, r, a, b in columns6]))

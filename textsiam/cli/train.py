@@ -15,7 +15,8 @@ def add_parser(subparsers: Any) -> None:
         subparsers,
         "train",
         help="fine-tune a model from a YAML/JSON config",
-        description="Fine-tune a Siamese model. Every config field can be overridden with --set key=value "
+        description="Fine-tune a Siamese model (or a cross-encoder: model_type=cross_encoder). Every config field "
+        "can be overridden with --set key=value "
         "(lists as a,b,c or JSON; dict entries as loss_kwargs.scale=20; alias lr=learning_rate). "
         "See --list-options for the fields.",
     )

@@ -54,6 +54,35 @@ def read_json(path: str | Path, expect: type = dict) -> Any:
     return data
 
 
+def strict_config_errors() -> tuple[type[BaseException], ...]:
+    """The errors ``huggingface_hub``'s strict dataclasses raise for a ``config.json`` field of the wrong type or
+    value (``transformers`` >= 5 configs are such dataclasses); none with older versions."""
+    try:
+        from huggingface_hub.errors import StrictDataclassError
+    except ImportError:
+        return ()
+    return (StrictDataclassError,)
+
+
+def load_config(source: str | Path, *, trust_remote_code: bool = False, **hub_kwargs: Any) -> Any:
+    """``transformers.AutoConfig.from_pretrained(source)``, a broken ``config.json`` being a ``ValueError`` that names
+    it: not valid JSON (``transformers`` says "not a valid JSON file" only), or a field of the wrong type or value
+    (``huggingface_hub``'s ``StrictDataclassFieldValidationError``, which is no ``ValueError``)."""
+    from transformers import AutoConfig
+
+    local = Path(source).is_dir()
+    try:
+        return AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code, **hub_kwargs)
+    except OSError as err:
+        if local and "json" in str(err).lower():  # transformers' "not a valid JSON file": say why
+            read_json(Path(source) / "config.json")
+        raise
+    except strict_config_errors() as err:
+        inside = f"{hub_kwargs['subfolder']}/" if hub_kwargs.get("subfolder") else ""
+        where = Path(source) / "config.json" if local else f"{source}: {inside}config.json"
+        raise ValueError(f"{where}: {' '.join(str(err).split())}") from None
+
+
 def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a safetensors file; ``ValueError`` naming the file if it is truncated or not safetensors."""
     from safetensors import SafetensorError

@@ -9,17 +9,17 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from transformers import AutoConfig, AutoModel, AutoModelForTextEncoding, PreTrainedModel
+from transformers import AutoModel, AutoModelForTextEncoding, PreTrainedModel
 
 from textsiam.encoders.base import Encoder
 from textsiam.encoders.loading import (
     check_finite,
     check_loaded_keys,
     check_vocabulary,
+    load_config,
     load_tokenizer,
     position_limit,
     quiet_transformers,
-    read_json,
 )
 from textsiam.encoders.pooling import Pooling
 from textsiam.encoders.weight_dtypes import check_checkpoint_dtypes
@@ -114,12 +114,7 @@ class TransformerEncoder(Encoder):
         name = str(name_or_path)
         local = Path(name).is_dir()
         hub_kwargs = {k: v for k, v in hf_kwargs.items() if k in HUB_OPTIONS}  # for the config and the tokenizer
-        try:
-            config = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code, **hub_kwargs)
-        except OSError as err:
-            if local and "json" in str(err).lower():  # transformers' "not a valid JSON file": say why
-                read_json(Path(name) / "config.json")
-            raise
+        config = load_config(name, trust_remote_code=trust_remote_code, **hub_kwargs)  # a broken config: ValueError
         encoder_only_of_seq2seq = getattr(config, "is_encoder_decoder", False) or any(
             a.endswith("EncoderModel") for a in (getattr(config, "architectures", None) or [])
         )  # T5 and friends: keep the encoder stack only (also when reloading a saved T5EncoderModel)

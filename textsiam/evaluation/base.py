@@ -8,6 +8,11 @@ record that :class:`~textsiam.evaluation.results.EvaluationResults` stores.
 A new task is one subclass (set :attr:`~PairEvaluator.task` and :attr:`~PairEvaluator.primary_key`,
 implement :meth:`~PairEvaluator.compute`, :meth:`~PairEvaluator.primary_inputs` and
 :meth:`~PairEvaluator.primary_fn`) plus one entry in :data:`textsiam.evaluation.evaluator.EVALUATORS`.
+
+The model is a twin tower (``encode``) or a cross-encoder (``predict`` and no ``encode``): :meth:`PairEvaluator.encode`
+scores the pairs of either (:func:`~textsiam.evaluation.encoding.encode_pairs`), a cross-encoder's under the one
+score name ``cross_encoder``. Tasks that rank texts by their embeddings (:attr:`PairEvaluator.needs_embeddings`)
+refuse a cross-encoder (:meth:`PairEvaluator.check_model`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 
 from textsiam.evaluation import inputs
 from textsiam.evaluation.bootstrap import MIN_CI_ITEMS, MIN_RELIABLE_PAIRS, MetricFn, bootstrap_cis
+from textsiam.evaluation.cross_encoding import CROSS_ENCODER_TASKS, is_cross_encoder
 from textsiam.evaluation.encoding import EncodedPairs, encode_pairs, model_name
 from textsiam.evaluation.inputs import PairData, pair_columns
 from textsiam.evaluation.metrics import DEFAULT_PRIMARY_SIMILARITY, resolve_similarities
@@ -85,6 +91,10 @@ class PairEvaluator(ABC):
         confidence: CI coverage.
         show_progress_bar: tqdm bars for encoding and bootstrap; ``None``: only for :data:`PROGRESS_MIN_PAIRS` pairs
             or more.
+        positive_label: a cross-encoder with several labels: the label (index or name) whose probability is the
+            score of a pair (default: label 1 of two; required for three or more, see
+            :func:`~textsiam.evaluation.cross_encoding.positive_label_index`); ignored by models that give one score
+            per pair (twin towers, cross-encoders with one label), so that one setting serves several models.
 
     Attributes:
         primary_metric: key of the primary metric, e.g. ``cosine_spearman``; it follows the model's
@@ -101,6 +111,8 @@ class PairEvaluator(ABC):
     item_name: ClassVar[str] = "pairs"
     #: What one row of the evaluated data is, for messages: ``pairs`` (``triplets``, ``texts``).
     row_name: ClassVar[str] = "pairs"
+    #: The task ranks texts by their embeddings, so a cross-encoder (which has none) cannot be evaluated on it.
+    needs_embeddings: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -115,6 +127,7 @@ class PairEvaluator(ABC):
         seed: int = 0,
         confidence: float = 0.95,
         show_progress_bar: bool | None = False,
+        positive_label: int | str | None = None,
     ) -> None:
         self.name = name
         self.split = split
@@ -129,6 +142,7 @@ class PairEvaluator(ABC):
         self.seed = seed
         self.confidence = confidence
         self.show_progress_bar = show_progress_bar
+        self.positive_label = positive_label
         self.primary_metric = f"{primary_similarity or DEFAULT_PRIMARY_SIMILARITY}_{self.primary_key}"
 
     @property
@@ -181,16 +195,37 @@ class PairEvaluator(ABC):
         return [self.pairs]
 
     # ------------------------------------------------------------------------------ shared machinery
+    def check_model(self, model: Any) -> None:
+        """Refuse a model this evaluation cannot score, before any work.
+
+        Raises:
+            ValueError: a cross-encoder on a task that ranks texts by their embeddings (:attr:`needs_embeddings`).
+        """
+        if is_cross_encoder(model):
+            if self.needs_embeddings:
+                raise ValueError(
+                    f"{self.name}/{self.split}: task {self.task!r} ranks texts by their embeddings, and a "
+                    f"cross-encoder ({model_name(model)}) has none: evaluate it on a task that scores given pairs "
+                    f"({', '.join(CROSS_ENCODER_TASKS)}), or evaluate a twin tower (SiameseModel) on {self.task!r}"
+                )
+
     def resolve(self, model: Any) -> tuple[list[str], str]:
-        """``(similarities to score, primary similarity)`` for ``model``; updates :attr:`primary_metric`."""
+        """``(similarities to score, primary similarity)`` for ``model``; updates :attr:`primary_metric`.
+
+        A cross-encoder gives ``(["cross_encoder"], "cross_encoder")``; :meth:`check_model` runs first.
+        """
+        self.check_model(model)
         sims, primary = resolve_similarities(model, self.similarities, self.primary_similarity)
         self.primary_metric = f"{primary}_{self.primary_key}"
         return sims, primary
 
     def encode(self, model: Any, similarities: Iterable[str]) -> EncodedPairs:
-        """Encode every distinct text of :meth:`pair_sets` once and score each set with ``similarities``."""
+        """Encode every distinct text of :meth:`pair_sets` once and score each set with ``similarities`` (a
+        cross-encoder: score every distinct pair once, :func:`~textsiam.evaluation.encoding.encode_pairs`)."""
         sets = [(p.text_a, p.text_b) for p in self.pair_sets()]
-        return encode_pairs(model, sets, similarities, self.batch_size, self.progress)
+        return encode_pairs(
+            model, sets, similarities, self.batch_size, self.progress, positive_label=self.positive_label
+        )
 
     def bootstrap(self, metric_fns: Mapping[str, MetricFn], *arrays: Any) -> dict[str, dict[str, Any]]:
         """Percentile bootstrap CIs ``{key: {"low", "high"}}`` with this evaluator's settings (``{}`` if off).
@@ -242,7 +277,8 @@ class PairEvaluator(ABC):
             ``primary_similarity``, ``primary_metric``, the task's own fields, ``n_unique_texts``,
             ``primary_value``, ``metrics`` (``{key: value}``), ``ci`` (``{key: {"low", "high"}}``),
             ``main_metrics``, ``n_resamples``, ``seed``, ``confidence``, ``wall_time_s`` and, if there are any,
-            ``notes`` (see :meth:`notes`).
+            ``notes`` (see :meth:`notes`). For a cross-encoder, ``similarities`` is ``["cross_encoder"]`` and
+            ``cross_encoder`` says how a pair's score was made (``num_labels``, ``score``[, ``positive_label``]).
         """
         start = time.perf_counter()
         sims, primary = self.resolve(model)
@@ -257,6 +293,8 @@ class PairEvaluator(ABC):
             "primary_metric": self.primary_metric,
         }
         encoded = self.encode(model, sims)
+        if encoded.cross_encoder is not None:
+            record["cross_encoder"] = encoded.cross_encoder
         result = self.compute(encoded, sims, primary)
         record.update(result.info)
         key = self.primary_metric

@@ -25,6 +25,7 @@ def compare(
     pairs: Any = None,
     dev_pairs: Any = None,
     task: str | None = None,
+    positive_label: int | str | None = None,
 ) -> dict[str, Any]:
     """Paired bootstrap comparison of two models on the primary metric of ``dataset``.
 
@@ -48,6 +49,12 @@ def compare(
         pairs: pair table instead of loading ``split``.
         dev_pairs: pair table that chooses classification thresholds instead of the dev split.
         task: task type (default: the registered task of ``dataset``).
+        positive_label: for a cross-encoder with several labels, the label whose probability is a pair's score
+            (see :func:`textsiam.evaluation.evaluate`; ignored by models with one score per pair).
+
+    Either model may be a cross-encoder (on ``sts``, ``classification`` and ``triplet`` data): its metric is
+    ``cross_encoder_<metric>``, e.g. a twin tower's ``cosine_spearman`` against a cross-encoder's
+    ``cross_encoder_spearman``.
 
     Returns:
         ``{"dataset", "split", "task", "metric", "model_a", "metric_a", "model_b", "metric_b",
@@ -70,6 +77,7 @@ def compare(
         primary_similarity=primary_similarity,
         show_progress_bar=show_progress_bar,
         retrieval=False,
+        positive_label=positive_label,
     )
     out: dict[str, Any] = {"dataset": dataset, "split": split, "task": evaluator.task, "metric": evaluator.primary_key}
     values = []

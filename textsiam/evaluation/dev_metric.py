@@ -29,6 +29,12 @@ class DevMetric:
             (:mod:`textsiam.data.tables`; in memory or a file path).
         task: task type (default: the registered task of ``name``, else the task of the table's format, see
             :func:`textsiam.evaluation.inputs.infer_task`).
+        positive_label: a cross-encoder with several labels: the label whose probability is a pair's score (see
+            :func:`textsiam.evaluation.evaluate`).
+
+    A cross-encoder (``predict`` and no ``encode``) is scored on ``sts``, ``classification`` and ``triplet`` data
+    (metric names ``cross_encoder_spearman``, ``cross_encoder_accuracy``); a retrieval task refuses it
+    (``ValueError`` naming the task).
 
     Attributes:
         name: dataset name.
@@ -54,6 +60,7 @@ class DevMetric:
         show_progress_bar: bool = False,
         pairs: Any = None,
         task: str | None = None,
+        positive_label: int | str | None = None,
     ) -> None:
         name, pairs, task = resolve_data(name, split, pairs, task)
         self.name = name
@@ -71,6 +78,7 @@ class DevMetric:
             primary_similarity=primary_similarity,
             show_progress_bar=show_progress_bar,
             n_resamples=0,
+            positive_label=positive_label,
         )
         self.metric_name = self.evaluator.primary_metric
 

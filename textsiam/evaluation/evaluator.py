@@ -2,7 +2,9 @@
 
 The model is duck-typed (see :mod:`textsiam.evaluation.encoding`): it needs
 ``encode(texts, batch_size=..., show_progress_bar=...) -> (N, D)``, and optionally
-``similarity_fn_name`` (the primary similarity, default ``"cosine"``) and ``name_or_path``.
+``similarity_fn_name`` (the primary similarity, default ``"cosine"``) and ``name_or_path``. A cross-encoder
+(``predict(pairs, ...)`` and no ``encode``: :mod:`textsiam.evaluation.cross_encoding`) is evaluated on the tasks that
+score given pairs (``sts``, ``classification``, ``triplet``), its score named ``cross_encoder``.
 
 Each task has one evaluator class, registered in :data:`EVALUATORS`; :func:`get_evaluator` builds
 the one of a dataset (its task from :func:`textsiam.data.task_type` unless ``task=`` is given).
@@ -199,6 +201,7 @@ def evaluate(
     retrieval: bool | None = None,
     task: str | None = None,
     dev_pairs: Any = None,
+    positive_label: int | str | None = None,
 ) -> EvaluationResults:
     """Evaluate ``model`` on registered datasets and/or your own pairs.
 
@@ -207,8 +210,12 @@ def evaluate(
     :class:`RetrievalEvaluator`, :class:`TripletEvaluator`, :class:`PairedRetrievalEvaluator` or
     :class:`LabelRetrievalEvaluator`; quora/qqp get retrieval metrics next to classification.
 
+    A cross-encoder (``predict`` and no ``encode``) is evaluated on ``sts``, ``classification`` and ``triplet``
+    data with the same metrics, thresholds and intervals, its score named ``cross_encoder`` (e.g.
+    ``cross_encoder_spearman``); the retrieval tasks need embeddings and are refused before anything is scored.
+
     Args:
-        model: see module docstring.
+        model: see module docstring: a twin tower or a cross-encoder.
         datasets: a registered dataset name (``stsb``, ``sick``, ``sick-e``, ``mrpc``, ``quora``,
             ``qqp``), a table in any of sentence-transformers' formats (a :class:`datasets.Dataset`, a
             :class:`pandas.DataFrame`, a dict of lists or a list of row tuples, recorded as ``"custom"``), the path
@@ -236,6 +243,9 @@ def evaluate(
             the pairs themselves, as sentence-transformers' ``BinaryClassificationEvaluator`` does, which is
             optimistic: a warning, a note in the record and the protocol say so); registered datasets use their
             dev split.
+        positive_label: a cross-encoder with several labels: the label (index, or name from its ``id2label``) whose
+            probability is a pair's score; default label 1 of a two-label head, required for three or more labels
+            (:func:`~textsiam.evaluation.cross_encoding.positive_label_index`). Ignored by models with one score.
 
     Returns:
         :class:`EvaluationResults` (one record per dataset, in the given order; see
@@ -243,7 +253,8 @@ def evaluate(
 
     Raises:
         ValueError: no datasets, an unknown task, a name that is neither a registered dataset nor an existing
-            file, or a table of no known format (or not the format of ``task``).
+            file, or a table of no known format (or not the format of ``task``); a cross-encoder on a retrieval
+            task, or with several labels and no ``positive_label``.
 
     Example:
         >>> results = evaluate(model, ["stsb", "mrpc"])  # doctest: +SKIP
@@ -266,12 +277,15 @@ def evaluate(
         "similarities": similarities,
         "primary_similarity": primary_similarity,
         "retrieval": retrieval,
+        "positive_label": positive_label,
     }
     start = time.perf_counter()
     evaluators = []  # all inputs are loaded and checked before the first encode call
     for name, table in items:
         own = {} if table is None else {"dev_pairs": dev_pairs}  # registered datasets use their dev split
         evaluators.append(get_evaluator(name, split, data_dir, pairs=table, task=task, **options, **own))
+    for evaluator in evaluators:  # a model an evaluation cannot score fails before the first is scored
+        evaluator.check_model(model)
     results = []
     for evaluator in evaluators:
         logger.info("evaluating %s on %s/%s", model_name(model), evaluator.name, split)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from textsiam.evaluation.cross_encoding import CROSS_ENCODER, is_cross_encoder
 from textsiam.model.scoring import check_similarity_name
 
 #: Similarity functions scored for every dataset (the model's own function is added if missing).
@@ -63,7 +64,22 @@ def resolve_similarities(
 
     The primary similarity is ``primary_similarity`` if given, else ``model.similarity_fn_name``
     if the model has one, else ``"cosine"``. It is always included in the returned list.
+
+    A cross-encoder (:func:`~textsiam.evaluation.cross_encoding.is_cross_encoder`) has no similarity functions:
+    its one score is ``(["cross_encoder"], "cross_encoder")``.
+
+    Raises:
+        ValueError: an unknown similarity name, or similarities named for a cross-encoder.
     """
+    if model is not None and is_cross_encoder(model):
+        named = [similarities] if isinstance(similarities, str) else list(similarities or [])
+        named += [primary_similarity] if primary_similarity is not None else []
+        if any(name != CROSS_ENCODER for name in named):
+            raise ValueError(
+                f"a cross-encoder scores each pair itself and has no similarity functions, but {named} were asked "
+                f"for: leave similarities and primary_similarity unset (its score is named {CROSS_ENCODER!r})"
+            )
+        return [CROSS_ENCODER], CROSS_ENCODER
     if primary_similarity is None:
         primary_similarity = getattr(model, "similarity_fn_name", None) or DEFAULT_PRIMARY_SIMILARITY
     primary = check_similarity_name(primary_similarity)

@@ -10,6 +10,7 @@ import numpy as np
 from textsiam.evaluation import classification as clf
 from textsiam.evaluation import inputs
 from textsiam.evaluation.base import PairEvaluator, PrimaryInputs, TaskResult
+from textsiam.evaluation.cross_encoding import is_cross_encoder
 from textsiam.evaluation.encoding import EncodedPairs
 from textsiam.evaluation.inputs import PairData, pair_columns
 from textsiam.evaluation.metrics import RETRIEVAL_DATASETS, TASK_CLASSIFICATION, as_binary_labels
@@ -34,6 +35,10 @@ class PairClassificationEvaluator(PairEvaluator):
     Confidence intervals (percentile bootstrap over pairs, thresholds fixed): primary accuracy and F1.
     With ``retrieval`` the record also holds the duplicate-retrieval metrics of
     :class:`~textsiam.evaluation.retrieval_evaluator.RetrievalEvaluator` on the same embeddings.
+
+    A cross-encoder's score (``predict``, see :mod:`textsiam.evaluation.cross_encoding`) is thresholded the same
+    way, under the name ``cross_encoder`` (``cross_encoder_accuracy``, ...). It has no embeddings to rank with: the
+    retrieval metrics a dataset adds by default (Quora) are left out, with a note; ``retrieval=True`` is an error.
 
     Args:
         pairs: pair table with 0/1 ``label`` values.
@@ -71,6 +76,7 @@ class PairClassificationEvaluator(PairEvaluator):
             self.dev_pairs = pair_columns(dev_pairs, f"{self.name}/dev")
             self.dev_labels = as_binary_labels(self.dev_pairs.labels, f"{self.name}/dev labels")
         self.retrieval: RetrievalEvaluator | None = None
+        self.retrieval_requested = bool(retrieval)  # asked for, rather than a dataset's default
         if retrieval is None:
             retrieval = str(self.name).lower() in RETRIEVAL_DATASETS
         if retrieval:
@@ -92,6 +98,19 @@ class PairClassificationEvaluator(PairEvaluator):
         if out.get("dev_pairs") is None and inputs.is_registered(name):
             out["dev_pairs"] = inputs.load_pairs(name, "dev", data_dir)
         return out
+
+    def check_model(self, model: Any) -> None:
+        """The base class's checks, and no cross-encoder when retrieval metrics were asked for (``retrieval=True``).
+
+        Raises:
+            ValueError: see :meth:`PairEvaluator.check_model`; a cross-encoder with ``retrieval=True``.
+        """
+        super().check_model(model)
+        if is_cross_encoder(model) and self.retrieval is not None and self.retrieval_requested:
+            raise ValueError(
+                f"{self.name}/{self.split}: retrieval=True ranks the questions by their embeddings, and a "
+                "cross-encoder has none: evaluate it with retrieval=False (or unset)"
+            )
 
     def pair_sets(self) -> list[PairData]:
         """The evaluated pairs, then the dev pairs (if any)."""
@@ -118,6 +137,8 @@ class PairClassificationEvaluator(PairEvaluator):
     def notes(self, result: TaskResult) -> list[str]:
         """The base class's notes, and where the thresholds were chosen when no dev pairs were given."""
         notes = super().notes(result)
+        if self.retrieval is not None and "retrieval" not in result.info:
+            notes.append("no duplicate-retrieval metrics: a cross-encoder has no embeddings to rank the texts with")
         if self.dev_pairs is None:
             notes.append(
                 "thresholds chosen on the evaluated pairs themselves (no dev pairs), as sentence-transformers' "
@@ -159,7 +180,9 @@ class PairClassificationEvaluator(PairEvaluator):
         for sim in similarities:
             if sim != primary:
                 result.main_metrics += [f"{sim}_accuracy", f"{sim}_f1"]
-        if self.retrieval is not None:
+        if self.retrieval is not None and encoded.embeddings is None:  # a cross-encoder: nothing to rank with
+            logger.warning("%s/%s: a cross-encoder has no embeddings: no retrieval metrics", self.name, self.split)
+        elif self.retrieval is not None:
             extra = self.retrieval.compute(encoded, [primary], primary)
             result.metrics.update(extra.metrics)
             result.ci.update(extra.ci)

@@ -32,6 +32,7 @@ class RankingEvaluator(PairEvaluator):
 
     primary_key: ClassVar[str] = f"mrr@{MRR_K}"
     item_name = "queries"
+    needs_embeddings = True  # candidates are ranked by the similarity of embeddings: no cross-encoder
     #: How relevance is defined, for the record's ``retrieval`` protocol.
     relevance: str = ""
 

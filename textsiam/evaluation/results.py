@@ -47,6 +47,13 @@ PROTOCOL: dict[str, str] = {
         f"classification metrics at the fixed thresholds; none (null) for fewer than {MIN_CI_ITEMS} pairs (queries)"
     ),
 }
+#: ``protocol["cross_encoder"]`` when some results are a cross-encoder's.
+CROSS_ENCODER_PROTOCOL = (
+    "a cross-encoder scores each (text_a, text_b) pair directly with model.predict (each distinct pair once), "
+    "recorded as the similarity 'cross_encoder'; with several labels the score is the softmax probability of "
+    "one label (the record's cross_encoder.positive_label); correlations, thresholds, triplet accuracy and "
+    "bootstrap intervals as for similarity scores"
+)
 #: ``PROTOCOL["classification"]`` when some results chose their thresholds on the evaluated pairs (no dev pairs).
 CLASSIFICATION_ON_EVALUATED = (
     "predict positive iff score >= threshold; thresholds (best accuracy, best F1; candidates = midpoints between "
@@ -58,9 +65,12 @@ def protocol_for(results: list[dict[str, Any]]) -> dict[str, str]:
     """:data:`PROTOCOL`, with the classification text saying where the thresholds of ``results`` were chosen.
 
     A classification record whose ``threshold_split`` is not ``dev`` (your own pairs without dev pairs) chose
-    them on the evaluated pairs themselves, as sentence-transformers' ``BinaryClassificationEvaluator`` does.
+    them on the evaluated pairs themselves, as sentence-transformers' ``BinaryClassificationEvaluator`` does. When a
+    record is a cross-encoder's, the protocol also says how its scores were made (``cross_encoder``).
     """
     protocol = dict(PROTOCOL)
+    if any("cross_encoder" in r for r in results):
+        protocol["cross_encoder"] = CROSS_ENCODER_PROTOCOL
     clf = [r for r in results if r.get("task") == "classification" and "threshold_split" in r]
     own = [str(r.get("dataset")) for r in clf if r["threshold_split"] != "dev"]
     if own:

@@ -11,6 +11,7 @@ import numpy as np
 
 from textsiam.evaluation import inputs
 from textsiam.evaluation.base import PairEvaluator, PrimaryInputs, TaskResult
+from textsiam.evaluation.cross_encoding import CROSS_ENCODER
 from textsiam.evaluation.encoding import EncodedPairs
 from textsiam.evaluation.inputs import PairData
 from textsiam.evaluation.metrics import TASK_TRIPLET
@@ -25,13 +26,15 @@ class TripletEvaluator(PairEvaluator):
     the inequality is strict (a tie counts as a miss), and the distances are similarities here too
     (``euclidean`` = ``-||u - v||_2``, ``manhattan`` = ``-||u - v||_1``), so for them a triplet is right when
     ``d(a, n) > d(a, p) + margin``. Primary metric: ``{primary}_accuracy``. Confidence interval (percentile
-    bootstrap over triplets): the primary accuracy.
+    bootstrap over triplets): the primary accuracy. A cross-encoder scores the two pairs of each triplet itself:
+    ``cross_encoder_accuracy`` = ``100 · mean_i [score(a_i, p_i) > score(a_i, n_i) + margin]``.
 
     Args:
         pairs: a triplet table: ``anchor, positive, negative`` (or ``text_a, text_b, text_c``) columns, rows
             ``(anchor, positive, negative)`` or the path of such a file (:mod:`textsiam.data.tables`).
         margin: how much more similar the positive must be, in the similarity's own units: one number, or
-            ``{similarity: margin}`` (0 for the others); default 0, as sentence-transformers.
+            ``{similarity: margin}`` (0 for the others; ``cross_encoder`` for a cross-encoder's score); default 0,
+            as sentence-transformers.
         **kwargs: see :class:`~textsiam.evaluation.base.PairEvaluator` (``similarities`` default to cosine,
             dot, euclidean and manhattan; each costs one pass over the triplets).
 
@@ -100,14 +103,17 @@ class TripletEvaluator(PairEvaluator):
 
 
 def check_margin(margin: float | Mapping[str, float]) -> float | dict[str, float]:
-    """``margin`` checked: a finite number, or ``{similarity name: finite number}``.
+    """``margin`` checked: a finite number, or ``{similarity name (or "cross_encoder"): finite number}``.
 
     Raises:
         ValueError: an unknown similarity name or a non-finite margin.
         TypeError: neither a number nor a mapping of numbers.
     """
     if isinstance(margin, Mapping):
-        return {check_similarity_name(sim): margin_value(value) for sim, value in margin.items()}
+        return {
+            sim if sim == CROSS_ENCODER else check_similarity_name(sim): margin_value(value)
+            for sim, value in margin.items()
+        }
     return margin_value(margin)
 
 

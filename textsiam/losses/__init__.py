@@ -1,7 +1,8 @@
-"""Training losses for siamese sentence encoders.
+"""Training losses for siamese sentence encoders, and for cross-encoders.
 
 Every loss is a small :class:`torch.nn.Module` that works on **embeddings** (never on the model),
-so any encoder can be trained with any loss. Call signatures (all return a scalar tensor):
+so any encoder can be trained with any loss; a cross-encoder's loss works on the **logits** of its head
+(:mod:`textsiam.losses.cross_encoder`). Call signatures (all return a scalar tensor):
 
 =========================  ==========================================================  ===============
 registry key               forward                                                     label kind
@@ -18,6 +19,9 @@ cosent                     (emb_a, emb_b, labels)                               
 cosine_similarity          (emb_a, emb_b, labels)                                      float
 softmax                    (emb_a, emb_b, labels)  -- owns a trainable head            class
 mse                        (emb_a, emb_b=None, labels=teacher_embeddings)              teacher
+binary_cross_entropy       (logits, labels)  -- a cross-encoder's                      float
+cross_entropy              (logits, labels)  -- a cross-encoder's, one logit a class   class
+cross_encoder_mse          (logits, labels)  -- a cross-encoder's                      float
 =========================  ==========================================================  ===============
 
 Label kinds (:data:`LOSS_LABEL_KIND`), for validating a dataset before training:
@@ -34,9 +38,9 @@ Label kinds (:data:`LOSS_LABEL_KIND`), for validating a dataset before training:
 
 Each class declares what it needs as class attributes of :class:`~textsiam.losses.base.SiameseLoss`:
 ``label_kind``, ``batch_mode`` (how the trainer feeds it), ``in_batch_negatives``, ``min_batch_size``,
-``label_free``, ``needs_teacher``, ``accepts_hard_negatives`` and ``has_classifier_head``. The trainer, the
-collator and the config checks read those; none of them knows a loss by its name. A new loss is one file plus one
-line in :data:`LOSSES`.
+``label_free``, ``needs_teacher``, ``accepts_hard_negatives``, ``has_classifier_head`` and ``model_type``
+(``siamese`` or ``cross_encoder``: the model it trains). The trainer, the collator and the config checks read those;
+none of them knows a loss by its name. A new loss is one file plus one line in :data:`LOSSES`.
 """
 
 from __future__ import annotations
@@ -45,12 +49,13 @@ from typing import Any
 
 from torch import nn
 
-from textsiam.losses.base import BATCH_MODES, LABEL_KINDS, SiameseLoss
+from textsiam.losses.base import BATCH_MODES, LABEL_KINDS, MODEL_TYPES, SiameseLoss
 from textsiam.losses.batch_triplet import BatchAllTripletLoss, BatchHardTripletLoss, BatchSemiHardTripletLoss
 from textsiam.losses.common import DISTANCES
 from textsiam.losses.contrastive import ContrastiveLoss
 from textsiam.losses.cosent import CoSENTLoss
 from textsiam.losses.cosine_similarity import CosineSimilarityLoss
+from textsiam.losses.cross_encoder import BinaryCrossEntropyLoss, CrossEncoderMSELoss, CrossEntropyLoss
 from textsiam.losses.mnrl import MultipleNegativesRankingLoss
 from textsiam.losses.mse import MSELoss
 from textsiam.losses.online_contrastive import OnlineContrastiveLoss
@@ -71,9 +76,22 @@ LOSSES: dict[str, type[SiameseLoss]] = {
     "cosine_similarity": CosineSimilarityLoss,
     "softmax": SoftmaxLoss,
     "mse": MSELoss,
+    "binary_cross_entropy": BinaryCrossEntropyLoss,
+    "cross_entropy": CrossEntropyLoss,
+    "cross_encoder_mse": CrossEncoderMSELoss,
 }
 
 LOSS_LABEL_KIND: dict[str, str] = {name: cls.label_kind for name, cls in LOSSES.items()}
+
+
+def losses_for(model_type: str) -> list[str]:
+    """The registry names of the losses that train a ``model_type`` model (``siamese`` or ``cross_encoder``).
+
+    Example:
+        >>> losses_for("cross_encoder")
+        ['binary_cross_entropy', 'cross_entropy', 'cross_encoder_mse']
+    """
+    return [name for name, cls in LOSSES.items() if cls.model_type == model_type]
 
 
 def get_loss(name: str, **kwargs: Any) -> nn.Module:
@@ -94,12 +112,16 @@ __all__ = [
     "LABEL_KINDS",
     "LOSSES",
     "LOSS_LABEL_KIND",
+    "MODEL_TYPES",
+    "BinaryCrossEntropyLoss",
     "BatchAllTripletLoss",
     "BatchHardTripletLoss",
     "BatchSemiHardTripletLoss",
     "CoSENTLoss",
     "ContrastiveLoss",
     "CosineSimilarityLoss",
+    "CrossEncoderMSELoss",
+    "CrossEntropyLoss",
     "MSELoss",
     "MultipleNegativesRankingLoss",
     "OnlineContrastiveLoss",
@@ -108,4 +130,5 @@ __all__ = [
     "SoftmaxLoss",
     "TripletLoss",
     "get_loss",
+    "losses_for",
 ]

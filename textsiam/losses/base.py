@@ -16,11 +16,20 @@ from torch import nn
 #: Label kinds (see :mod:`textsiam.losses`): what the training data must provide.
 LABEL_KINDS: tuple[str, ...] = ("float", "binary", "triplet", "anchor_positive", "class", "teacher")
 #: How a loss consumes a batch (see :attr:`SiameseLoss.batch_mode`).
-BATCH_MODES: tuple[str, ...] = ("pair", "triplet", "in_batch", "two_views", "single", "teacher")
+BATCH_MODES: tuple[str, ...] = ("pair", "triplet", "in_batch", "two_views", "single", "teacher", "logits")
+#: The models a loss trains (see :attr:`SiameseLoss.model_type`): a twin tower, or a cross-encoder.
+MODEL_TYPES: tuple[str, ...] = ("siamese", "cross_encoder")
 
 
 class SiameseLoss(nn.Module):
-    """Base of textsiam's losses: an ``nn.Module`` over embeddings, plus what it needs from the data and trainer."""
+    """Base of textsiam's losses: an ``nn.Module`` over embeddings (or, for a cross-encoder, over the logits of its
+    head), plus what it needs from the data and trainer."""
+
+    #: The model it trains: ``siamese`` (a twin tower: the loss sees embeddings) or ``cross_encoder`` (a
+    #: :class:`~textsiam.CrossEncoder`: the loss sees the logits of each pair, see
+    #: :class:`~textsiam.losses.cross_encoder.CrossEncoderLoss`). A loss given to the other kind of model is refused
+    #: before any model is loaded.
+    model_type: ClassVar[str] = "siamese"
 
     #: The labels it takes: ``float`` (graded scores), ``binary`` (0 / 1), ``triplet`` (a, p, n texts),
     #: ``anchor_positive`` (pairs of positives), ``class`` (integer classes) or ``teacher`` (teacher embeddings).
@@ -29,7 +38,8 @@ class SiameseLoss(nn.Module):
     #: ``in_batch`` -> ``loss(emb_a, emb_b, negatives=emb_c)`` (``emb_c`` only with hard negatives);
     #: ``two_views`` -> the same texts embedded twice in train mode (two dropout masks), ``loss(h, h_plus)``;
     #: ``single`` -> single sentences with class labels, ``loss(emb_a, labels)``;
-    #: ``teacher`` -> ``loss(emb_a, labels=teacher_embeddings)``.
+    #: ``teacher`` -> ``loss(emb_a, labels=teacher_embeddings)``;
+    #: ``logits`` -> a cross-encoder's logits of each pair, ``loss(logits, labels)``.
     batch_mode: ClassVar[str] = "pair"
     #: The other examples of a batch serve as negatives: a text twice in one batch is a false negative, so the
     #: sampler keeps duplicates apart by default (``no_duplicates_in_batch``).
@@ -42,8 +52,9 @@ class SiameseLoss(nn.Module):
     needs_teacher: ClassVar[bool] = False
     #: Accepts a third text per example as a hard negative (``hard_negatives`` in the config).
     accepts_hard_negatives: ClassVar[bool] = False
-    #: Owns a trainable head built from the embedding size and the number of classes (``embedding_dim``,
-    #: ``num_labels`` constructor arguments).
+    #: Classifies pairs into classes with a head: for a twin tower the loss owns it, a trainable head built from the
+    #: embedding size and the number of classes (``embedding_dim``, ``num_labels`` constructor arguments); for a
+    #: cross-encoder it is the model's head, with one output per class. The labels are class ids of pairs.
     has_classifier_head: ClassVar[bool] = False
 
     def get_config(self) -> dict[str, Any]:

@@ -25,6 +25,9 @@ among those of ``j``, and a score of at least ``threshold``; each pair is report
 ``calibrated=True`` scores go through the model's calibrator (see :meth:`textsiam.SiameseModel.calibrate`)
 and the threshold is on the calibrated scale (e.g. a probability of duplicate).
 
+:func:`rerank_pairs` re-scores the pairs of a run with a cross-encoder and orders them by its score (see
+:mod:`textsiam.mining.rerank`).
+
 Example:
     >>> from textsiam import mine_duplicates
     >>> result = mine_duplicates(["How do I learn Python?", "How can I learn Python?", "Nice weather."],
@@ -38,6 +41,7 @@ from __future__ import annotations
 from textsiam.mining.api import mine_duplicates, mine_embeddings, mining_calibrator
 from textsiam.mining.args import COSINE_RANGE, INDEX_KINDS, MAX_EXACT, MINING_PRECISIONS, check_mining_args
 from textsiam.mining.pipeline import MiningResult
+from textsiam.mining.rerank import rerank_pairs
 from textsiam.mining.store import remove_stale_work_dirs
 
 __all__ = [
@@ -51,4 +55,5 @@ __all__ = [
     "mine_embeddings",
     "mining_calibrator",
     "remove_stale_work_dirs",
+    "rerank_pairs",
 ]

@@ -39,6 +39,8 @@ class MiningResult:
             other texts of each text, most similar first; ``-1`` where an ANN index returned fewer.
         neighbour_scores: ``(N, k)`` float32 scores of ``neighbours`` (``NaN`` where the index is ``-1``).
         stats: sizes, index settings and wall times (``encode_s``, ``index_s``, ``search_s``, ``total_s``).
+        rerank_scores: ``(P,)`` float32 cross-encoder score of each pair once re-ranked
+            (:func:`~textsiam.mining.rerank_pairs`; the pairs are then sorted by it), else ``None``.
     """
 
     pairs: np.ndarray
@@ -46,6 +48,7 @@ class MiningResult:
     neighbours: np.ndarray
     neighbour_scores: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)
+    rerank_scores: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
@@ -56,10 +59,13 @@ class MiningResult:
             yield i, j, s
 
     def to_dataframe(self, texts: Any = None) -> pd.DataFrame:
-        """The pairs as a DataFrame ``i, j, score`` (plus ``text_a, text_b`` if ``texts`` can be indexed)."""
+        """The pairs as a DataFrame ``i, j, score`` (and ``rerank_score`` once re-ranked; plus ``text_a, text_b``
+        if ``texts`` can be indexed)."""
         import pandas as pd
 
         df = pd.DataFrame({"i": self.pairs[:, 0], "j": self.pairs[:, 1], "score": self.scores})
+        if self.rerank_scores is not None:
+            df["rerank_score"] = self.rerank_scores
         if texts is not None:
             df["text_a"] = [texts[i] for i in df["i"].tolist()]
             df["text_b"] = [texts[j] for j in df["j"].tolist()]
@@ -67,9 +73,10 @@ class MiningResult:
 
     def __repr__(self) -> str:
         n = self.stats.get("n_texts", self.neighbours.shape[0])
+        reranked = "" if self.rerank_scores is None else f", re-ranked by {self.stats.get('rerank_model')!r}"
         return (
             f"MiningResult({len(self)} pairs >= {self.stats.get('threshold')} among {n} texts, "
-            f"top_k={self.neighbours.shape[1]}, index={self.stats.get('index_factory')!r})"
+            f"top_k={self.neighbours.shape[1]}, index={self.stats.get('index_factory')!r}{reranked})"
         )
 
 

@@ -1,6 +1,8 @@
 """The twin tower: one encoder applied to both texts, its similarity functions, and how it is saved and loaded.
 
 * :mod:`~textsiam.model.siamese`: :class:`SiameseModel` (embed, forward, encode, similarity, save);
+* :mod:`~textsiam.model.cross_encoder`: :class:`CrossEncoder` (a pair read together: predict, rank, save), and
+  :mod:`~textsiam.model.cross_encoder_layout`: its folders (sentence-transformers' CrossEncoder layouts);
 * :mod:`~textsiam.model.config`: ``textsiam.json`` (:class:`SiameseConfig`);
 * :mod:`~textsiam.model.projection`: the optional dense layer;
 * :mod:`~textsiam.model.scoring`: the similarity functions (cosine, dot, euclidean, manhattan, malstm);
@@ -21,6 +23,7 @@
 from __future__ import annotations
 
 from textsiam.model.config import SiameseConfig
+from textsiam.model.cross_encoder import CrossEncoder
 from textsiam.model.loading import default_model_path
 from textsiam.model.projection import Projection
 from textsiam.model.scoring import SIMILARITY_FUNCTIONS, pairwise_similarity, similarity_matrix
@@ -28,6 +31,7 @@ from textsiam.model.siamese import SiameseModel
 
 __all__ = [
     "SIMILARITY_FUNCTIONS",
+    "CrossEncoder",
     "Projection",
     "SiameseConfig",
     "SiameseModel",

@@ -14,6 +14,7 @@ from textsiam.model.loading import EMBEDDED_NAMES
 __all__ = ["model_card", "write_model_card"]
 
 _HYPER_PARAMETERS = (
+    "model_type",
     "loss",
     "loss_kwargs",
     "label_transform",
@@ -83,26 +84,18 @@ def model_card(info: dict[str, Any]) -> str:
     (:class:`EvaluationResults` or ``None``), ``train_wall_time_s``, ``global_step``, ``best_checkpoint``,
     ``best_metric``, ``metric_name``, ``dev_history``, ``command``, ``config_file`` and ``versions``."""
     cfg: dict[str, Any] = info["config"]
+    cross = cfg.get("model_type") == "cross_encoder"
     lines = [
         "---",
         "library_name: textsiam",
-        "tags: [sentence-similarity, siamese-network, sentence-embeddings, textsiam]",
+        f"tags: [{_CROSS_ENCODER_TAGS if cross else _TWIN_TOWER_TAGS}, textsiam]",
         *([f"base_model: {hub}"] if (hub := base_model_id(cfg.get("model"))) else []),
-        "pipeline_tag: sentence-similarity",
+        f"pipeline_tag: {'text-ranking' if cross else 'sentence-similarity'}",
         "---",
         "",
         f"# {Path(cfg['output_dir']).name or 'textsiam model'}",
         "",
-        f"A Siamese (twin-tower) sentence encoder fine-tuned with textsiam from `{info['base_model']}`.",
-        "",
-        "```python",
-        "from textsiam import SiameseModel",
-        "",
-        'model = SiameseModel.from_pretrained("path/to/this/folder")',
-        'model.similarity("A man is playing a guitar.", "Someone plays an instrument.")',
-        "```",
-        "",
-        "The folder is also a plain Hugging Face checkpoint (`transformers.AutoModel.from_pretrained`).",
+        *(_cross_encoder_intro(info) if cross else _twin_tower_intro(info)),
         "",
         "## Training",
         "",
@@ -158,6 +151,42 @@ def model_card(info: dict[str, Any]) -> str:
         lines += ["", "Package versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."]
     lines += ["", f"_Card written {_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}._", ""]
     return "\n".join(lines)
+
+
+_TWIN_TOWER_TAGS = "sentence-similarity, siamese-network, sentence-embeddings"
+_CROSS_ENCODER_TAGS = "cross-encoder, reranker, text-ranking"
+
+
+def _twin_tower_intro(info: dict[str, Any]) -> list[str]:
+    return [
+        f"A Siamese (twin-tower) sentence encoder fine-tuned with textsiam from `{info['base_model']}`.",
+        "",
+        "```python",
+        "from textsiam import SiameseModel",
+        "",
+        'model = SiameseModel.from_pretrained("path/to/this/folder")',
+        'model.similarity("A man is playing a guitar.", "Someone plays an instrument.")',
+        "```",
+        "",
+        "The folder is also a plain Hugging Face checkpoint (`transformers.AutoModel.from_pretrained`).",
+    ]
+
+
+def _cross_encoder_intro(info: dict[str, Any]) -> list[str]:
+    return [
+        f"A cross-encoder fine-tuned with textsiam from `{info['base_model']}`: one transformer reads both texts of a "
+        "pair together and a head scores the pair (a re-ranker: it scores given pairs, it does not embed texts).",
+        "",
+        "```python",
+        "from textsiam import CrossEncoder",
+        "",
+        'model = CrossEncoder("path/to/this/folder")',
+        'model.predict([("How old is Anna?", "Anna is 30."), ("How old is Anna?", "Paris is in France.")])',
+        "```",
+        "",
+        "The folder is also a sentence-transformers `CrossEncoder` folder and a Hugging Face "
+        "`AutoModelForSequenceClassification` checkpoint.",
+    ]
 
 
 def write_model_card(directory: str | os.PathLike[str], info: dict[str, Any]) -> Path:

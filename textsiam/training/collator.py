@@ -42,6 +42,7 @@ class SiameseDataCollator:
             (teacher embeddings, ``(B, D)``) or ``None`` (no labels, e.g. MNRL / SimCSE).
         augmenter: optional :class:`~textsiam.training.augment.TextAugmenter` applied to every text.
         label_column: the row key holding the label.
+        prompt: a prefix put before every text after augmentation (sentence-transformers' training ``prompts``).
 
     Attributes:
         epoch: passed to the augmenter so each epoch sees different (but reproducible) augmentations;
@@ -55,6 +56,7 @@ class SiameseDataCollator:
         label_dtype: str | None = "float",
         augmenter: TextAugmenter | None = None,
         label_column: str = "label",
+        prompt: str = "",
     ) -> None:
         if label_dtype is not None and label_dtype not in LABEL_DTYPES:
             raise ValueError(f"unknown label_dtype {label_dtype!r}; choose one of {list(LABEL_DTYPES)} or None")
@@ -62,6 +64,9 @@ class SiameseDataCollator:
         self.label_dtype = label_dtype
         self.augmenter = augmenter if augmenter is not None and augmenter.enabled else None
         self.label_column = label_column
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a string, got {type(prompt).__name__}")
+        self.prompt = prompt
         self.epoch = 0
         self.n_truncated = 0
         self._warned = False
@@ -78,6 +83,8 @@ class SiameseDataCollator:
             texts.append(value)
         if self.augmenter is not None:
             texts = [self.augmenter(t, self.epoch, slot) for t in texts]
+        if self.prompt:
+            texts = [self.prompt + t for t in texts]
         return texts
 
     def __call__(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -106,4 +113,5 @@ class SiameseDataCollator:
             logger.warning("some training texts are longer than max_seq_length and are truncated (warned once)")
 
     def __repr__(self) -> str:
-        return f"SiameseDataCollator(label_dtype={self.label_dtype!r}, augmenter={self.augmenter!r})"
+        prompt = f", prompt={self.prompt!r}" if self.prompt else ""
+        return f"SiameseDataCollator(label_dtype={self.label_dtype!r}, augmenter={self.augmenter!r}{prompt})"

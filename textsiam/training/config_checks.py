@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from typing import Any
 
-from textsiam.losses import LOSSES
+from textsiam.losses import LOSSES, MODEL_TYPES, losses_for
 from textsiam.training.augment import AUGMENTATIONS
 from textsiam.training.config_fields import TrainFields, field_types
 from textsiam.training.config_values import type_problem
 from textsiam.training.dataset_names import check_dataset, dataset_task
 from textsiam.training.labels import LABEL_TRANSFORMS, check_label_compatibility
+from textsiam.training.silver_checks import silver_problems
 
 #: ``encoder`` values: ``transformer`` loads ``model`` as it is (any saved tower); the others build a new tower.
 ENCODER_CHOICES: tuple[str, ...] = ("transformer", "lstm", "cnn")
@@ -26,6 +27,23 @@ ENCODER_CHOICES: tuple[str, ...] = ("transformer", "lstm", "cnn")
 TOWER_OPTIONS: tuple[str, ...] = ("embeddings", "projection_dim", "projection_activation", "normalize")
 #: ``lr_scheduler`` values.
 LR_SCHEDULERS: tuple[str, ...] = ("linear", "cosine", "constant")
+#: Settings of a twin tower only: a cross-encoder (``model_type: cross_encoder``) has no tower, pooling, similarity
+#: function or embeddings, and reads both texts at once (no hard negatives, no teacher embeddings, no prompts).
+TWIN_TOWER_SETTINGS: tuple[str, ...] = (
+    "pooling",
+    "similarity",
+    "encoder",
+    "encoder_args",
+    "hard_negatives",
+    "teacher_model",
+    "prompts",
+    "fgm_epsilon",
+)
+#: How the messages name each model type.
+MODEL_TYPE_NAMES: dict[str, str] = {
+    "siamese": "twin tower (SiameseModel)",
+    "cross_encoder": "cross-encoder (CrossEncoder)",
+}
 
 
 def config_problems(config: TrainFields) -> list[str]:
@@ -37,8 +55,10 @@ def config_problems(config: TrainFields) -> list[str]:
     problems = check_types(config)
     if problems:  # the checks below compare values and would fail on a value of the wrong type
         return problems
+    problems += check_model_type(config)
+    problems += silver_problems(config)  # the teacher pipeline (Augmented SBERT): textsiam.training.silver
     if config.train_datasets:
-        return check_numbers(config) + check_choices(config) + check_tasks(config)
+        return problems + check_numbers(config) + check_choices(config) + check_tasks(config)
     problems += check_loss(config)
     problems += check_data(config)
     problems += check_dev_options(config, config.dev_dataset is not None)
@@ -110,6 +130,8 @@ def check_loss(config: TrainFields) -> list[str]:
         return []  # chosen from the data once it is loaded
     if config.loss not in LOSSES:
         return [f"unknown loss {config.loss!r}; valid losses: {', '.join(sorted(LOSSES))}"]
+    if config.model_type in MODEL_TYPES and LOSSES[config.loss].model_type != config.model_type:
+        return [loss_model_problem(config.loss, config.model_type)]
     params = inspect.signature(LOSSES[config.loss].__init__).parameters
     accepted = [n for n, p in params.items() if n != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
     problems = [
@@ -119,6 +141,38 @@ def check_loss(config: TrainFields) -> list[str]:
     ]
     if "loss_fct" in config.loss_kwargs:
         problems.append("loss_kwargs.loss_fct cannot be set from a config")
+    return problems
+
+
+def loss_model_problem(loss: str, model_type: str) -> str:
+    """Why ``loss`` cannot train a ``model_type`` model: it trains the other kind; the message lists those that fit."""
+    trains = LOSSES[loss].model_type
+    return (
+        f"loss {loss!r} trains a {MODEL_TYPE_NAMES[trains]}, not a {MODEL_TYPE_NAMES[model_type]} (model_type: "
+        f"{model_type}); the losses for a {model_type} model: {', '.join(losses_for(model_type))}"
+    )
+
+
+def check_model_type(config: TrainFields) -> list[str]:
+    """A known ``model_type``; a cross-encoder without the settings of a twin tower (:data:`TWIN_TOWER_SETTINGS`)
+    and without multi-task training."""
+    if config.model_type not in MODEL_TYPES:
+        return [f"unknown model_type {config.model_type!r}; choose one of {list(MODEL_TYPES)}"]
+    if config.model_type != "cross_encoder":
+        return []
+    defaults = {f.name: f.default_factory() if f.default is MISSING else f.default for f in fields(config)}  # type: ignore[misc]
+    given = [name for name in TWIN_TOWER_SETTINGS if getattr(config, name) != defaults[name]]
+    problems = []
+    if given:
+        problems.append(
+            f"{', '.join(given)}: setting(s) of a twin tower, which a cross-encoder (model_type: cross_encoder) does "
+            "not have: remove them"
+        )
+    if config.train_datasets:
+        problems.append(
+            "train_datasets: multi-task training is for twin towers; a cross-encoder (model_type: cross_encoder) "
+            "trains on one train_dataset"
+        )
     return problems
 
 
@@ -224,6 +278,11 @@ def check_choices(config: TrainFields) -> list[str]:
             f"unknown multi_dataset_batch_sampler {c.multi_dataset_batch_sampler!r}; "
             f"choose one of {list(MULTI_DATASET_SAMPLERS)}"
         )
+    from textsiam.training.prompts import prompts_problem
+
+    problem = prompts_problem(c.prompts, list(c.train_datasets))
+    if problem:
+        problems.append(problem)
     return problems
 
 
@@ -242,7 +301,8 @@ def check_loss_options(config: TrainFields) -> list[str]:
             f"loss {config.loss!r} compares examples within a batch: batch_size must be >= {spec.min_batch_size}, "
             f"got {config.batch_size}"
         )
-    if config.hard_negatives and not spec.accepts_hard_negatives:
+    twin_tower = config.model_type != "cross_encoder"  # else check_model_type names the settings
+    if config.hard_negatives and not spec.accepts_hard_negatives and twin_tower:
         problems.append(
             f"hard_negatives does not apply to loss {config.loss!r} (it takes no hard negative); "
             f"losses that do: {_losses_with('accepts_hard_negatives')}"
@@ -252,7 +312,7 @@ def check_loss_options(config: TrainFields) -> list[str]:
             f"pos_neg_ratio applies to pair losses with 0/1 labels, not {config.loss!r} "
             f"(label kind {spec.label_kind!r})"
         )
-    if config.teacher_model is not None and not spec.needs_teacher:
+    if config.teacher_model is not None and not spec.needs_teacher and twin_tower:
         problems.append(
             f"teacher_model is only used by losses that learn from a teacher ({_losses_with('needs_teacher')}), "
             f"not {config.loss!r}"

@@ -33,6 +33,12 @@ class TrainFields:
 
     # ---------------------------------------------------------------------------------------- model
     model: str | None = setting(None, "start model: model dir or Hub name; None = the embedded all-MiniLM-L6-v2")
+    model_type: str = setting(
+        "siamese",
+        "siamese: a twin tower that embeds each text (SiameseModel) | cross_encoder: one transformer reads both texts "
+        "and a head scores the pair (CrossEncoder; `model` with its head, or a new head on an encoder: None = the "
+        "embedded all-MiniLM-L6-v2 with a new head); see docs/cross-encoder.md",
+    )
     pooling: str | None = setting(None, "override the model's pooling: mean | cls | max | weighted_mean; None = keep")
     similarity: str | None = setting(
         None, "override the similarity function: cosine | dot | euclidean | manhattan | malstm; None = keep"
@@ -100,11 +106,43 @@ class TrainFields:
         "several train_datasets: proportional (every batch of every task, in a seeded order) | round_robin (one "
         "batch per task in turn, until the smallest task runs out); each batch comes from one task",
     )
+    prompts: str | dict[str, str] | None = setting(
+        None,
+        "a prefix before every training, dev and test text: one string, or {task: prefix} with train_datasets "
+        "(e.g. {stsb: 'similarity: ', sick: 'relatedness: '}); the model keeps them as named prompts",
+    )
+    # ---------------------------------------------------------------------------------------- silver pairs
+    silver_teacher: str | list[str] | None = setting(
+        None,
+        "Augmented SBERT: a teacher labels new pairs of the training texts (silver pairs) and the twin tower trains "
+        "on gold + silver: a cross-encoder or twin-tower folder / Hub name, or a list of them (an ensemble: the "
+        "mean of their scores, each mapped onto the gold scale); None = off (see docs/cross-encoder.md)",
+    )
+    silver_strategies: list[str] = setting(
+        factory=lambda: ["bm25", "nn"],
+        text="silver_teacher: how pairs of the distinct training texts are sampled: bm25 (each text's top BM25 "
+        "neighbours) | nn (its nearest neighbours by cosine of the start model's embeddings) | random",
+    )
+    silver_per_text: int = setting(
+        3,
+        "silver_teacher: partners per text from each strategy (its top k); a text with itself, pairs already in "
+        "gold and repeats (either order) are left out",
+    )
+    silver_max_pairs: int | None = setting(
+        None, "silver_teacher: at most this many silver pairs (a seeded random subsample); None = all"
+    )
+    silver_mapping: str = setting(
+        "isotonic",
+        "silver_teacher: the monotone map from teacher scores onto the gold label scale, fitted on the gold "
+        "training pairs: isotonic | linear; 0/1 gold labels: a silver label is 1 when the mapped score >= 0.5",
+    )
+    silver_batch_size: int = setting(32, "silver_teacher: pairs (or texts) per teacher forward pass")
     # ---------------------------------------------------------------------------------------- loss
     loss: str | None = setting(
         None,
-        "loss registry name (textsiam.losses.LOSSES), e.g. cosent, cosine_similarity, mnrl; None = chosen from the "
-        "data's format and labels (the run logs which)",
+        "loss registry name (textsiam.losses.LOSSES), e.g. cosent, cosine_similarity, mnrl; for a cross_encoder "
+        "binary_cross_entropy, cross_entropy, cross_encoder_mse; None = chosen from the data's format and labels "
+        "(the run logs which)",
     )
     loss_kwargs: dict[str, Any] = setting(factory=dict, text="keyword arguments of the loss (e.g. {scale: 20.0})")
     # ---------------------------------------------------------------------------------------- optimisation

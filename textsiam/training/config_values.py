@@ -66,6 +66,11 @@ def is_mapping_type(tp: Any) -> bool:
     return base is dict or typing.get_origin(base) is dict
 
 
+def can_hold_mapping(tp: Any) -> bool:
+    """Whether a value of type ``tp`` may be a mapping: a mapping type, or a union with one (``str | dict``)."""
+    return is_mapping_type(tp) or any(is_mapping_type(arm) for arm in typing.get_args(tp))
+
+
 def type_name(tp: Any) -> str:
     """How messages and ``--list-options`` name a type: ``"an integer or none"``, ``"a list (a,b,c or JSON)"``."""
     base, optional = strip_optional(tp)
@@ -405,15 +410,23 @@ def apply_assignments(
         try:
             key = resolve(head.strip())
             if sub:
-                if not is_mapping_type(field_types[key]):
+                if not can_hold_mapping(field_types[key]):
                     raise ValueError(f"{key} is not a mapping; {raw_key!r} cannot set an entry of it")
-                data[key] = _set_entry(data.get(key) or {}, sub.split("."), read_untyped(value), raw_key)
+                entry = value if _string_entries(field_types[key]) else read_untyped(value)
+                data[key] = _set_entry(data.get(key) or {}, sub.split("."), entry, raw_key)
             else:
                 data[key] = convert(value, field_types[key], key)
         except (KeyError, ValueError, TypeError) as err:
             message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
             problems.append(f"--set {raw_key}: {message}")
     return problems
+
+
+def _string_entries(tp: Any) -> bool:
+    """Whether the mapping of type ``tp`` holds strings (``dict[str, str]``): its entries are set verbatim (a prompt
+    such as ``relatedness: `` must not be read as YAML)."""
+    arms = [tp, *typing.get_args(tp)]
+    return any(is_mapping_type(arm) and typing.get_args(arm)[1:] == (str,) for arm in arms)
 
 
 def _set_entry(mapping: Any, path: list[str], value: Any, raw_key: str) -> dict[str, Any]:

@@ -15,7 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from textsiam.model.prompted import with_prompt
+from textsiam.training.class_accuracy import class_accuracy_record, needs_class_accuracy
 from textsiam.training.config import TrainConfig
+from textsiam.training.prompts import prompt_for_test_set
 
 
 class EvaluatorMetric:
@@ -75,6 +78,22 @@ class MeanDevMetric:
         return float(np.mean(list(values.values())))
 
 
+class PromptedMetric:
+    """A task's dev metric that sees the model through the task's training prompt (:func:`with_prompt`)."""
+
+    def __init__(self, metric: Any, prompt: str) -> None:
+        self.metric = metric
+        self.prompt = prompt
+
+    def __call__(self, model: Any) -> float:
+        return self.metric(with_prompt(model, self.prompt))
+
+    def __getattr__(self, name: str) -> Any:  # metric_name, greater_is_better, last_values
+        if name in ("metric", "prompt"):
+            raise AttributeError(name)
+        return getattr(self.metric, name)
+
+
 def dev_metric(config: TrainConfig, model: Any, pairs: Any, task: str | None) -> Any:
     """The dev metric that picks checkpoints (and averaged weights) for ``model``, on the dev ``pairs``."""
     from textsiam.evaluation import DevMetric
@@ -83,20 +102,24 @@ def dev_metric(config: TrainConfig, model: Any, pairs: Any, task: str | None) ->
         str(config.dev_dataset),
         split=config.dev_split,
         batch_size=config.eval_batch_size,
-        primary_similarity=model.similarity_fn_name,
+        primary_similarity=getattr(model, "similarity_fn_name", None),  # a cross-encoder has none
         pairs=pairs,
         task=task,
     )
 
 
-def run_dev_metric(tasks: Sequence[Any], model: Any) -> Any:
-    """The run's dev metric: the one task's, or the mean over the tasks with dev data; ``None`` without any."""
-    metrics = {}
+def run_dev_metric(tasks: Sequence[Any], model: Any, prompts: Mapping[str, str] | None = None) -> Any:
+    """The run's dev metric: the one task's, or the mean over the tasks with dev data; ``None`` without any.
+    ``prompts``: ``{task: prefix}`` its dev texts are encoded with (:mod:`~textsiam.training.prompts`)."""
+    metrics: dict[str, Any] = {}
     for task in tasks:
         if task.dev_evaluator is not None:
             metrics[task.name] = EvaluatorMetric(task.dev_evaluator)
         elif task.dev is not None:
             metrics[task.name] = dev_metric(task.config, model, task.dev, task.dev_task)
+        prompt = (prompts or {}).get(task.name, "")
+        if prompt and task.name in metrics:
+            metrics[task.name] = PromptedMetric(metrics[task.name], prompt)
     if not metrics:
         return None
     if len(tasks) == 1:
@@ -104,9 +127,19 @@ def run_dev_metric(tasks: Sequence[Any], model: Any) -> Any:
     return MeanDevMetric(metrics)
 
 
-def evaluate_final(config: TrainConfig, model: Any, tasks: Sequence[Any], model_dir: Path | None) -> Any:
+def evaluate_final(
+    config: TrainConfig,
+    model: Any,
+    tasks: Sequence[Any],
+    model_dir: Path | None,
+    prompts: Mapping[str, str] | None = None,
+) -> Any:
     """Evaluate the final ``model`` on each task's dev data and on ``config.test_datasets``: an
-    :class:`~textsiam.evaluation.EvaluationResults`, or ``None`` when there is nothing to evaluate."""
+    :class:`~textsiam.evaluation.EvaluationResults`, or ``None`` when there is nothing to evaluate.
+
+    With training prompts (``prompts``: ``{task: prefix}``) each task's dev set is encoded with its prompt, and a
+    test set with the prompt of the task trained on the same dataset
+    (:func:`~textsiam.training.prompts.prompt_for_test_set`)."""
     from textsiam.evaluation import EvaluationResults, evaluate
     from textsiam.evaluation.evaluator import get_evaluator
 
@@ -115,7 +148,10 @@ def evaluate_final(config: TrainConfig, model: Any, tasks: Sequence[Any], model_
     boot = {"n_resamples": config.n_resamples, "seed": config.seed, "batch_size": config.eval_batch_size}
     for task in tasks:
         if task.dev_evaluator is not None and hasattr(task.dev_evaluator, "evaluate"):
-            records.append(task.dev_evaluator.evaluate(model))
+            records.append(task.dev_evaluator.evaluate(with_prompt(model, (prompts or {}).get(task.name, ""))))
+        elif task.dev is not None and needs_class_accuracy(model):  # a cross-encoder of 3+ classes: its argmax
+            name, split = str(task.config.dev_dataset), task.config.dev_split
+            records.append(class_accuracy_record(model, task.dev, name, split, **boot))
         elif task.dev is not None:
             evaluator = get_evaluator(
                 str(task.config.dev_dataset),
@@ -126,10 +162,16 @@ def evaluate_final(config: TrainConfig, model: Any, tasks: Sequence[Any], model_
                 task=task.dev_task,
                 **boot,
             )
-            records.append(evaluator.evaluate(model))
-    if config.test_datasets:
-        tests = evaluate(model, config.test_datasets, "test", config.data_dir, show_progress_bar=False, **boot)
-        records += tests.results
+            records.append(evaluator.evaluate(with_prompt(model, (prompts or {}).get(task.name, ""))))
+    trained_on = {task.name: str(task.config.train_dataset) for task in tasks}
+    groups: dict[str, list[str]] = {}  # prompt -> the test sets encoded with it, in their order
+    for name in config.test_datasets:
+        groups.setdefault(prompt_for_test_set(config.prompts, name, trained_on), []).append(name)
+    tested: dict[str, Any] = {}
+    for prompt, names in groups.items():
+        tests = evaluate(with_prompt(model, prompt), names, "test", config.data_dir, show_progress_bar=False, **boot)
+        tested.update(zip(names, tests.results, strict=True))
+    records += [tested[name] for name in config.test_datasets]
     if not records:
         return None
     return EvaluationResults(

@@ -15,6 +15,7 @@ from textsiam.data.tables import ROLES
 from textsiam.training.config import ConfigError, TrainConfig, resolve_key
 from textsiam.training.dataset_names import in_memory_name
 from textsiam.training.run import TrainResult, run
+from textsiam.training.silver_teachers import given_teachers
 from textsiam.training.sources import GivenData
 from textsiam.training.tasks import SINGLE_TASK, check_task_name
 
@@ -57,7 +58,10 @@ def fit(
     """Fine-tune ``model`` on ``train``; the model is trained in place and holds the best weights afterwards.
 
     Args:
-        model: the :class:`~textsiam.SiameseModel` to fine-tune (or a model name / folder to load).
+        model: the :class:`~textsiam.SiameseModel` or :class:`~textsiam.CrossEncoder` to fine-tune (or a model name /
+            folder to load; ``model_type="cross_encoder"`` loads it as a cross-encoder). A cross-encoder trains on
+            labelled pairs (one dataset), with a cross-encoder loss (``binary_cross_entropy``, ``cross_entropy``,
+            ``cross_encoder_mse``; see docs/cross-encoder.md).
         train: the training data: a benchmark name (``"stsb"``), a file path (CSV/TSV/JSONL/JSON), a
             :class:`datasets.Dataset`, a :class:`pandas.DataFrame`, a dict of columns, or a list of tuples
             (``(a, b, label)``, ``(anchor, positive)``, ``(anchor, positive, negative)``, ``(text, label)``), in any
@@ -97,17 +101,25 @@ def fit(
         >>> pairs = [("A man plays guitar.", "Someone plays a guitar.", 4.6), ("A cat sleeps.", "Stocks fell.", 0.2)]
         >>> textsiam.fit(model, pairs, epochs=1)  # doctest: +SKIP
     """
+    from textsiam.model.cross_encoder import CrossEncoder
     from textsiam.model.siamese import SiameseModel
 
-    if not isinstance(model, (SiameseModel, str, os.PathLike)):
-        raise TypeError(f"model must be a SiameseModel (or a model name / folder), got {type(model).__name__}")
+    if not isinstance(model, (SiameseModel, CrossEncoder, str, os.PathLike)):
+        raise TypeError(
+            f"model must be a SiameseModel or a CrossEncoder (or a model name / folder), got {type(model).__name__}"
+        )
     given = GivenData()
     config_fields = _settings(settings)
-    in_hand = model if isinstance(model, SiameseModel) else None
+    in_hand = model if isinstance(model, (SiameseModel, CrossEncoder)) else None
+    if isinstance(model, CrossEncoder):
+        _cross_encoder_fields(train, config_fields)
+        given.head_labels = model.num_labels  # with no loss given, several labels train with cross_entropy
+    elif in_hand is not None and config_fields.get("model_type", "siamese") != "siamese":
+        raise ValueError(f"model_type={config_fields['model_type']!r}, but the model is a SiameseModel")
     if in_hand is None:
         config_fields["model"] = str(model)
     else:
-        for name in MODEL_SETTINGS:
+        for name in MODEL_SETTINGS if isinstance(model, SiameseModel) else ("max_seq_length",):
             if name in config_fields:
                 raise ValueError(
                     f"{name} changes the start model: set it on the model you pass (e.g. model.max_seq_length = 64)"
@@ -116,6 +128,8 @@ def fit(
     if not save and (resume or config_fields.get("checkpoint_soup") or config_fields.get("wise_alphas")):
         raise ValueError("resume, checkpoint_soup and wise_alphas need the run's checkpoints: give output_dir")
     config_fields["output_dir"] = str(output_dir) if save else _NOT_SAVED
+    if config_fields.get("silver_teacher") is not None:  # model objects go to given.teachers, names to the config
+        config_fields["silver_teacher"] = given_teachers(config_fields["silver_teacher"], given)
     tasks = _task_names(train)
     if tasks is None:
         config_fields.update(_task_fields(SINGLE_TASK, train, loss, dev, columns, given, config_fields))
@@ -149,6 +163,20 @@ def fit(
 
 
 _ENTRY_KEYS = {"train_dataset": "dataset", "train_split": "split"}
+
+
+def _cross_encoder_fields(train: Any, config_fields: dict[str, Any]) -> None:
+    """Set ``model_type: cross_encoder`` for a :class:`~textsiam.CrossEncoder` in hand (one dataset only). The loss,
+    when none is given, is chosen with the data as for a recipe: ``cross_entropy`` when the model's head has several
+    labels (sentence-transformers' default), whether it came loaded or from a folder."""
+    if config_fields.get("model_type", "cross_encoder") != "cross_encoder":
+        raise ValueError(f"model_type={config_fields['model_type']!r}, but the model is a CrossEncoder")
+    if _task_names(train) is not None:
+        raise ValueError(
+            "a cross-encoder trains on one dataset: give train as one table, not a dict of tasks (multi-task training "
+            "is for twin towers)"
+        )
+    config_fields["model_type"] = "cross_encoder"
 
 
 def _settings(settings: Mapping[str, Any]) -> dict[str, Any]:

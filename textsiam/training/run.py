@@ -33,6 +33,7 @@ from textsiam.training.build import (
 from textsiam.training.checkpoint_check import check_resumable
 from textsiam.training.config import TrainConfig
 from textsiam.training.dev import evaluate_final, run_dev_metric
+from textsiam.training.prompts import model_prompts, task_prompts
 from textsiam.training.run_folder import (
     CHECKPOINTS_DIR,
     CONFIG_FILE,
@@ -43,6 +44,7 @@ from textsiam.training.run_folder import (
     process_rank,
     warn_config_changes,
 )
+from textsiam.training.silver import add_silver
 from textsiam.training.sources import GivenData, TaskData, load_tasks
 
 logger = logging.getLogger(__name__)
@@ -78,7 +80,8 @@ class TrainResult:
         evaluation: final evaluation of the saved model (dev + test sets); ``None`` on non-main processes.
         examples: description of the training examples.
         averaging: report of the checkpoint soup / WiSE-FT step (``None`` when both are off).
-        model: the trained :class:`~textsiam.SiameseModel` (the best weights, in eval mode).
+        model: the trained :class:`~textsiam.SiameseModel` or :class:`~textsiam.CrossEncoder` (the best weights, in
+            eval mode).
     """
 
     output_dir: Path | None
@@ -118,6 +121,7 @@ class RunParts:
     examples: dict[str, Any]
     loss: dict[str, Any]
     dev_metric: Any
+    prompts: dict[str, str]  # {task: the prefix before its texts}, "" for none (textsiam.training.prompts)
 
     @property
     def description(self) -> str:
@@ -200,6 +204,8 @@ def run(
     if checkpoint:
         warn_config_changes(config, out / CONFIG_FILE)
         logger.info("resuming from %s", checkpoint)
+    if config.silver_teacher is not None:  # Augmented SBERT: teacher-labelled silver pairs join the gold pairs
+        add_silver(config, data.tasks, model, given, out if save else None, show_progress)
     parts = prepare_model(config, data, model)
     if save:
         trainer, result, start_state = fit_step(config, out, parts, checkpoint, callbacks, show_progress)
@@ -247,6 +253,10 @@ def prepare_model(config: TrainConfig, data: RunData, model: Any = None) -> RunP
 
     from textsiam.training.examples import build_examples
 
+    if config.model_type == "cross_encoder":
+        from textsiam.training.cross_encoder_parts import prepare_cross_encoder
+
+        return RunParts(*prepare_cross_encoder(config, data, model))
     set_seed(config.seed)
     if model is None:
         model = build_model(config)
@@ -277,8 +287,9 @@ def prepare_model(config: TrainConfig, data: RunData, model: Any = None) -> RunP
             losses[task.name] = task.loss_object
         else:
             losses[task.name] = build_loss(task.config, model, examples[task.name].num_labels)
-    metric = run_dev_metric(data.tasks, model)
-    return RunParts(model, base_model, examples, losses, metric)
+    prompts = task_prompts(config.prompts, [task.name for task in data.tasks], data.multi)
+    metric = run_dev_metric(data.tasks, model, prompts)
+    return RunParts(model, base_model, examples, losses, metric, prompts)
 
 
 def fit_step(
@@ -305,10 +316,19 @@ def fit_step(
 
     model, metric = parts.model, parts.dev_metric
     augmenter = TextAugmenter(config.augment, config.augment_prob, config.seed)
-    collators = {
-        name: SiameseDataCollator(model.encoder.tokenize, label_dtype=ex.label_dtype, augmenter=augmenter)
-        for name, ex in parts.examples.items()
-    }
+    if config.model_type == "cross_encoder":  # pairs tokenised together, their logits into the loss
+        from textsiam.training.cross_encoder_parts import CrossEncoderDataCollator as Collator
+        from textsiam.training.cross_encoder_parts import CrossEncoderTrainingModel as TrainingModel
+
+        collators = {name: Collator(model, ex.label_dtype, augmenter) for name, ex in parts.examples.items()}
+    else:
+        TrainingModel = SiameseTrainingModel  # noqa: N806
+        collators = {
+            name: SiameseDataCollator(
+                model.encoder.tokenize, label_dtype=ex.label_dtype, augmenter=augmenter, prompt=parts.prompts[name]
+            )
+            for name, ex in parts.examples.items()
+        }
     all_callbacks = list(callbacks or [])
     if config.early_stopping_patience is not None:
         all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
@@ -325,7 +345,7 @@ def fit_step(
         name = next(iter(views))
         dataset, collator, loss = views[name].dataset, collators[name], parts.loss[name]
         no_duplicates = _no_duplicates(config, name)
-    module = SiameseTrainingModel(model, loss)
+    module = TrainingModel(model, loss)
     keeper = KeepBestInMemory(module, metric_name) if (not save and metric_name is not None) else None
     if keeper is not None:
         all_callbacks.append(keeper)
@@ -391,6 +411,18 @@ def fit_step(
     return trainer, result, start_state
 
 
+def keep_prompts(model: Any, prompts: Any) -> None:
+    """Give the trained ``model`` its training prompts as named prompts (a one-string ``prompts`` becomes its
+    default prompt), so that ``encode`` can encode as training did and a saved model keeps them."""
+    named, default = model_prompts(prompts)
+    if not named:
+        return
+    model.prompts = {**model.prompts, **named}
+    if default is not None:
+        model.default_prompt_name = default
+    logger.info("the model keeps its training prompts: %s", named)
+
+
 def _no_duplicates(config: TrainConfig, task: str) -> bool:
     from textsiam.training.tasks import task_views
 
@@ -415,8 +447,9 @@ def finish(
     state, final, metric = trainer.state, trainer.siamese_model, parts.dev_metric
     final.eval()  # the model leaves training as it came in: in eval mode
     result.model = final
+    keep_prompts(final, config.prompts)
     if out is None:
-        result.evaluation = evaluate_final(config, final, data.tasks, None)
+        result.evaluation = evaluate_final(config, final, data.tasks, None, parts.prompts)
         return result
     if (config.checkpoint_soup or config.wise_alphas) and metric is not None:
         from textsiam.training.averaging import apply_averaging, dev_values_from_log, list_checkpoints
@@ -436,7 +469,7 @@ def finish(
     final.save(out / MODEL_DIR, overwrite=True)  # the run's folder: files that --overwrite kept there stay
     final.name_or_path = str(out / MODEL_DIR)  # the records below name the saved model, not the start
     (out / "train_log.json").write_text(json.dumps(state.log_history, indent=2) + "\n", encoding="utf-8")
-    evaluation = evaluate_final(config, final, data.tasks, out / MODEL_DIR)
+    evaluation = evaluate_final(config, final, data.tasks, out / MODEL_DIR, parts.prompts)
     if evaluation is not None:
         evaluation.save(out / "evaluation.json")
         (out / "evaluation.md").write_text(evaluation.to_markdown() + "\n", encoding="utf-8")

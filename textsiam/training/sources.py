@@ -25,11 +25,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class GivenData:
-    """What :func:`textsiam.fit` hands over per task instead of names: data, dev data or evaluators, loss objects."""
+    """What :func:`textsiam.fit` hands over per task instead of names: data, dev data or evaluators, loss objects;
+    and the teacher models of ``silver_teacher`` given as objects, by the name that stands for each in the config."""
 
     train: dict[str, Any] = field(default_factory=dict)
     dev: dict[str, Any] = field(default_factory=dict)
     losses: dict[str, Any] = field(default_factory=dict)
+    teachers: dict[str, Any] = field(default_factory=dict)
+    #: the ``num_labels`` of a cross-encoder given from Python: its head, as a recipe's model folder's, decides
+    #: the default loss (``None``: read from the recipe's model)
+    head_labels: int | None = None
 
 
 @dataclass
@@ -175,7 +180,7 @@ def _load_task(name: str, view: TrainConfig, given: GivenData) -> TaskData:
     table, fmt, score_range = loaded.table, loaded.format, loaded.score_range
     kind = fmt.kind
     loss_object = given.losses.get(name)
-    view = replace(view, loss=_loss_name(view, loss_object, kind, table, name, fmt))
+    view = replace(view, loss=_loss_name(view, loss_object, kind, table, name, fmt, given))
     problems = _format_problems(view, kind, fmt, source)
     if not problems:
         problems = _resolved_problems(view)
@@ -193,7 +198,13 @@ def _load_task(name: str, view: TrainConfig, given: GivenData) -> TaskData:
 
 
 def _loss_name(
-    view: TrainConfig, loss_object: Any, kind: str, table: datasets.Dataset, name: str, fmt: TableFormat
+    view: TrainConfig,
+    loss_object: Any,
+    kind: str,
+    table: datasets.Dataset,
+    name: str,
+    fmt: TableFormat,
+    given: GivenData | None = None,
 ) -> str:
     from textsiam.losses import LOSSES
     from textsiam.training.loss_choice import default_loss
@@ -213,10 +224,21 @@ def _loss_name(
     task = dataset_task(view.train_dataset)
     if fmt.columns.get("text_a") == "premise":  # NLI (premise, hypothesis, label): classes, not scores
         task = "classification"
-    loss, reason = default_loss(kind, labels, task)
+    head = None
+    if view.model_type == "cross_encoder":  # a head of several labels: cross_entropy, whichever way the model came
+        head = given.head_labels if given is not None and given.head_labels is not None else _start_head(view)
+    loss, reason = default_loss(kind, labels, task, view.model_type, head)
     what = f"task {name}: " if name != SINGLE_TASK else ""
     logger.warning("%sno loss given: using %s (%s)", what, loss, reason)
     return loss
+
+
+def _start_head(view: TrainConfig) -> int | None:
+    """The ``num_labels`` of the head the recipe's start cross-encoder will have, read from its config files (its
+    weights load later, in the model step)."""
+    from textsiam.model.cross_encoder_layout import head_num_labels
+
+    return head_num_labels(view.model)
 
 
 def _format_problems(view: TrainConfig, kind: str, fmt: TableFormat, source: Any) -> list[str]:

@@ -1,0 +1,153 @@
+"""The teachers of the teacher pipeline (Augmented SBERT): which models ``silver_teacher`` names, what kind each
+is, what identifies its weights, and how it scores a list of pairs.
+
+A teacher is a **cross-encoder** (its score is ``predict``'s: :func:`~textsiam.evaluation.cross_encoding.
+cross_encoder_scores`) or a **twin tower** (its similarity of the two texts). A folder or Hub name is told apart
+by its ``config.json`` (:func:`textsiam.model.model_kind.is_cross_encoder_model`), an object by its methods (a
+cross-encoder has ``predict`` and no ``encode``). :func:`textsiam.fit` also takes model objects: each goes to
+``GivenData.teachers`` under a name like ``<in-memory teacher 0: CrossEncoder>``, which stands for it in the
+config (and in the saved ``train_config.yaml``, where it cannot be loaded again).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from textsiam.training.config import ConfigError
+from textsiam.training.fingerprints import digest_json, model_fingerprint
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["IN_MEMORY_TEACHER", "Teacher", "given_teachers", "resolve_teachers", "score_pairs", "teacher_kind"]
+
+#: Teacher names that start with this stand for a model object given to :func:`textsiam.fit`.
+IN_MEMORY_TEACHER = "<in-memory teacher"
+CROSS_ENCODER = "cross_encoder"
+TWIN_TOWER = "siamese"
+
+
+def teacher_kind(model: Any) -> str:
+    """``"cross_encoder"`` or ``"siamese"`` (a twin tower) for a model object, folder or Hub name."""
+    if model is None or isinstance(model, (str, os.PathLike)):
+        from textsiam.model.model_kind import is_cross_encoder_model
+
+        return CROSS_ENCODER if is_cross_encoder_model(model) else TWIN_TOWER
+    if callable(getattr(model, "predict", None)) and not callable(getattr(model, "encode", None)):
+        return CROSS_ENCODER
+    if callable(getattr(model, "encode", None)):
+        return TWIN_TOWER
+    raise TypeError(
+        f"silver_teacher: a teacher is a CrossEncoder, a SiameseModel, or a folder / Hub name of one, got "
+        f"{type(model).__name__}"
+    )
+
+
+@dataclass
+class Teacher:
+    """One teacher: its name in the config, where it comes from (a name, or the object itself), its kind and the
+    fingerprint of its weights (kind, name and weights digest, hashed together)."""
+
+    name: str
+    source: Any
+    kind: str
+    weights: dict[str, str]
+
+    @property
+    def fingerprint(self) -> str:
+        return digest_json({"kind": self.kind, "name": self.weights["name"], "digest": self.weights["digest"]})
+
+    def describe(self) -> dict[str, str]:
+        """The record of ``silver.json``: name, kind, fingerprint and how the weights were identified."""
+        return {
+            "name": self.weights["name"],
+            "kind": self.kind,
+            "fingerprint": self.fingerprint,
+            "weights_digest": self.weights["digest"],
+            "identified_by": self.weights["from"],
+        }
+
+    def load(self) -> Any:
+        """The model (the object itself when one was given)."""
+        if not isinstance(self.source, (str, os.PathLike)):
+            return self.source
+        try:
+            if self.kind == CROSS_ENCODER:
+                from textsiam.model.cross_encoder import CrossEncoder
+
+                return CrossEncoder(self.source)
+            from textsiam.model.siamese import SiameseModel
+
+            return SiameseModel.from_pretrained(self.source)
+        except (OSError, ValueError) as err:
+            raise ValueError(f"silver_teacher: cannot load {self.name!r} ({self.kind}): {err}") from err
+
+
+def given_teachers(value: Any, given: Any) -> Any:
+    """:func:`textsiam.fit`'s ``silver_teacher``: every model object goes to ``given.teachers`` under the name that
+    stands for it in the config; names (strings, paths) stay. Returns the config value (a name, or a list)."""
+    single = not isinstance(value, (list, tuple))
+    names = []
+    for i, item in enumerate([value] if single else value):
+        if item is None or isinstance(item, (str, os.PathLike)):
+            names.append(os.fspath(item) if isinstance(item, os.PathLike) else item)
+            continue
+        teacher_kind(item)  # a TypeError for anything that is not a model
+        name = f"{IN_MEMORY_TEACHER} {i}: {type(item).__name__}>"
+        given.teachers[name] = item
+        names.append(name)
+    return names[0] if single else names
+
+
+def resolve_teachers(value: str | list[str], given: Any = None) -> list[Teacher]:
+    """The :class:`Teacher` of every name in ``silver_teacher`` (model objects from ``given.teachers``); nothing is
+    loaded yet, only the kind and the fingerprint are read.
+
+    Raises:
+        ConfigError: a name that stands for a model given from Python, in a recipe that has none.
+    """
+    names = [value] if isinstance(value, str) else list(value)
+    objects = getattr(given, "teachers", None) or {}
+    out = []
+    for name in names:
+        if name.startswith(IN_MEMORY_TEACHER):
+            if name not in objects:
+                raise ConfigError(
+                    [f"silver_teacher {name!r} stands for a model given to textsiam.fit; name a folder or Hub name"]
+                )
+            source: Any = objects[name]
+        else:
+            source = name
+        kind = teacher_kind(source)
+        out.append(Teacher(name, source, kind, model_fingerprint(source)))
+        logger.info("silver teacher: %s (%s)", out[-1].weights["name"], kind.replace("_", "-"))
+    return out
+
+
+def score_pairs(model: Any, kind: str, texts_a: Sequence[str], texts_b: Sequence[str], batch_size: int) -> np.ndarray:
+    """The teacher's score of each pair ``(texts_a[i], texts_b[i])``: ``(N,)`` float64.
+
+    A cross-encoder's is its ``predict`` output (a head of two labels: the probability of label 1); a twin tower's
+    is its similarity (its own function: cosine, dot, ...), each distinct text encoded once.
+    """
+    if kind == CROSS_ENCODER:
+        from textsiam.evaluation.cross_encoding import cross_encoder_scores
+
+        scores, _ = cross_encoder_scores(model, texts_a, texts_b, batch_size=batch_size, show_progress_bar=False)
+        return scores
+    from textsiam.model.scoring import pairwise_similarity
+
+    if not len(texts_a):
+        return np.empty(0, dtype=np.float64)
+    unique = list(dict.fromkeys([*texts_a, *texts_b]))
+    row = {t: i for i, t in enumerate(unique)}
+    emb = np.asarray(model.encode(unique, batch_size=batch_size, show_progress_bar=False))
+    ia = np.fromiter((row[t] for t in texts_a), dtype=np.int64, count=len(texts_a))
+    ib = np.fromiter((row[t] for t in texts_b), dtype=np.int64, count=len(texts_b))
+    name = getattr(model, "similarity_fn_name", None) or "cosine"
+    return np.asarray(pairwise_similarity(emb[ia], emb[ib], name), dtype=np.float64)
