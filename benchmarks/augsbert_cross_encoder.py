@@ -31,7 +31,6 @@ Writes benchmarks/results/augsbert/cross_encoder.{json,md} (``--results-name``; 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -43,12 +42,14 @@ from benchmarks.common import (
     SMOKE_OVERRIDES,
     add_set_argument,
     benchmark_parser,
-    command,
     configure,
-    machine,
+    load_record,
+    option_overrides,
+    record_path,
     resolve_data_dir,
-    utc_now,
+    shared_setting,
     write_results,
+    write_run_record,
 )
 
 logger = logging.getLogger("benchmarks.augsbert_cross_encoder")
@@ -177,15 +178,7 @@ def run_overrides(run: Run, args: argparse.Namespace) -> list[str]:
     out = [f"train_dataset={run.dataset}", f"dev_dataset={run.dataset}", f"output_dir={args.work_dir / run.name}"]
     out += [f"learning_rate={run.lr}", f"epochs={run.epochs}"]
     out += [o for o in SMOKE_OVERRIDES if not o.startswith("epochs=")] if args.smoke else []
-    for key, value in (
-        ("model", args.model),
-        ("data_dir", args.data_dir),
-        ("max_train_pairs", args.max_train_pairs),
-        ("max_dev_pairs", args.max_dev_pairs),
-        ("max_steps", args.max_steps),
-    ):
-        if value is not None:
-            out.append(f"{key}={value}")
+    out += option_overrides(args, ("model", "data_dir", "max_train_pairs", "max_dev_pairs", "max_steps"))
     return out + list(args.set)
 
 
@@ -197,39 +190,6 @@ def recipe(run: Run, args: argparse.Namespace) -> tuple[Any, list[str]]:
     config = TrainConfig.from_dict(RECIPE).with_overrides(overrides)
     config.validate()
     return config, overrides
-
-
-# ---------------------------------------------------------------------------------------------- run records
-def record_path(work: Path, name: str) -> Path:
-    return Path(work) / f"{name}.json"
-
-
-def load_record(work: Path, name: str) -> dict[str, Any] | None:
-    """The record of a complete run (its model folder exists), else None."""
-    path = record_path(work, name)
-    if not path.is_file():
-        return None
-    record = json.loads(path.read_text(encoding="utf-8"))
-    return record if Path(record.get("model_dir", "")).is_dir() else None
-
-
-def write_record(work: Path, run: Run, overrides: list[str], record: dict[str, Any]) -> None:
-    """Write ``WORK/NAME.json`` last, so that a run interrupted before it counts as not done."""
-    from textsiam.evaluation.results import to_jsonable
-
-    full = {
-        "name": run.name,
-        "side": run.side,
-        "dataset": run.dataset,
-        "lr": run.lr,
-        "epochs": run.epochs,
-        "overrides": overrides,
-        "date": utc_now(),
-        "command": command(),
-        "machine": machine(),
-        **record,
-    }
-    record_path(work, run.name).write_text(json.dumps(to_jsonable(full), indent=2) + "\n", encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -281,7 +241,8 @@ def train_one(run: Run, args: argparse.Namespace) -> None:
         record = train_st(config, run.dataset, args.work_dir / run.name)
     times = {"run_wall_s": round(time.perf_counter() - wall, 3), "run_cpu_s": round(time.process_time() - cpu, 3)}
     logger.info("%s: %s", run.name, times)
-    write_record(args.work_dir, run, overrides, {"config": config.to_dict(), **record, **times})
+    fields = {"name": run.name, "side": run.side, "dataset": run.dataset, "lr": run.lr, "epochs": run.epochs}
+    write_run_record(args.work_dir, fields, overrides, {"config": config.to_dict(), **record, **times})
 
 
 def train_runs(args: argparse.Namespace, side: str) -> None:
@@ -304,14 +265,6 @@ def load_model(record: dict[str, Any]) -> Any:
     from textsiam import CrossEncoder as TextsiamCrossEncoder
 
     return TextsiamCrossEncoder(record["model_dir"], device="cpu")
-
-
-def shared_setting(records: Sequence[dict[str, Any]], key: str) -> Any:
-    """A config value every finished run shares (``"mixed"`` when they differ, None without runs)."""
-    values = {json.dumps(r["config"].get(key)) for r in records}
-    if len(values) > 1:
-        return "mixed"
-    return json.loads(values.pop()) if values else None
 
 
 def report(args: argparse.Namespace) -> dict[str, Any]:

@@ -143,6 +143,44 @@ def training_overrides(args: argparse.Namespace) -> list[str]:
     return overrides
 
 
+def option_overrides(args: argparse.Namespace, keys: Sequence[str]) -> list[str]:
+    """``KEY=VALUE`` config overrides from the options ``args.KEY`` that were given (not None), in ``keys`` order."""
+    return [f"{key}={getattr(args, key)}" for key in keys if getattr(args, key) is not None]
+
+
+# ---------------------------------------------------------------------------------------------- run records
+def record_path(work: Path, name: str) -> Path:
+    """``WORK/NAME.json``: the record of a resumable benchmark run."""
+    return Path(work) / f"{name}.json"
+
+
+def load_record(work: Path, name: str) -> dict[str, Any] | None:
+    """The record of a complete run (its model folder exists), else None."""
+    path = record_path(work, name)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return record if Path(record.get("model_dir", "")).is_dir() else None
+
+
+def write_run_record(work: Path, run: dict[str, Any], overrides: list[str], record: dict[str, Any]) -> None:
+    """Write ``WORK/NAME.json`` (``NAME``: ``run["name"]``) last, so that a run interrupted before it counts as not
+    done: the fields of ``run``, the overrides, date, command and machine, then ``record``."""
+    from textsiam.evaluation.results import to_jsonable
+
+    full = {**run, "overrides": overrides, "date": utc_now(), "command": command(), "machine": machine(), **record}
+    record_path(work, run["name"]).write_text(json.dumps(to_jsonable(full), indent=2) + "\n", encoding="utf-8")
+
+
+def shared_setting(records: Iterable[dict[str, Any] | None], key: str) -> Any:
+    """A config value every finished run shares (``"mixed"`` when they differ, None without runs; None records,
+    runs not finished, are left out)."""
+    values = {json.dumps(r["config"].get(key)) for r in records if r is not None}
+    if len(values) > 1:
+        return "mixed"
+    return json.loads(values.pop()) if values else None
+
+
 # ---------------------------------------------------------------------------------------------- timing
 def alternating_times(
     jobs: dict[str, Callable[[], Any]],

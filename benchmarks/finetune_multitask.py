@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,10 +43,13 @@ from benchmarks.common import (
     benchmark_parser,
     command,
     configure,
-    machine,
+    load_record,
+    option_overrides,
+    record_path,
     resolve_data_dir,
-    utc_now,
+    shared_setting,
     write_results,
+    write_run_record,
 )
 
 logger = logging.getLogger("benchmarks.finetune_multitask")
@@ -142,18 +144,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def shared_overrides(args: argparse.Namespace) -> list[str]:
     """The config overrides every run gets from the command line (explicit options over ``--smoke``)."""
-    out = list(SMOKE_OVERRIDES) if args.smoke else []
-    for key, value in (
-        ("model", args.model),
-        ("data_dir", args.data_dir),
-        ("epochs", args.epochs),
-        ("max_train_pairs", args.max_train_pairs),
-        ("max_dev_pairs", args.max_dev_pairs),
-        ("max_steps", args.max_steps),
-    ):
-        if value is not None:
-            out.append(f"{key}={value}")
-    return out
+    keys = ("model", "data_dir", "epochs", "max_train_pairs", "max_dev_pairs", "max_steps")
+    return (list(SMOKE_OVERRIDES) if args.smoke else []) + option_overrides(args, keys)
 
 
 def run_overrides(run: Run, args: argparse.Namespace) -> list[str]:
@@ -163,35 +155,10 @@ def run_overrides(run: Run, args: argparse.Namespace) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- run records
-def record_path(work: Path, name: str) -> Path:
-    return Path(work) / f"{name}.json"
-
-
-def load_record(work: Path, name: str) -> dict[str, Any] | None:
-    """The record of a complete run (its model folder exists), else None."""
-    path = record_path(work, name)
-    if not path.is_file():
-        return None
-    record = json.loads(path.read_text(encoding="utf-8"))
-    return record if Path(record.get("model_dir", "")).is_dir() else None
-
-
 def write_record(work: Path, run: Run, overrides: list[str], record: dict[str, Any]) -> None:
-    """Write ``WORK/NAME.json`` last, so that a run interrupted before it counts as not done."""
-    from textsiam.evaluation.results import to_jsonable
-
-    full = {
-        "name": run.name,
-        "side": run.side,
-        "description": run.description,
-        "config_file": f"benchmarks/configs/{run.config}",
-        "overrides": overrides,
-        "date": utc_now(),
-        "command": command(),
-        "machine": machine(),
-        **record,
-    }
-    record_path(work, run.name).write_text(json.dumps(to_jsonable(full), indent=2) + "\n", encoding="utf-8")
+    """:func:`~benchmarks.common.write_run_record` of ``run``: its name, side, description and config file first."""
+    fields = {"name": run.name, "side": run.side, "description": run.description}
+    write_run_record(work, {**fields, "config_file": f"benchmarks/configs/{run.config}"}, overrides, record)
 
 
 def has_multitask() -> bool:
@@ -280,14 +247,6 @@ def dataset_prompts(record: dict[str, Any] | None) -> dict[str, str]:
     return {name: prompt_for_test_set(config["prompts"], name, trained_on) for name in trained_on.values()}
 
 
-def shared_setting(runs: dict[str, Any], key: str) -> Any:
-    """A config value every finished run shares (``"mixed"`` when they differ, None without runs)."""
-    values = {json.dumps(r["config"].get(key)) for r in runs.values() if r is not None}
-    if len(values) > 1:
-        return "mixed"
-    return json.loads(values.pop()) if values else None
-
-
 def report(args: argparse.Namespace) -> dict[str, Any]:
     """Evaluate the start model and every finished run; write the result files; return the payload."""
     from benchmarks.finetune_multitask_report import comparisons, eval_pairs, figures, goals, render, score_model
@@ -297,8 +256,8 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
     names = [name for name in RUN_NAMES if args.only is None or name in args.only]  # --only: the report's models
     runs = {name: load_record(args.work_dir, name) for name in names}
     start_model = args.model
-    if start_model is None and shared_setting(runs, "model") != "mixed":
-        start_model = shared_setting(runs, "model")  # the runs' start model, when they share one
+    if start_model is None and shared_setting(runs.values(), "model") != "mixed":
+        start_model = shared_setting(runs.values(), "model")  # the runs' start model, when they share one
     pairs = eval_pairs(args.data_dir, args.max_test_pairs, SEED)
     scored = {}
     for label in ("start", *names):
@@ -321,7 +280,10 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
             "n_resamples": args.n_resamples,
             "seed": SEED,
             "max_test_pairs": args.max_test_pairs,
-            **{key: shared_setting(runs, key) for key in ("max_train_pairs", "max_dev_pairs", "epochs", "max_steps")},
+            **{
+                key: shared_setting(runs.values(), key)
+                for key in ("max_train_pairs", "max_dev_pairs", "epochs", "max_steps")
+            },
         },
         "models": ["start", *names],
         "runs": runs,

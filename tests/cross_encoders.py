@@ -10,28 +10,26 @@ from typing import Any
 
 import numpy as np
 import torch
+from helpers import tiny_bert_config
+
+
+def tiny_bert_classifier(tokenizer: Any, num_labels: int = 1, seed: int = 0, **config: Any):
+    """A randomly initialised 2-layer BERT with a sequence-classification head (a Hugging Face model, seeded with
+    ``seed``); ``config`` changes or adds fields of :func:`helpers.tiny_bert_config`."""
+    from transformers import BertForSequenceClassification
+
+    torch.manual_seed(seed)
+    return BertForSequenceClassification(tiny_bert_config(tokenizer, num_labels=num_labels, **config))
 
 
 def make_tiny_cross_encoder(tokenizer: Any, num_labels: int = 1, seed: int = 0, id2label: dict[int, str] | None = None):
     """A randomly initialised 2-layer BERT with a sequence-classification head, as a textsiam ``CrossEncoder``."""
-    from transformers import BertConfig, BertForSequenceClassification
-
     from textsiam.model.cross_encoder import CrossEncoder
 
-    torch.manual_seed(seed)
     extra = {} if id2label is None else {"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}}
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=num_labels,
-        **extra,
-    )
-    config.architectures = ["BertForSequenceClassification"]
-    return CrossEncoder.from_model(BertForSequenceClassification(config), tokenizer, device="cpu")
+    model = tiny_bert_classifier(tokenizer, num_labels=num_labels, seed=seed, **extra)
+    model.config.architectures = ["BertForSequenceClassification"]
+    return CrossEncoder.from_model(model, tokenizer, device="cpu")
 
 
 class FakeCrossEncoder:

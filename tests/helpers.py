@@ -26,15 +26,12 @@ LONGER = [
 ]
 
 
-def make_tiny_model(tokenizer, pooling: str = "mean", similarity: str = "cosine", seed: int = 0, **kwargs):
-    """A randomly initialised 2-layer BERT with the default tokenizer, wrapped as a twin tower."""
-    from transformers import BertConfig, BertModel
+def tiny_bert_config(tokenizer, **overrides):
+    """The config of the tiny BERT the tests build (2 layers of width 32, 128 positions, ``tokenizer``'s vocabulary);
+    ``overrides`` change or add fields (``num_labels``, ``initializer_range``, ``num_hidden_layers``...)."""
+    from transformers import BertConfig
 
-    from textsiam.encoders import TransformerEncoder
-    from textsiam.model.siamese import SiameseModel
-
-    torch.manual_seed(seed)
-    config = BertConfig(
+    fields = dict(
         vocab_size=tokenizer.vocab_size,
         hidden_size=32,
         num_hidden_layers=2,
@@ -42,5 +39,16 @@ def make_tiny_model(tokenizer, pooling: str = "mean", similarity: str = "cosine"
         intermediate_size=64,
         max_position_embeddings=128,
     )
-    encoder = TransformerEncoder(BertModel(config), tokenizer, pooling=pooling, max_seq_length=64)
+    return BertConfig(**{**fields, **overrides})
+
+
+def make_tiny_model(tokenizer, pooling: str = "mean", similarity: str = "cosine", seed: int = 0, **kwargs):
+    """A randomly initialised 2-layer BERT with the default tokenizer, wrapped as a twin tower."""
+    from transformers import BertModel
+
+    from textsiam.encoders import TransformerEncoder
+    from textsiam.model.siamese import SiameseModel
+
+    torch.manual_seed(seed)
+    encoder = TransformerEncoder(BertModel(tiny_bert_config(tokenizer)), tokenizer, pooling=pooling, max_seq_length=64)
     return SiameseModel(encoder, similarity=similarity, device="cpu", **kwargs)

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from cross_encoders import tiny_bert_classifier
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -41,20 +42,7 @@ class HalfSigmoid(nn.Module):
 
 def tiny_classifier(tokenizer, num_labels: int = 1, seed: int = 0):
     """A random 2-layer BERT with a classification head (weights large enough that the pairs score apart)."""
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=num_labels,
-        initializer_range=0.2,
-    )
-    return BertForSequenceClassification(config).eval()
+    return tiny_bert_classifier(tokenizer, num_labels=num_labels, seed=seed, initializer_range=0.2).eval()
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ import os
 import numpy as np
 import pytest
 import torch
+from cross_encoders import tiny_bert_classifier
+from helpers import tiny_bert_config
 from torch import nn
 
 from textsiam.model.cross_encoder import CrossEncoder
@@ -33,20 +35,8 @@ DOCS = [b for _, b in PAIRS]
 
 def tiny_classifier_folder(tokenizer, path, num_labels: int, seed: int = 0):
     """A random 2-layer BERT classifier saved as a plain Hugging Face folder (sentence-transformers' starting point)."""
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=num_labels,
-        initializer_range=0.2,  # the pairs score apart
-    )
-    BertForSequenceClassification(config).save_pretrained(path)
+    model = tiny_bert_classifier(tokenizer, num_labels=num_labels, seed=seed, initializer_range=0.2)  # scores apart
+    model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
 
@@ -96,12 +86,11 @@ def test_textsiam_reads_sentence_transformers_saves(tokenizer, tmp_path, num_lab
 def test_a_new_head_on_an_encoder_is_the_one_sentence_transformers_builds(tokenizer, tmp_path):
     """Both put a new head on a plain encoder (num_labels 1, Sigmoid, the tokenizer's limit at the positions); its
     random weights differ, so the scores are compared through a save."""
-    from transformers import BertConfig, BertModel
+    from transformers import BertModel
 
     plain = tmp_path / "plain"
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=64, max_position_embeddings=96,
-                         initializer_range=0.2)).save_pretrained(plain)  # fmt: skip
+    config = tiny_bert_config(tokenizer, num_hidden_layers=1, max_position_embeddings=96, initializer_range=0.2)
+    BertModel(config).save_pretrained(plain)
     tokenizer.save_pretrained(plain)
     ours, theirs = CrossEncoder(plain, device="cpu"), st.CrossEncoder(str(plain), device="cpu")
     assert (ours.num_labels, ours.max_length, type(ours.activation_fn)) == (

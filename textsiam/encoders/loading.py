@@ -184,6 +184,65 @@ def position_limit(max_position_embeddings: Any, model_type: str | None, tokeniz
 _OFFSET_POSITIONS = frozenset({"roberta", "xlm-roberta", "camembert", "longformer", "mpnet", "data2vec-text", "ibert"})
 
 
+def weights_file(directory: Path) -> Path:
+    """The weights file of a local checkpoint, for messages (``model.safetensors`` or its shard index)."""
+    for name in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"):
+        if (directory / name).is_file():
+            return directory / name
+    return directory / "model.safetensors"
+
+
+def load_pretrained(
+    model_cls: Any,
+    source: str | Path,
+    *,
+    config: Any,
+    weights: str | Path,
+    trust_remote_code: bool,
+    allow_pickle: bool,
+    **hf_kwargs: Any,
+) -> tuple[Any, dict[str, Any]]:
+    """``model_cls.from_pretrained(source, config=config, ...)`` and its loading info, from safetensors only unless
+    ``allow_pickle``. Pickled weights refused, a damaged safetensors file and tensors whose shapes do not fit the
+    config are each a ``ValueError`` naming ``weights`` (the file, for messages)."""
+    from safetensors import SafetensorError
+
+    try:
+        with quiet_transformers():
+            model, info = model_cls.from_pretrained(
+                source,
+                config=config,
+                trust_remote_code=trust_remote_code,
+                use_safetensors=None if allow_pickle else True,
+                output_loading_info=True,
+                **{"ignore_mismatched_sizes": True, **hf_kwargs},  # reported below, naming the tensors
+            )
+    except OSError as err:
+        if not allow_pickle and "safetensors" in str(err).lower():
+            raise ValueError(
+                f"{source} has no safetensors weights. textsiam refuses pickled (.bin) checkpoints by default "
+                "because unpickling can run arbitrary code; pass allow_pickle=True if you trust the source "
+                "(it is then loaded with weights_only=True)."
+            ) from err
+        raise
+    except SafetensorError as err:
+        raise ValueError(f"{weights}: not a readable safetensors file ({err}); it is damaged or incomplete") from None
+    except RuntimeError as err:  # tensor shapes that do not fit config.json
+        if "mismatch" in str(err).lower() or "size" in str(err).lower():
+            raise ValueError(
+                f"{weights}: tensor shapes do not match the model described by config.json ({err})"
+            ) from None
+        raise
+    mismatched = sorted(info.get("mismatched_keys", []), key=str)
+    if mismatched:
+        shown = ", ".join(f"{m[0]} (file {tuple(m[1])}, model {tuple(m[2])})" for m in mismatched[:3])
+        raise ValueError(
+            f"{weights}: {len(mismatched)} tensor(s) have shapes that do not fit config.json: {shown}"
+            + (", ..." if len(mismatched) > 3 else "")
+        )
+    return model, info
+
+
 def _some(keys: list[str], n: int = 5) -> str:
     shown = ", ".join(keys[:n])
     return shown + (f", ... {len(keys) - n} more" if len(keys) > n else "")

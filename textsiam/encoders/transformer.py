@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
 from transformers import AutoModel, AutoModelForTextEncoding, PreTrainedModel
 
 from textsiam.encoders.base import Encoder
@@ -17,9 +16,11 @@ from textsiam.encoders.loading import (
     check_loaded_keys,
     check_vocabulary,
     load_config,
+    load_pretrained,
     load_tokenizer,
     position_limit,
     quiet_transformers,
+    weights_file,
 )
 from textsiam.encoders.pooling import Pooling
 from textsiam.encoders.weight_dtypes import check_checkpoint_dtypes
@@ -119,41 +120,16 @@ class TransformerEncoder(Encoder):
             a.endswith("EncoderModel") for a in (getattr(config, "architectures", None) or [])
         )  # T5 and friends: keep the encoder stack only (also when reloading a saved T5EncoderModel)
         model_cls = AutoModelForTextEncoding if encoder_only_of_seq2seq else AutoModel
-        weights = _weights_file(Path(name)) if local else name
-        try:
-            with quiet_transformers():
-                model, info = model_cls.from_pretrained(
-                    name,
-                    config=config,
-                    trust_remote_code=trust_remote_code,
-                    use_safetensors=None if allow_pickle else True,
-                    output_loading_info=True,
-                    **{"ignore_mismatched_sizes": True, **hf_kwargs},  # reported below, naming the tensors
-                )
-        except OSError as err:
-            if not allow_pickle and "safetensors" in str(err).lower():
-                raise ValueError(
-                    f"{name} has no safetensors weights. textsiam refuses pickled (.bin) checkpoints by default "
-                    "because unpickling can run arbitrary code; pass allow_pickle=True if you trust the source "
-                    "(it is then loaded with weights_only=True)."
-                ) from err
-            raise
-        except SafetensorError as err:
-            msg = f"{weights}: not a readable safetensors file ({err}); it is damaged or incomplete"
-            raise ValueError(msg) from None
-        except RuntimeError as err:  # tensor shapes that do not fit config.json
-            if "mismatch" in str(err).lower() or "size" in str(err).lower():
-                raise ValueError(
-                    f"{weights}: tensor shapes do not match the model described by config.json ({err})"
-                ) from None
-            raise
-        mismatched = sorted(info.get("mismatched_keys", []), key=str)
-        if mismatched:
-            shown = ", ".join(f"{m[0]} (file {tuple(m[1])}, model {tuple(m[2])})" for m in mismatched[:3])
-            raise ValueError(
-                f"{weights}: {len(mismatched)} tensor(s) have shapes that do not fit config.json: {shown}"
-                + (", ..." if len(mismatched) > 3 else "")
-            )
+        weights = weights_file(Path(name)) if local else name
+        model, info = load_pretrained(
+            model_cls,
+            name,
+            config=config,
+            weights=weights,
+            trust_remote_code=trust_remote_code,
+            allow_pickle=allow_pickle,
+            **hf_kwargs,
+        )
         own = {n for n, _ in model.named_children()}
         check_loaded_keys(
             list(info.get("missing_keys", [])), list(info.get("unexpected_keys", [])), own, weights, strict
@@ -209,14 +185,6 @@ class TransformerEncoder(Encoder):
             max_seq_length=config.get("max_seq_length"),
             **kwargs,
         )
-
-
-def _weights_file(directory: Path) -> Path:
-    """The weights file of a local checkpoint, for messages (``model.safetensors`` or its shard index)."""
-    for name in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"):
-        if (directory / name).is_file():
-            return directory / name
-    return directory / "model.safetensors"
 
 
 def quantize_linear_int8(model: torch.nn.Module) -> torch.nn.Module:

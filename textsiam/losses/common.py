@@ -65,15 +65,15 @@ def check_pair(emb_a: Tensor, emb_b: Tensor | None, loss: str) -> Tensor:
     return emb_b
 
 
-def check_labels(labels: Tensor | None, batch_size: int, loss: str) -> Tensor:
-    """Flatten ``labels`` to ``(B,)`` and check there is exactly one per example."""
+def check_labels(labels: Tensor | None, batch_size: int, loss: str, per: str = "example") -> Tensor:
+    """Flatten ``labels`` to ``(B,)`` and check there is exactly one per example (``per="pair"`` for a
+    cross-encoder: the messages say what a label belongs to)."""
     if labels is None:
-        raise ValueError(f"{loss} needs labels (one per example); got None")
+        raise ValueError(f"{loss} needs labels (one per {per}); got None")
     check_tensor(labels, f"{loss}: labels")
     if labels.numel() != batch_size:
         raise ValueError(
-            f"{loss} expects {batch_size} labels (one per example), "
-            f"got {labels.numel()} with shape {tuple(labels.shape)}"
+            f"{loss} expects {batch_size} labels (one per {per}), got {labels.numel()} with shape {tuple(labels.shape)}"
         )
     return labels.reshape(-1)
 

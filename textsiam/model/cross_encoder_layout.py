@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from safetensors import SafetensorError
 from torch import nn
 
 from textsiam.encoders.loading import (
@@ -35,14 +34,15 @@ from textsiam.encoders.loading import (
     check_max_seq_length,
     check_vocabulary,
     load_config,
+    load_pretrained,
     load_tokenizer,
     position_limit,
     quiet_transformers,
     read_json,
+    weights_file,
 )
 from textsiam.encoders.transformer import HUB_OPTIONS
 from textsiam.encoders.weight_dtypes import check_checkpoint_dtypes
-from textsiam.io_utils import process_is_gone, temp_leftover_pid
 from textsiam.model.loading import (
     check_inside_folder,
     hub_fetch,
@@ -50,7 +50,7 @@ from textsiam.model.loading import (
     recover_interrupted_save,
     resolve_embedded_name,
 )
-from textsiam.model.st_layout import check_module_path
+from textsiam.model.st_layout import check_module_path, read_modules
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def load_cross_encoder_parts(
         )
     name = os.fspath(resolve_embedded_name(name_or_path))
     local = Path(name).expanduser()
-    recover_interrupted_cross_encoder_save(local)
+    recover_interrupted_save(local, marker="config.json")  # a cross-encoder folder has no textsiam.json
     if local.exists() and not local.is_dir():
         raise ValueError(f"model path {name!r} is not a directory")
     if not local.exists() and (name.startswith((".", "/", "~")) or name.count("/") > 1):
@@ -198,12 +198,10 @@ def read_cross_encoder_layout(fetch: Callable[[str], Path | None]) -> dict[str, 
     a new head, and its settings do not describe a cross-encoder. A plain Hugging Face folder gives the root.
     """
     out: dict[str, Any] = {"path": "", "max_length": None, "activation": None, "activation_source": "", "prompts": {}}
-    modules_file = fetch("modules.json")
-    if modules_file is None:
+    found = read_modules(fetch)
+    if found is None:
         return out
-    modules = read_json(modules_file, expect=list)
-    if not all(isinstance(m, dict) for m in modules):
-        raise ValueError(f"{modules_file}: every entry must be a JSON object with 'type' and 'path'")
+    modules_file, modules = found
     st_file = fetch(ST_CONFIG_NAME)
     st_config = read_json(st_file) if st_file is not None else {}
     transformers_ = [m for m in modules if str(m.get("type", "")).rsplit(".", 1)[-1] == "Transformer"]
@@ -288,32 +286,16 @@ def load_sequence_classifier(
         )
     if not trained:
         config.num_labels = 1 if num_labels is None else num_labels
-    weights = Path(source) / "model.safetensors" if Path(source).is_dir() else source
-    try:
-        with quiet_transformers():
-            model, info = AutoModelForSequenceClassification.from_pretrained(
-                source,
-                config=config,
-                trust_remote_code=trust_remote_code,
-                use_safetensors=None if allow_pickle else True,
-                output_loading_info=True,
-                ignore_mismatched_sizes=True,  # reported below, naming the tensors
-                **hub_kwargs,
-            )
-    except OSError as err:
-        if not allow_pickle and "safetensors" in str(err).lower():
-            raise ValueError(
-                f"{source} has no safetensors weights. textsiam refuses pickled (.bin) checkpoints by default "
-                "because unpickling can run arbitrary code; pass allow_pickle=True if you trust the source "
-                "(it is then loaded with weights_only=True)."
-            ) from err
-        raise
-    except SafetensorError as err:
-        raise ValueError(f"{weights}: not a readable safetensors file ({err}); it is damaged or incomplete") from None
-    mismatched = sorted(info.get("mismatched_keys", []), key=str)
-    if mismatched:
-        shown = ", ".join(f"{m[0]} (file {tuple(m[1])}, model {tuple(m[2])})" for m in mismatched[:3])
-        raise ValueError(f"{weights}: {len(mismatched)} tensor(s) do not fit config.json: {shown}")
+    weights = weights_file(Path(source)) if Path(source).is_dir() else source
+    model, info = load_pretrained(
+        AutoModelForSequenceClassification,
+        source,
+        config=config,
+        weights=weights,
+        trust_remote_code=trust_remote_code,
+        allow_pickle=allow_pickle,
+        **hub_kwargs,
+    )
     missing = sorted(info.get("missing_keys", []))
     if not trained:  # the new head (and a pooler the encoder was saved without) start at random
         base = f"{model.base_model_prefix}."
@@ -451,23 +433,6 @@ def update_json(path: Path, entries: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def recover_interrupted_cross_encoder_save(target: Path) -> None:
-    """:func:`~textsiam.model.loading.recover_interrupted_save` for a cross-encoder folder (which has no
-    ``textsiam.json``): a previous model left in ``.NAME.old-PID-*`` by a save that died between its two renames
-    is put back, then the leftovers of dead saves are tidied up."""
-    if not target.exists() and target.parent.is_dir():
-        leftovers = []
-        for p in target.parent.glob(f".{target.name}.old-*"):
-            pid = temp_leftover_pid(p.name, target.name)
-            if pid is not None and p.is_dir() and not p.is_symlink() and process_is_gone(pid):
-                leftovers.append(p)
-        leftovers.sort(key=lambda p: p.stat().st_mtime)
-        if leftovers and (leftovers[-1] / "config.json").is_file():
-            logger.warning("restoring %s from an interrupted save (%s)", target, leftovers[-1].name)
-            os.rename(leftovers[-1], target)
-    recover_interrupted_save(target)
-
-
 __all__ = [
     "CROSS_ENCODER_TYPE",
     "CrossEncoderParts",
@@ -476,6 +441,5 @@ __all__ = [
     "head_num_labels",
     "load_cross_encoder_parts",
     "read_cross_encoder_layout",
-    "recover_interrupted_cross_encoder_save",
     "write_cross_encoder",
 ]

@@ -231,10 +231,11 @@ def resolve_embedded_name(name_or_path: Any) -> Any:
     return name_or_path
 
 
-def recover_interrupted_save(target: Path) -> None:
+def recover_interrupted_save(target: Path, marker: str = CONFIG_NAME) -> None:
     """Tidy up after saves to ``target`` that were killed, before loading from it.
 
-    If a save died between its two renames, the previous model sits in ``.NAME.old-PID-*``: it is put back. Then
+    If a save died between its two renames, the previous model sits in ``.NAME.old-PID-*``: it is put back (the
+    newest one that holds a ``marker`` file: ``textsiam.json``, or ``config.json`` for a cross-encoder). Then
     the temporary ``.NAME.tmp-PID-*`` / ``.NAME.old-PID-*`` folders of dead saves are removed (files in them that
     are not model files go back into ``target`` first; see :func:`~textsiam.io_utils.remove_orphaned_copies`).
     Only leftovers whose process is gone are touched: a save that is still running is never disturbed.
@@ -248,7 +249,7 @@ def recover_interrupted_save(target: Path) -> None:
             if pid is not None and p.is_dir() and not p.is_symlink() and process_is_gone(pid):
                 leftovers.append(p)
         leftovers.sort(key=lambda p: p.stat().st_mtime)
-        if leftovers and (leftovers[-1] / CONFIG_NAME).exists():
+        if leftovers and (leftovers[-1] / marker).exists():
             logger.warning("restoring %s from an interrupted save (%s)", target, leftovers[-1].name)
             os.rename(leftovers[-1], target)
     if target.is_dir():

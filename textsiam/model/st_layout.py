@@ -76,6 +76,18 @@ def check_module_path(folder: Any, modules_file: str | Path) -> str:
     return "" if folder in ("", ".") else pure.as_posix()
 
 
+def read_modules(fetch: Callable[[str], Path | None]) -> tuple[Path, list[dict[str, Any]]] | None:
+    """``modules.json`` of a sentence-transformers folder (``fetch`` as in :func:`read_st_layout`): its path and its
+    entries, each a JSON object; ``None`` when there is none (a plain Hugging Face folder)."""
+    modules_file = fetch("modules.json")
+    if modules_file is None:
+        return None
+    modules = read_json(modules_file, expect=list)
+    if not all(isinstance(m, dict) for m in modules):
+        raise ValueError(f"{modules_file}: every entry must be a JSON object with 'type' and 'path'")
+    return modules_file, modules
+
+
 def read_st_layout(fetch: Callable[[str], Path | None]) -> STLayout | None:
     """Parse a sentence-transformers layout.
 
@@ -86,12 +98,10 @@ def read_st_layout(fetch: Callable[[str], Path | None]) -> STLayout | None:
     Returns:
         The layout, or ``None`` when there is no ``modules.json`` (a plain HF checkpoint).
     """
-    modules_file = fetch("modules.json")
-    if modules_file is None:
+    found = read_modules(fetch)
+    if found is None:
         return None
-    modules = read_json(modules_file, expect=list)
-    if not all(isinstance(m, dict) for m in modules):
-        raise ValueError(f"{modules_file}: every entry must be a JSON object with 'type' and 'path'")
+    modules_file, modules = found
     layout = STLayout()
     for module in sorted(modules, key=lambda m: m.get("idx", 0) if isinstance(m.get("idx", 0), int) else 0):
         kind = str(module.get("type", "")).rsplit(".", 1)[-1]

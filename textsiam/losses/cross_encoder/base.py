@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from textsiam.losses.base import SiameseLoss
-from textsiam.losses.common import check_tensor
+from textsiam.losses.common import check_labels, check_tensor
 
 #: Activations a cross-encoder loss may apply to the logits before its formula (sentence-transformers' losses take
 #: a module, ``activation_fn=nn.Identity()`` by default; a name here, so that a recipe can set it).
@@ -50,20 +50,8 @@ def one_logit_per_pair(logits: Tensor, labels: Tensor | None, loss: str) -> tupl
     if logits.dim() not in (1, 2):
         raise ValueError(f"{loss} expects logits of shape (B,) or (B, 1), got {tuple(logits.shape)}")
     x = logits.reshape(-1)  # (B,)
-    y = check_labels_count(labels, x.shape[0], loss)
+    y = check_labels(labels, x.shape[0], loss, per="pair")
     return x, y.to(x.dtype) if x.is_floating_point() else y.float()
-
-
-def check_labels_count(labels: Tensor | None, batch_size: int, loss: str) -> Tensor:
-    """``labels`` flattened to ``(B,)``, with exactly one per pair."""
-    if labels is None:
-        raise ValueError(f"{loss} needs labels (one per pair); got None")
-    check_tensor(labels, f"{loss}: labels")
-    if labels.numel() != batch_size:
-        raise ValueError(
-            f"{loss} expects {batch_size} labels (one per pair), got {labels.numel()} with shape {tuple(labels.shape)}"
-        )
-    return labels.reshape(-1)
 
 
 def check_unit_interval(labels: Tensor, loss: str) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from textsiam.losses.common import check_tensor
+from textsiam.losses.common import check_labels, check_tensor
 from textsiam.losses.cross_encoder.base import (
     ACTIVATIONS,
     CrossEncoderLoss,
     check_activation_name,
-    check_labels_count,
 )
 
 
@@ -85,7 +84,7 @@ class CrossEntropyLoss(CrossEncoderLoss):
                 f"{name} needs one logit per class, (B, C) with C >= 2 (a cross-encoder with num_labels >= 2), got "
                 f"logits of shape {tuple(logits.shape)}"
             )
-        y = check_labels_count(labels, logits.shape[0], name)  # (B,)
+        y = check_labels(labels, logits.shape[0], name, per="pair")  # (B,)
         if y.is_floating_point():
             if not bool((y == y.round()).all()):
                 raise ValueError(f"{name} expects integer class labels, got {y[:3].tolist()}")
