@@ -10,7 +10,10 @@ Runs (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a run whose reco
 - ``st_all4``: sentence-transformers, the ``all4`` recipe: ``SentenceTransformerTrainer`` with a dict of datasets
   and a dict of losses (CoSENT, CosineSimilarity, OnlineContrastive ×2), the same sampler, learning rate, batch
   size, epochs, warm-up, seed and training pairs (``benchmarks.finetune_multitask_st`` says how, and how its
-  checkpoint is chosen: textsiam's mean-of-dev-metrics rule, computed by textsiam's code).
+  checkpoint is chosen: textsiam's mean-of-dev-metrics rule, computed by textsiam's code);
+- ``stsb_sick_prompts``, ``all4_prompts`` (lr 2e-5), ``all4_prompts_lr5`` and their sentence-transformers twins
+  ``st_all4_prompts``, ``st_all4_prompts_lr5``: the same recipes with a prompt per task
+  (``configs/multitask_all4_prompts.yaml``); report them with ``--only ... --results-name multitask_prompts``.
 
 Every run chooses its checkpoint on dev only. The report scores the start model and every finished run on STS-B
 test (Spearman), SICK-R test (Pearson), MRPC test (accuracy, F1) and Quora test (accuracy, AP), thresholds chosen
@@ -86,7 +89,13 @@ RUNS: tuple[Run, ...] = (
         "STS-B + SICK-R with a prompt per task",
         (f"prompts={{stsb: {PROMPTS['stsb']!r}, sick: {PROMPTS['sick']!r}}}",),
     ),
-    Run("all4_prompts", "textsiam", "multitask_all4_prompts.yaml", "all four, a prompt per task (lr 2e-5)"),
+    Run(
+        "all4_prompts",
+        "textsiam",
+        "multitask_all4_prompts.yaml",
+        "all four, a prompt per task (lr 2e-5)",
+        ("learning_rate=2e-5",),
+    ),
     Run(
         "all4_prompts_lr5",
         "textsiam",
@@ -94,7 +103,13 @@ RUNS: tuple[Run, ...] = (
         "all four, a prompt per task, lr 5e-5",
         ("learning_rate=5e-5",),
     ),
-    Run("st_all4_prompts", "st", "multitask_all4_prompts.yaml", "sentence-transformers, all4_prompts (lr 2e-5)"),
+    Run(
+        "st_all4_prompts",
+        "st",
+        "multitask_all4_prompts.yaml",
+        "sentence-transformers, all4_prompts (lr 2e-5)",
+        ("learning_rate=2e-5",),
+    ),
     Run(
         "st_all4_prompts_lr5",
         "st",
