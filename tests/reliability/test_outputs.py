@@ -347,3 +347,24 @@ def test_a_run_worth_keeping_needs_overwrite_or_resume(tmp_path, checkpoint, ext
         return
     assert _prepare_output_dir(out, resume=False, overwrite=True) is None
     assert sorted(p.name for p in out.iterdir()) == (["notes.txt"] if "notes.txt" in extra else [])
+
+
+def test_an_interrupt_just_after_the_temporary_file_appears_leaves_nothing(tmp_path, monkeypatch):
+    """A signal that lands between creating the temporary file and entering the block (seen under load in CI:
+    SIGINT right after the file appeared) must still remove it."""
+    real_close = os.close
+    calls = []
+
+    def close_then_interrupt(fd):
+        real_close(fd)
+        if not calls:
+            calls.append(fd)
+            raise KeyboardInterrupt
+
+    target = tmp_path / "out.tsv"
+    monkeypatch.setattr(atomic_file.os, "close", close_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_file.atomic_path(target):
+            pass
+    monkeypatch.undo()
+    assert calls and sorted(p.name for p in tmp_path.iterdir()) == []

@@ -60,14 +60,20 @@ def check_output(path: str | os.PathLike, overwrite: bool) -> Path:
     return p
 
 
-def _new_temp_file(target: Path) -> Path:
-    """Create an empty ``.NAME.PID.RANDOM.tmp`` beside ``target`` with the umask's permissions."""
+def _new_temp_file(target: Path, created: list[Path]) -> Path:
+    """Create an empty ``.NAME.PID.RANDOM.tmp`` beside ``target`` with the umask's permissions.
+
+    The name goes into ``created`` *before* the file is made, so that a KeyboardInterrupt or SystemExit raised
+    anywhere in here (a signal that arrives just after the file appears) still lets the caller remove it: the name
+    carries this process's id, so no other process makes that file."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
         tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        created.append(tmp)
         try:
             fd = os.open(tmp, flags, 0o666)  # 0o666 & ~umask, like any new file (mkstemp would give 0o600)
         except FileExistsError:
+            created.pop()  # not ours
             continue
         os.close(fd)
         return tmp
@@ -133,8 +139,9 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
         raise FileExistsError(f"{target} already exists; pass --overwrite to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(target)
-    tmp = _new_temp_file(target)
+    created: list[Path] = []
     try:
+        tmp = _new_temp_file(target, created)
         mode = current_mode(tmp)  # 0o666 & ~umask: what the umask gives a new file
         yield tmp
         set_mode(tmp, mode)  # a writer that replaced the file (safetensors' save_file) chose its own mode
@@ -142,7 +149,8 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
             os.fsync(fh.fileno())
         _publish(tmp, target, overwrite)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        for made in created:
+            made.unlink(missing_ok=True)
         raise
     fsync_dir(target.parent)
 
