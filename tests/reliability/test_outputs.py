@@ -359,11 +359,11 @@ def test_an_interrupt_just_after_the_temporary_file_appears_leaves_nothing(tmp_p
         real_close(fd)
         if not calls:
             calls.append(fd)
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt("a signal just after the file appeared")
 
     target = tmp_path / "out.tsv"
     monkeypatch.setattr(atomic_file.os, "close", close_then_interrupt)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="a signal just after the file appeared"):
         with atomic_file.atomic_path(target):
             pass
     monkeypatch.undo()
