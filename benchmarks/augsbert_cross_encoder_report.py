@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import RESULTS, evaluate_on, markdown_table, value_ci
+from benchmarks.common import RESULTS, diff_text, evaluate_on, goal_flag, markdown_table, value_ci
 from benchmarks.finetune_multitask_report import Scored, paired
 
 logger = logging.getLogger("benchmarks.augsbert_cross_encoder")
@@ -245,14 +245,6 @@ def goals(comps: Mapping[str, Sequence[Mapping[str, Any]]], datasets: Sequence[s
     return [{"id": "matches_st", "goal": goal, "met": met, "checks": checks}]
 
 
-def diff_text(comp: Mapping[str, Any]) -> str:
-    return f"{comp['difference']:+.2f} [{comp['ci']['low']:+.2f}, {comp['ci']['high']:+.2f}], p = {comp['p_value']:.3f}"
-
-
-def flag(met: bool | None) -> str:
-    return {True: "[x]", False: "[ ]", None: "[?]"}[met]
-
-
 # ---------------------------------------------------------------------------------------------- markdown
 def render(payload: Mapping[str, Any]) -> str:
     """The markdown report: the dev choice, the test figures, the paired comparison, the goal, the runs."""
@@ -322,8 +314,8 @@ def render(payload: Mapping[str, Any]) -> str:
         ]
     lines += ["", "**Goal** ([x] met, [ ] not met, [?] a run it needs is missing):", ""]
     for g in payload["goals"]:
-        lines.append(f"- {flag(g['met'])} {g['goal']}")
-        lines += [f"  - {flag(c['met'])} {c['what']}: {c['detail']}" for c in g["checks"]]
+        lines.append(f"- {goal_flag(g['met'])} {g['goal']}")
+        lines += [f"  - {goal_flag(c['met'])} {c['what']}: {c['detail']}" for c in g["checks"]]
     lines += ["", *render_runs(payload)]
     return "\n".join(lines)
 

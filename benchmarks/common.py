@@ -234,6 +234,25 @@ def value_ci(entry: dict[str, Any], scale: float = 1.0, digits: int = 2) -> str:
     return f"{value:.{digits}f} [{entry['low'] * scale:.{digits}f}, {entry['high'] * scale:.{digits}f}]"
 
 
+def diff_text(comp: dict[str, Any] | Any) -> str:
+    """``+d [+low, +high], p = p`` of a paired comparison (``difference``, ``ci``, ``p_value``)."""
+    return f"{comp['difference']:+.2f} [{comp['ci']['low']:+.2f}, {comp['ci']['high']:+.2f}], p = {comp['p_value']:.3f}"
+
+
+def goal_flag(met: bool | None) -> str:
+    """The markdown check box of a goal or check: ``[x]`` met, ``[ ]`` not met, ``[?]`` could not be checked."""
+    return {True: "[x]", False: "[ ]", None: "[?]"}[met]
+
+
+def all_met(checks: Iterable[dict[str, Any] | Any]) -> bool | None:
+    """A goal's ``met`` from its checks: True when every check is met, False when one is not, None when none fails
+    but one could not be made (or there are none)."""
+    flags = [c["met"] for c in checks]
+    if any(f is False for f in flags):
+        return False
+    return None if not flags or any(f is None for f in flags) else True
+
+
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]], align: str | None = None) -> list[str]:
     """The lines of a markdown table; ``align`` has one letter per column, ``l`` (default) or ``r`` (numbers)."""
     align = align or "l" * len(header)

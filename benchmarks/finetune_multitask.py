@@ -72,6 +72,29 @@ class Run:
 #: the prompt of each task in the prompted runs (multitask_all4_prompts.yaml): plain names of the tasks, not tuned
 PROMPTS = {"stsb": "similarity: ", "sick": "relatedness: ", "mrpc": "paraphrase: ", "quora": "duplicate question: "}
 
+#: variants of all4_prompts_lr5 run on both sides (``all4_prompts<suffix>``, ``st_all4_prompts<suffix>``): two
+#: epochs (SICK-R sees 563 steps instead of 282; sick.yaml alone trains 1,125), and other seeds of the chosen recipe
+#: to separate run-to-run variance from a systematic difference between the two sides
+PROMPT_VARIANTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("_2ep", "all four, a prompt per task, lr 5e-5, 2 epochs", ("learning_rate=5e-5", "epochs=2")),
+    *(
+        (
+            f"_lr5_seed{seed}",
+            f"all four, a prompt per task, lr 5e-5, seed {seed}",
+            ("learning_rate=5e-5", f"seed={seed}"),
+        )
+        for seed in (1, 2)
+    ),
+    *(
+        (
+            f"_2ep_seed{seed}",
+            f"all four, a prompt per task, lr 5e-5, 2 epochs, seed {seed}",
+            ("learning_rate=5e-5", "epochs=2", f"seed={seed}"),
+        )
+        for seed in (1, 2)
+    ),
+)
+
 RUNS: tuple[Run, ...] = (
     Run("stsb", "textsiam", "stsb.yaml", "STS-B alone, CoSENT (stsb.yaml)"),
     Run("sick", "textsiam", "sick.yaml", "SICK-R alone, cosine-MSE (sick.yaml)"),
@@ -117,6 +140,11 @@ RUNS: tuple[Run, ...] = (
         "sentence-transformers, all4_prompts_lr5",
         ("learning_rate=5e-5",),
     ),
+    *(
+        Run(f"{side_prefix}all4_prompts{suffix}", side, "multitask_all4_prompts.yaml", f"{who}{text}", overrides)
+        for suffix, text, overrides in PROMPT_VARIANTS
+        for side_prefix, side, who in (("", "textsiam", ""), ("st_", "st", "sentence-transformers, "))
+    ),
 )
 RUN_NAMES = tuple(run.name for run in RUNS)
 #: test and threshold pairs of a ``--smoke`` run (:data:`SMOKE_OVERRIDES` caps dev at this size too)
@@ -149,6 +177,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--smoke", action="store_true", help="64 train pairs per task, 1 epoch, 200 dev pairs, 200 test pairs"
     )
     p.add_argument("--results-name", default="multitask", help="result file name NAME.{json,md}")
+    p.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        help="report: an earlier result JSON of this benchmark; single-task models not run in --work-dir take "
+        "their test figures from it (the goals then compare CIs where they would pair scores)",
+    )
     add_set_argument(p)
     args = p.parse_args(argv)
     args.data_dir = resolve_data_dir(args.data_dir)
@@ -262,9 +297,44 @@ def dataset_prompts(record: dict[str, Any] | None) -> dict[str, str]:
     return {name: prompt_for_test_set(config["prompts"], name, trained_on) for name in trained_on.values()}
 
 
+def reference_figures(path: Path, test: dict[str, Any]) -> dict[str, Any] | None:
+    """Add to ``test`` the figures of the single-task models that ``path`` (an earlier result JSON of this
+    benchmark) holds and this report did not score; return what was taken (file, date, CPU, models), or None."""
+    import json
+
+    from benchmarks.finetune_multitask_report import SINGLE_TASK
+
+    if not path.is_file():
+        raise SystemExit(f"--reference {path}: no such result file")
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+    models = [m for m in dict.fromkeys(SINGLE_TASK.values()) if m not in test and m in earlier.get("test", {})]
+    if not models:
+        return None
+    for model in models:
+        test[model] = earlier["test"][model]
+    logger.info("figures of %s from %s", ", ".join(models), path)
+    return {
+        "file": str(path),
+        "date": earlier.get("date"),
+        "cpu": earlier.get("machine", {}).get("cpu"),
+        "models": models,
+    }
+
+
 def report(args: argparse.Namespace) -> dict[str, Any]:
     """Evaluate the start model and every finished run; write the result files; return the payload."""
-    from benchmarks.finetune_multitask_report import comparisons, eval_pairs, figures, goals, render, score_model
+    from benchmarks.finetune_multitask_report import (
+        ALPHA,
+        METRICS,
+        SINGLE_TASK,
+        comparisons,
+        eval_pairs,
+        figures,
+        goals,
+        render,
+        score_model,
+    )
+    from benchmarks.finetune_multitask_seeds import seed_comparisons, seed_goals
     from benchmarks.finetune_multitask_st import SELECTION
     from textsiam.evaluation.results import to_jsonable
 
@@ -288,6 +358,8 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
         del model
     test = {label: figures(s) for label, s in scored.items()}
     comps = comparisons(scored, args.n_resamples, SEED)
+    seed_comps = seed_comparisons(scored, METRICS, args.n_resamples, SEED)
+    reference = reference_figures(args.reference, test) if args.reference else None
     payload = {
         "settings": {
             "model": start_model,
@@ -300,12 +372,14 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
                 for key in ("max_train_pairs", "max_dev_pairs", "epochs", "max_steps")
             },
         },
-        "models": ["start", *names],
+        "models": ["start", *(reference["models"] if reference else ()), *names],
         "runs": runs,
         "not_run": [name for name, run in runs.items() if run is None],
         "test": test,
+        "reference": reference,
         "comparisons": comps,
-        "goals": goals(test, comps, names),
+        "seed_comparisons": seed_comps,
+        "goals": goals(test, comps, names) + seed_goals(test, seed_comps, METRICS, SINGLE_TASK, ALPHA),
         "selection_note": SELECTION,
     }
     payload = to_jsonable(payload)

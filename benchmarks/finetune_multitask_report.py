@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import evaluate_on, markdown_table, value_ci
+from benchmarks.common import all_met, diff_text, evaluate_on, goal_flag, markdown_table, value_ci
 from benchmarks.distill_measure import RecordingModel
+from benchmarks.finetune_multitask_seeds import render_seeds
 
 logger = logging.getLogger("benchmarks.finetune_multitask")
 
@@ -39,9 +40,15 @@ MULTI_TASK = {
     "stsb_sick_prompts": ("stsb", "sick"),
     "all4_prompts": DATASETS,
     "all4_prompts_lr5": DATASETS,
+    "all4_prompts_2ep": DATASETS,
 }
 #: (textsiam, sentence-transformers): the multi-task models compared on every metric, each pair with one recipe
-PEERS = (("all4", "st_all4"), ("all4_prompts", "st_all4_prompts"), ("all4_prompts_lr5", "st_all4_prompts_lr5"))
+PEERS = (
+    ("all4", "st_all4"),
+    ("all4_prompts", "st_all4_prompts"),
+    ("all4_prompts_lr5", "st_all4_prompts_lr5"),
+    ("all4_prompts_2ep", "st_all4_prompts_2ep"),
+)
 #: the model the multi-task models must beat on SICK-R
 STSB_ONLY = "stsb"
 #: the significance level of the goals
@@ -220,14 +227,6 @@ def _find(comps: Sequence[Mapping[str, Any]], a: str, b: str, dataset: str, metr
     return next((c for c in comps if (c["a"], c["b"], c["dataset"], c["metric"]) == (a, b, dataset, metric)), None)
 
 
-def _all(checks: Sequence[Mapping[str, Any]]) -> bool | None:
-    """True when every check is met, False when one is not, None when none fails but one could not be made."""
-    flags = [c["met"] for c in checks]
-    if any(f is False for f in flags):
-        return False
-    return None if not flags or any(f is None for f in flags) else True
-
-
 def goals(
     test: Mapping[str, Any], comps: Sequence[Mapping[str, Any]], models: Sequence[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -264,7 +263,7 @@ def goals(
             {
                 "id": f"as_good_as_single_task:{name}",
                 "goal": f"{name} at least as good as each single-task model on its own task, within its 95% CI",
-                "met": _all(checks),
+                "met": all_met(checks),
                 "checks": checks,
             }
         )
@@ -272,7 +271,13 @@ def goals(
         met, detail = None, "not run"
         if comp is not None:
             met = bool(comp["difference"] > 0 and comp["p_value"] < ALPHA)
-            detail = _diff_text(comp)
+            detail = diff_text(comp)
+        elif (cis := _sick_cis(test, name)) is not None:  # STS-B alone from a reference file: no per-pair scores
+            mine, ref = cis
+            met = bool(mine["low"] > ref["high"])
+            detail = (
+                f"{value_ci(mine)} vs {STSB_ONLY} {value_ci(ref)} (reference figures: 95% CIs compared, not paired)"
+            )
         check = {"what": f"SICK-R r of {name} − {STSB_ONLY}", "met": met, "detail": detail}
         out.append(
             {
@@ -291,26 +296,26 @@ def goals(
             met, detail = None, "not run"
             if comp is not None:
                 met = bool(comp["difference"] >= 0 or comp["p_value"] >= ALPHA)
-                detail = _diff_text(comp)
+                detail = diff_text(comp)
             checks.append({"what": f"{label}: {ours} − {theirs}", "met": met, "detail": detail})
         out.append(
             {
                 "id": f"not_worse_than_st:{ours}",
                 "goal": f"textsiam's {ours} not significantly worse than sentence-transformers' ({theirs}) on any "
                 f"metric (difference ≥ 0 or p ≥ {ALPHA})",
-                "met": _all(checks),
+                "met": all_met(checks),
                 "checks": checks,
             }
         )
     return out
 
 
-def _diff_text(comp: Mapping[str, Any]) -> str:
-    return f"{comp['difference']:+.2f} [{comp['ci']['low']:+.2f}, {comp['ci']['high']:+.2f}], p = {comp['p_value']:.3f}"
-
-
-def _flag(met: bool | None) -> str:
-    return {True: "[x]", False: "[ ]", None: "[?]"}[met]
+def _sick_cis(test: Mapping[str, Any], name: str) -> tuple[Mapping[str, Any], Mapping[str, Any]] | None:
+    """SICK-R Pearson of ``name`` and of the STS-B-only model, when both have CIs."""
+    entries = [test.get(model, {}).get("sick", {}).get("cosine_pearson") for model in (name, STSB_ONLY)]
+    if any(e is None or e.get("low") is None or e.get("high") is None for e in entries):
+        return None
+    return entries[0], entries[1]
 
 
 def render(payload: Mapping[str, Any]) -> str:
@@ -347,7 +352,7 @@ def render(payload: Mapping[str, Any]) -> str:
     lines += ["Test pairs: " + ", ".join(f"{d} {n}" for d, n in n_pairs.items() if n) + ".", ""]
     for ours, theirs in PEERS:
         rows = [
-            [label, f"{c['value_b']:.2f}", f"{c['value_a']:.2f}", _diff_text(c)]
+            [label, f"{c['value_b']:.2f}", f"{c['value_a']:.2f}", diff_text(c)]
             for dataset, metric, label in METRICS
             if (c := _find(payload["comparisons"], theirs, ours, dataset, metric)) is not None
         ]
@@ -359,10 +364,18 @@ def render(payload: Mapping[str, Any]) -> str:
                 *markdown_table(["metric", ours, theirs, "difference [95% CI], p"], rows, "lrrl"),
                 "",
             ]
+    lines += render_seeds(test, payload.get("seed_comparisons", []), METRICS)
+    if payload.get("reference"):
+        ref = payload["reference"]
+        lines += [
+            f"Not retrained here: {', '.join(ref['models'])}, whose figures come from `{ref['file']}` ({ref['date']}, "
+            f"{ref['cpu']}); a goal that needs their per-pair scores compares 95% CIs instead of a paired test.",
+            "",
+        ]
     lines += ["**Goals** ([x] met, [ ] not met, [?] a model it needs was not run):", ""]
     for g in payload["goals"]:
-        lines.append(f"- {_flag(g['met'])} {g['goal']}")
-        lines += [f"  - {_flag(c['met'])} {c['what']}: {c['detail']}" for c in g["checks"]]
+        lines.append(f"- {goal_flag(g['met'])} {g['goal']}")
+        lines += [f"  - {goal_flag(c['met'])} {c['what']}: {c['detail']}" for c in g["checks"]]
     lines += ["", "**Training runs**", ""]
     rows = []
     for name, run in runs.items():

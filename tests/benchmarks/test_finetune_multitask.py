@@ -201,3 +201,22 @@ def test_textsiam_side_smoke(
     assert set(all4["dev_history"][-1]) == set(st["dev_history"][-1])
     assert all4["best_dev"] is not None and Path(all4["model_dir"], "textsiam.json").is_file()
     assert all4["config"]["train_datasets"]["quora"]["loss"] == "online_contrastive"
+
+
+def test_reference_figures_stand_in_for_single_task_models_not_run(bench: Any, report: Any, tmp_path: Path) -> None:
+    earlier = {"date": "2026-12-06", "machine": {"cpu": "Some CPU"}, "test": {"stsb": figures_of(84.0)}}
+    earlier["test"]["sick"] = figures_of(88.0)
+    path = tmp_path / "earlier.json"
+    path.write_text(json.dumps(earlier), encoding="utf-8")
+    test = {"sick": figures_of(70.0), "all4_prompts_2ep": figures_of(87.0)}
+    taken = bench.reference_figures(path, test)
+    assert taken == {"file": str(path), "date": "2026-12-06", "cpu": "Some CPU", "models": ["stsb"]}
+    assert test["stsb"] == earlier["test"]["stsb"] and test["sick"]["sick"]["cosine_pearson"]["value"] == 70.0
+    # no paired test against STS-B alone: the CIs are compared (87 [85, 89] against 84 [82, 86] overlap)
+    goal = {g["id"]: g for g in report.goals(test, [], ["all4_prompts_2ep"])}["beats_stsb_on_sick:all4_prompts_2ep"]
+    assert goal["met"] is False and "95% CIs compared" in goal["checks"][0]["detail"]
+    test["stsb"] = {"sick": {"cosine_pearson": entry(80.0, 79.0, 84.9)}}
+    goal = {g["id"]: g for g in report.goals(test, [], ["all4_prompts_2ep"])}["beats_stsb_on_sick:all4_prompts_2ep"]
+    assert goal["met"] is True
+    with pytest.raises(SystemExit, match="no such result file"):
+        bench.reference_figures(tmp_path / "missing.json", {})

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from textsiam.evaluation import bootstrap_ci, paired_bootstrap
-from textsiam.evaluation.bootstrap import bootstrap_cis
+from textsiam.evaluation.bootstrap import bootstrap_cis, paired_bootstrap_runs
 from textsiam.evaluation.correlation import spearman
 
 
@@ -105,3 +105,35 @@ def test_paired_bootstrap_similar_models_not_significant():
     assert res.p_value > 0.05 and res.low < 0 < res.high
     # the p-value is 2 x the fraction of resampled differences on the other side of zero
     assert 0 < res.p_value <= 1
+
+
+def test_paired_bootstrap_runs_with_one_run_each_is_the_paired_bootstrap():
+    gold, weak, strong = _sts()
+    one = paired_bootstrap(metric, gold, weak, strong, n_resamples=200, seed=7)
+    runs = paired_bootstrap_runs(metric, gold, [weak], [strong], n_resamples=200, seed=7)
+    assert runs == one
+
+
+def test_paired_bootstrap_runs_carries_the_run_to_run_variance():
+    """b's runs are better than a's on average, and resampling the test pairs alone would call it significant; but
+    one of b's three runs is much worse, and resampling the runs too says the gap may be luck of training."""
+    rng = np.random.default_rng(11)
+    gold = rng.uniform(0, 5, 400)
+    a = gold + rng.normal(scale=1.0, size=400)
+    b_runs = [gold + rng.normal(scale=scale, size=400) for scale in (0.5, 0.6, 1.4)]
+    pooled = paired_bootstrap_runs(metric, gold, [a], b_runs, n_resamples=1000)
+    assert pooled.value_b == pytest.approx(np.mean([metric(gold, r) for r in b_runs]))
+    assert pooled.difference > 2 and pooled.p_value >= 0.05 and pooled.low < -5
+    # the items alone: b's mean over its fixed runs against a, on the same resampled pairs
+    item_rng = np.random.default_rng(0)
+    diffs = []
+    for _ in range(1000):
+        idx = item_rng.integers(0, 400, size=400)
+        diffs.append(np.mean([metric(gold[idx], r[idx]) for r in b_runs]) - metric(gold[idx], a[idx]))
+    assert np.percentile(diffs, 2.5) > 0
+
+
+def test_paired_bootstrap_runs_needs_a_run_per_recipe():
+    gold, weak, _ = _sts()
+    with pytest.raises(ValueError, match="each recipe needs at least one run, got 0 and 1"):
+        paired_bootstrap_runs(metric, gold, [], [weak])

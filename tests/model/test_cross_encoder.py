@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -568,3 +569,15 @@ def test_from_model_checks_what_it_wraps(tokenizer):
 def test_exported_from_the_package():
     assert textsiam.CrossEncoder is CrossEncoder and "CrossEncoder" in dir(textsiam)
     assert textsiam.model.CrossEncoder is CrossEncoder
+
+
+def test_a_twin_tower_loaded_from_a_cross_encoder_folder_warns_that_the_head_is_left(saved, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="textsiam.model.loading"):
+        twin = textsiam.SiameseModel.from_pretrained(saved)
+    warned = [r.getMessage() for r in caplog.records if "is a cross-encoder" in r.getMessage()]
+    assert len(warned) == 1 and "ignores its classification head" in warned[0] and "textsiam.CrossEncoder" in warned[0]
+    assert twin.encode(["a text"]).shape == (1, twin.embedding_dim)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="textsiam.model.loading"):
+        textsiam.SiameseModel.from_pretrained(twin.save(tmp_path / "twin"))  # a twin tower's own save: no warning
+    assert not [r for r in caplog.records if "is a cross-encoder" in r.getMessage()]

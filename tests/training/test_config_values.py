@@ -113,6 +113,12 @@ GOOD = [
     (int | str, "x", "x"),
     (int | float, 2.5, 2.5),
     (int | float, "2", 2),
+    # where text fits, a string is a mapping only when written as one (a name with ": " stays a name)
+    (str | dict[str, Any], "<in-memory teacher 0: X>", "<in-memory teacher 0: X>"),
+    (str | dict[str, Any], "{train: {epochs: 2}}", {"train": {"epochs": 2}}),
+    (str | dict[str, Any] | list[str | dict[str, Any]], "a: b", ["a: b"]),
+    (list[str | dict[str, Any]], "[{train: {}}, runs/a]", [{"train": {}}, "runs/a"]),
+    (list[str | dict[str, Any]], ["x: y", {"train": None}], ["x: y", {"train": None}]),
     (Any, [1, {"a": None}], [1, {"a": None}]),
     (Any, None, None),
 ]

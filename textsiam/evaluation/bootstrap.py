@@ -10,6 +10,8 @@
   differences on the other side of zero from the observed difference (a resampled difference of
   exactly 0 counts as the other side), clipped to 1. With ``B`` resamples its resolution is
   ``2 / B``: a reported 0 means ``p < 2 / B``.
+* :func:`paired_bootstrap_runs`: the same test between two training recipes run several times
+  each (seeds): the runs are resampled too, so training variance enters the interval.
 
 Resamples on which a metric is undefined (NaN, e.g. a correlation of a constant resample) are
 dropped and logged.
@@ -18,7 +20,7 @@ dropped and logged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -193,15 +195,68 @@ def paired_bootstrap(
         :class:`PairedBootstrapResult` with the observed values, ``difference = b - a``, its CI and
         the two-sided p-value described in the module docstring.
     """
-    (g, a, b), n = _check((gold, scores_a, scores_b), n_resamples, confidence)
-    value_a, value_b = float(metric_fn(g, a)), float(metric_fn(g, b))
+    return paired_bootstrap_runs(
+        metric_fn, gold, [scores_a], [scores_b], n_resamples, seed, confidence, show_progress_bar
+    )
+
+
+def paired_bootstrap_runs(
+    metric_fn: Callable[[np.ndarray, np.ndarray], float],
+    gold: Any,
+    runs_a: Sequence[Any],
+    runs_b: Sequence[Any],
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    show_progress_bar: bool = False,
+) -> PairedBootstrapResult:
+    """Paired bootstrap test of two training recipes, each run several times (seeds), on the same items.
+
+    A recipe's value is the mean of ``metric_fn`` over its runs. Each resample draws the items once
+    (shared by every run of both recipes, as in :func:`paired_bootstrap`) and, for a recipe with
+    more than one run, its runs with replacement, so the interval and p-value carry the run-to-run
+    variance of training as well as the sampling of test items (a two-level bootstrap). With one run
+    per recipe it is :func:`paired_bootstrap`, resample for resample.
+
+    Args:
+        metric_fn: ``fn(gold, scores) -> float``, higher is better.
+        gold: ``(N,)`` gold labels or ratings.
+        runs_a: the ``(N,)`` scores (or predictions) of each run of recipe a.
+        runs_b: the same for recipe b, on the same items.
+        n_resamples: number of resamples.
+        seed: seed of :func:`numpy.random.default_rng`.
+        confidence: CI coverage of the difference.
+        show_progress_bar: show a tqdm bar.
+
+    Returns:
+        :class:`PairedBootstrapResult`: ``value_a``/``value_b`` are the means over runs,
+        ``difference = value_b - value_a``, its CI and the two-sided p-value of the module docstring.
+
+    Example:
+        >>> import numpy as np
+        >>> gold = np.arange(50) % 2
+        >>> right, wrong = gold.copy(), 1 - gold
+        >>> acc = lambda g, p: 100.0 * float(np.mean(g == p))
+        >>> r = paired_bootstrap_runs(acc, gold, [wrong, wrong], [right, right, right])
+        >>> r.difference, r.p_value
+        (100.0, 0.0)
+    """
+    if len(runs_a) == 0 or len(runs_b) == 0:
+        raise ValueError(f"each recipe needs at least one run, got {len(runs_a)} and {len(runs_b)}")
+    (g, *runs), n = _check((gold, *runs_a, *runs_b), n_resamples, confidence)
+    a, b = runs[: len(runs_a)], runs[len(runs_a) :]
+    value_a = float(np.mean([metric_fn(g, r) for r in a]))
+    value_b = float(np.mean([metric_fn(g, r) for r in b]))
     observed = value_b - value_a
     rng = np.random.default_rng(seed)
     diffs = np.empty(n_resamples)
     for i in tqdm(range(n_resamples), desc="Paired bootstrap", unit="resample", disable=not show_progress_bar):
         idx = rng.integers(0, n, size=n)
         gi = g[idx]
-        diffs[i] = metric_fn(gi, b[idx]) - metric_fn(gi, a[idx])
+        pick_a = a if len(a) == 1 else [a[j] for j in rng.integers(0, len(a), size=len(a))]
+        pick_b = b if len(b) == 1 else [b[j] for j in rng.integers(0, len(b), size=len(b))]
+        mean_b = np.mean([metric_fn(gi, r[idx]) for r in pick_b])
+        diffs[i] = mean_b - np.mean([metric_fn(gi, r[idx]) for r in pick_a])
     low, high = _interval(diffs, confidence, "paired difference")
     finite = diffs[np.isfinite(diffs)]
     if finite.size == 0 or not np.isfinite(observed):

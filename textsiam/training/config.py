@@ -28,7 +28,7 @@ from textsiam.training.config_checks import (
     TOWER_OPTIONS,
     config_problems,
 )
-from textsiam.training.config_fields import TrainFields, field_help, field_types
+from textsiam.training.config_fields import ALIASES, TrainFields, field_help, field_types
 from textsiam.training.config_values import apply_assignments, convert, type_name
 from textsiam.training.dataset_names import dataset_task, is_file_dataset
 from textsiam.training.labels import LABEL_TRANSFORMS
@@ -51,15 +51,6 @@ __all__ = [
     "is_file_dataset",
     "resolve_key",
 ]
-
-#: Short names accepted by ``--set`` (and in config files) for some fields.
-ALIASES: dict[str, str] = {
-    "lr": "learning_rate",
-    "bs": "batch_size",
-    "num_epochs": "epochs",
-    "num_train_epochs": "epochs",
-    "grad_accum": "gradient_accumulation_steps",
-}
 
 
 class ConfigError(ValueError):

@@ -67,6 +67,24 @@ def config_problems(config: TrainFields) -> list[str]:
     problems += check_loss_options(config)
     if config.loss in LOSSES:
         problems += check_label_compatibility(config, dataset_task(config.train_dataset), "train_dataset")
+    return problems + check_teachers_to_train(config, problems)
+
+
+def check_teachers_to_train(config: TrainFields, found: list[str]) -> list[str]:
+    """The teachers ``silver_teacher`` describes as ``{train: {...}}``: the keys and values of each entry, then the
+    teacher's config as a run's (:mod:`~textsiam.training.teacher_recipe`), each problem prefixed with
+    ``silver_teacher[i].train:``; problems the run's own checks ``found`` (its data) are not repeated."""
+    from textsiam.training.teacher_recipe import recipe_items, teacher_folder, teacher_view
+
+    if config.model_type == "cross_encoder":  # a cross-encoder student is refused by silver_problems
+        return []
+    problems = []
+    for index, label, entry in recipe_items(config.silver_teacher):
+        view, errors = teacher_view(config, entry, label, teacher_folder(config.output_dir, index))
+        if view is None:
+            problems += errors
+            continue
+        problems += [f"{label}.train: {p}" for p in config_problems(view) if p not in found]
     return problems
 
 

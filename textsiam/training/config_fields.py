@@ -19,6 +19,15 @@ from typing import Any
 
 from textsiam.losses import LOSSES
 
+#: Short names accepted by ``--set`` (and in config files, and in a teacher's ``train`` mapping) for some fields.
+ALIASES: dict[str, str] = {
+    "lr": "learning_rate",
+    "bs": "batch_size",
+    "num_epochs": "epochs",
+    "num_train_epochs": "epochs",
+    "grad_accum": "gradient_accumulation_steps",
+}
+
 
 def setting(default: Any = dataclasses.MISSING, text: str = "", *, factory: Callable[[], Any] | None = None) -> Any:
     """A dataclass field with a ``default`` (or a default ``factory``) and its help ``text`` in the metadata."""
@@ -112,11 +121,13 @@ class TrainFields:
         "(e.g. {stsb: 'similarity: ', sick: 'relatedness: '}); the model keeps them as named prompts",
     )
     # ---------------------------------------------------------------------------------------- silver pairs
-    silver_teacher: str | list[str] | None = setting(
+    silver_teacher: str | dict[str, Any] | list[str | dict[str, Any]] | None = setting(
         None,
         "Augmented SBERT: a teacher labels new pairs of the training texts (silver pairs) and the twin tower trains "
-        "on gold + silver: a cross-encoder or twin-tower folder / Hub name, or a list of them (an ensemble: the "
-        "mean of their scores, each mapped onto the gold scale); None = off (see docs/cross-encoder.md)",
+        "on gold + silver: a cross-encoder or twin-tower folder / Hub name, or {train: {settings}}: a teacher trained "
+        "first on the gold pairs (a cross-encoder from `model` unless the settings say otherwise; into "
+        "output_dir/teachers/N), or a list of them (an ensemble: the mean of their scores, each mapped onto the gold "
+        "scale); None = off (see docs/cross-encoder.md)",
     )
     silver_strategies: list[str] = setting(
         factory=lambda: ["bm25", "nn"],

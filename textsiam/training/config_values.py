@@ -14,7 +14,8 @@ unambiguous, or raises ``ValueError`` naming the field and the expected type:
 * ``list[T]``: a list, a YAML / JSON flow sequence (``[a, b]``) or the shorthand ``a,b,c``; each item as a ``T``;
 * ``dict[str, T]``: a mapping or a YAML / JSON flow mapping (``{scale: 20}``); each value as a ``T`` (for ``Any``,
   strings that read as numbers become numbers);
-* ``Literal[...]``, other ``Union[...]`` (the first arm that fits, text last) and ``Any`` (as given).
+* ``Literal[...]``, other ``Union[...]`` (the first arm that fits, text last; where text fits, a string is read as
+  a mapping only when written as one, ``{...}``) and ``Any`` (as given).
 
 :func:`type_problem` is the strict check of a value set in Python (``TrainConfig(bf16="false")``), without
 conversion: ``bool("false")`` would be ``True``.
@@ -271,7 +272,10 @@ def _convert_literal(value: Any, tp: Any, name: str) -> Any:
 
 
 def _convert_union(value: Any, tp: Any, name: str) -> Any:
-    for arm in sorted(typing.get_args(tp), key=_takes_text):  # text last: "3" is a number where one fits
+    arms = sorted(typing.get_args(tp), key=_takes_text)  # text last: "3" is a number where one fits
+    if isinstance(value, str) and not value.strip().startswith("{") and any(_takes_text(arm) for arm in arms):
+        arms = [arm for arm in arms if not is_mapping_type(arm)]  # "name: x" is text, not YAML's {name: x}
+    for arm in arms:
         try:
             return convert(value, arm, name)
         except ValueError:

@@ -18,6 +18,7 @@ from textsiam.training.run import TrainResult, run
 from textsiam.training.silver_teachers import given_teachers
 from textsiam.training.sources import GivenData
 from textsiam.training.tasks import SINGLE_TASK, check_task_name
+from textsiam.training.teacher_recipe import recipe_items, with_start_model
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ def fit(
     config_fields["output_dir"] = str(output_dir) if save else _NOT_SAVED
     if config_fields.get("silver_teacher") is not None:  # model objects go to given.teachers, names to the config
         config_fields["silver_teacher"] = given_teachers(config_fields["silver_teacher"], given)
+        if in_hand is not None and recipe_items(config_fields["silver_teacher"]):  # from the model's folder
+            config_fields["silver_teacher"] = with_start_model(config_fields["silver_teacher"], _folder_of(in_hand))
     tasks = _task_names(train)
     if tasks is None:
         config_fields.update(_task_fields(SINGLE_TASK, train, loss, dev, columns, given, config_fields))
@@ -163,6 +166,16 @@ def fit(
 
 
 _ENTRY_KEYS = {"train_dataset": "dataset", "train_split": "split"}
+
+
+def _folder_of(model: Any) -> str | None:
+    """The local folder a model object was loaded from (its ``name_or_path``), or ``None``: a teacher trained first
+    then starts from the embedded default model, as a recipe with ``model: null`` does."""
+    name = str(getattr(model, "name_or_path", "") or "")
+    if name and os.path.isdir(name):
+        return name
+    logger.info("silver_teacher: the model in hand has no folder; a teacher to train starts from the default model")
+    return None
 
 
 def _cross_encoder_fields(train: Any, config_fields: dict[str, Any]) -> None:

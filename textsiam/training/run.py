@@ -4,7 +4,7 @@ Order of work (so that mistakes fail early and cheaply):
 
 1. :meth:`TrainConfig.validate` (no data, no model);
 2. the output folder (refuses to overwrite unless asked; finds the checkpoint to resume from);
-3. data: load, check the labels against the loss, subsample;
+3. data: load, check the labels against the loss, subsample; silver pairs (teachers trained first: teacher_run);
 4. model (and teacher), training examples, loss, dev metric;
 5. ``SiameseTrainer.train`` (checkpoints in ``output_dir/checkpoints``);
 6. the best model (by the dev metric) to ``output_dir/model`` with :meth:`SiameseModel.save`, its evaluation
@@ -44,8 +44,8 @@ from textsiam.training.run_folder import (
     process_rank,
     warn_config_changes,
 )
-from textsiam.training.silver import add_silver
 from textsiam.training.sources import GivenData, TaskData, load_tasks
+from textsiam.training.teacher_run import silver_step
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ def run(
         warn_config_changes(config, out / CONFIG_FILE)
         logger.info("resuming from %s", checkpoint)
     if config.silver_teacher is not None:  # Augmented SBERT: teacher-labelled silver pairs join the gold pairs
-        add_silver(config, data.tasks, model, given, out if save else None, show_progress)
+        silver_step(config, data.tasks, model, given, out if save else None, show_progress, run, overwrite)
     parts = prepare_model(config, data, model)
     if save:
         trainer, result, start_state = fit_step(config, out, parts, checkpoint, callbacks, show_progress)

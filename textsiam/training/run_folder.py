@@ -1,5 +1,6 @@
 """The run folder of :func:`~textsiam.training.train`: what it holds, which checkpoint to resume from, and when a
-folder may be reused (a run killed before its first checkpoint) or must be overwritten on request."""
+folder may be reused (a run killed before its first checkpoint, its teacher pipeline's folders included) or must be
+overwritten on request."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from textsiam.io_utils import (
     temp_leftover_pid,
 )
 from textsiam.training.config import TrainConfig
+from textsiam.training.silver_store import CANDIDATES_FILE, PAIRS_FILE, RECORD_FILE, SCORES_DIR, SILVER_DIR
+from textsiam.training.teacher_recipe import TEACHERS_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +86,37 @@ def is_run_leftover(name: str) -> bool:
 def unfinished_run(out: Path) -> bool:
     """Whether ``out`` holds only what a run killed before its first checkpoint leaves.
 
-    That is ``train_config.yaml``, a ``checkpoints`` folder without a complete checkpoint, and temporaries of
-    textsiam's atomic writes; no model, no evaluation, no file of anyone else.
+    That is ``train_config.yaml``, a ``checkpoints`` folder without a complete checkpoint, temporaries of
+    textsiam's atomic writes, and the teacher pipeline's folders (:func:`is_pipeline_folder`: a run killed while it
+    trained its teacher or labelled silver pairs; the restart reuses what they hold); no model, no evaluation, no
+    file of anyone else.
     """
     for entry in out.iterdir():
-        if entry.name in (CONFIG_FILE, CHECKPOINTS_DIR) or is_run_leftover(entry.name):
+        if entry.name in (CONFIG_FILE, CHECKPOINTS_DIR) or is_run_leftover(entry.name) or is_pipeline_folder(entry):
             continue
         return False
     return latest_checkpoint(out / CHECKPOINTS_DIR) is None
+
+
+#: What the teacher pipeline writes into ``output_dir/silver`` (:mod:`~textsiam.training.silver_store`).
+SILVER_ENTRIES = (RECORD_FILE, CANDIDATES_FILE, PAIRS_FILE, SCORES_DIR)
+
+
+def is_pipeline_folder(entry: Path) -> bool:
+    """Whether an entry of ``output_dir`` is a folder of the teacher pipeline holding only what textsiam writes
+    there: ``silver/`` (the silver set's files and the temporaries of their atomic writes) or ``teachers/`` (one
+    run folder per teacher trained first, named by its index; each is checked when the run comes to it)."""
+    if entry.name not in (SILVER_DIR, TEACHERS_DIR) or entry.is_symlink() or not entry.is_dir():
+        return False
+    for child in entry.iterdir():
+        if entry.name == TEACHERS_DIR:
+            if not (child.name.isdigit() and child.is_dir() and not child.is_symlink()):
+                return False
+        elif child.name not in SILVER_ENTRIES and not any(
+            temp_leftover_pid(child.name, name) is not None for name in SILVER_ENTRIES
+        ):
+            return False
+    return True
 
 
 def remove_run_artifacts(out: Path) -> None:
@@ -218,8 +244,11 @@ def prepare_output_dir(out: Path, resume: bool | str, overwrite: bool, main_proc
     check_run_subfolders(out)  # before anything is removed
     remove_run_artifacts(out)
     if unfinished:
+        kept = [e.name + "/" for e in sorted(out.iterdir()) if is_pipeline_folder(e)]
         logger.warning(
-            "%s holds only the start of an earlier run that stopped before its first checkpoint; starting over", out
+            "%s holds only the start of an earlier run that stopped before its first checkpoint; starting over%s",
+            out,
+            f" (reusing what fits in {', '.join(kept)})" if kept else "",
         )
     else:
         logger.info("overwriting the run in %s", out)

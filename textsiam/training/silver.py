@@ -2,7 +2,8 @@
 gold training pairs of the twin tower.
 
 With ``silver_teacher`` set, :func:`~textsiam.training.run.run` calls :func:`add_silver` after the data step and
-before the model step:
+before the model step (through :func:`~textsiam.training.teacher_run.silver_step`, which first trains the teachers
+described as ``{train: {...}}`` and names them by their folders):
 
 1. **sample** new pairs of the distinct training texts (:mod:`~textsiam.training.silver_sampling`: ``bm25``,
    ``nn``, ``random``; ``silver_per_text`` per text and strategy, ``silver_max_pairs`` in all);
@@ -34,7 +35,7 @@ from textsiam.training.silver_teachers import resolve_teachers
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_MAPPING_PAIRS", "SILVER_DIR", "add_silver"]
+__all__ = ["MAX_MAPPING_PAIRS", "SILVER_DIR", "add_silver", "check_silver_data"]
 
 #: At most this many gold pairs (a seeded subsample) are labelled by the teacher to fit the map onto the gold scale.
 MAX_MAPPING_PAIRS = 5000
@@ -70,20 +71,8 @@ def add_silver(
     from textsiam.training.labels import raw_label_kind
     from textsiam.training.run_folder import process_rank
 
-    if len(tasks) != 1:
-        raise ConfigError(["silver_teacher: silver pairs with multi-task training are not supported yet"])
+    check_silver_data(tasks)
     task = tasks[0]
-    if task.kind != "pair" or "label" not in task.train.column_names:
-        what = "pairs without labels" if task.kind == "pair" else f"{task.kind} rows"
-        raise ConfigError(
-            [
-                "silver_teacher: silver pairs join labelled pairs (text_a, text_b, label), but the training data "
-                f"({task.config.train_dataset}) are {what}"
-            ]
-        )
-    problem = silver_loss_problem(task.config.loss)  # a loss chosen from the data (classes: softmax)
-    if problem:
-        raise ConfigError([problem])
     gold = task.train
     gold_a, gold_b, gold_y = list(gold["text_a"]), list(gold["text_b"]), list(gold["label"])
     binary = raw_label_kind(gold_y) == "binary"
@@ -145,6 +134,29 @@ def add_silver(
         f"; recorded in {store.folder}" if store.write else "",
     )
     return record
+
+
+def check_silver_data(tasks: list[Any]) -> None:
+    """Refuse data that silver pairs cannot join (before a teacher is trained or loaded): several tasks, rows that
+    are not labelled pairs, or a loss chosen from the data that does not train on scores (classes: softmax).
+
+    Raises:
+        ConfigError: naming the data or the loss.
+    """
+    if len(tasks) != 1:
+        raise ConfigError(["silver_teacher: silver pairs with multi-task training are not supported yet"])
+    task = tasks[0]
+    if task.kind != "pair" or "label" not in task.train.column_names:
+        what = "pairs without labels" if task.kind == "pair" else f"{task.kind} rows"
+        raise ConfigError(
+            [
+                "silver_teacher: silver pairs join labelled pairs (text_a, text_b, label), but the training data "
+                f"({task.config.train_dataset}) are {what}"
+            ]
+        )
+    problem = silver_loss_problem(task.config.loss)  # a loss chosen from the data (classes: softmax)
+    if problem:
+        raise ConfigError([problem])
 
 
 def _recipe(config: TrainConfig, gold_a: list[str], gold_b: list[str], gold_y: list[Any], model: Any) -> dict:

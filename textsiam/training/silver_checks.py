@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from typing import Any
 
@@ -99,13 +100,20 @@ def silver_loss_problem(loss: str | None) -> str | None:
 
 
 def _teacher_problems(teacher: Any) -> list[str]:
-    names = [teacher] if isinstance(teacher, str) else list(teacher)
+    """The entries of ``silver_teacher``: model names, or mappings of teachers to train first (whose keys and
+    values :func:`~textsiam.training.config_checks.check_teachers_to_train` checks)."""
+    names = [teacher] if isinstance(teacher, (str, Mapping)) else list(teacher)
     if not names:
         return ["silver_teacher: name a model (or a list of models), or null for no silver pairs"]
     problems = []
     for name in names:
+        if isinstance(name, Mapping):
+            continue
         if not isinstance(name, str) or not name.strip():
-            problems.append(f"silver_teacher: each teacher is a model folder or Hub name, got {name!r}")
+            problems.append(
+                "silver_teacher: each teacher is a model folder or Hub name, or {train: {settings}} for a teacher "
+                f"trained first on the gold pairs, got {name!r}"
+            )
     repeated = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
     if repeated:
         problems.append(f"silver_teacher: {', '.join(repeated)} named more than once; name each teacher once")

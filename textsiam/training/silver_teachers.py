@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,12 +90,16 @@ class Teacher:
 
 def given_teachers(value: Any, given: Any) -> Any:
     """:func:`textsiam.fit`'s ``silver_teacher``: every model object goes to ``given.teachers`` under the name that
-    stands for it in the config; names (strings, paths) stay. Returns the config value (a name, or a list)."""
+    stands for it in the config; names (strings, paths) and teachers to train (``{"train": {...}}``, see
+    :mod:`~textsiam.training.teacher_recipe`) stay. Returns the config value (a name, a mapping, or a list)."""
     single = not isinstance(value, (list, tuple))
     names = []
     for i, item in enumerate([value] if single else value):
         if item is None or isinstance(item, (str, os.PathLike)):
             names.append(os.fspath(item) if isinstance(item, os.PathLike) else item)
+            continue
+        if isinstance(item, Mapping):  # a teacher to train first: its settings go to the config as they are
+            names.append(dict(item))
             continue
         teacher_kind(item)  # a TypeError for anything that is not a model
         name = f"{IN_MEMORY_TEACHER} {i}: {type(item).__name__}>"
@@ -115,6 +119,8 @@ def resolve_teachers(value: str | list[str], given: Any = None) -> list[Teacher]
     objects = getattr(given, "teachers", None) or {}
     out = []
     for name in names:
+        if not isinstance(name, str):  # a teacher to train first is replaced by its folder before it gets here
+            raise ConfigError([f"silver_teacher: {name!r} is not a model name; a teacher to train is trained first"])
         if name.startswith(IN_MEMORY_TEACHER):
             if name not in objects:
                 raise ConfigError(
