@@ -295,3 +295,165 @@ def test_a_recipe_reads_teachers_to_train_from_yaml_and_set(tmp_path, sts_files)
     single.validate()
     with pytest.raises(ConfigError, match=r"silver_teacher\.train\.seed: the run subsamples the gold pairs"):
         single.with_overrides(["silver_teacher.train.seed=7", "max_train_pairs=10"]).validate()
+
+
+def test_a_dev_evaluator_given_from_python_picks_the_students_checkpoints_too(tmp_path, tiny_model_dir):
+    from textsiam.evaluation import STSEvaluator
+
+    rows = make_sts_rows(30, 9)
+    dev = {"sentence1": [r[0] for r in rows], "sentence2": [r[1] for r in rows], "score": [r[2] for r in rows]}
+    evaluator = STSEvaluator(dev, name="my-dev", n_resamples=0)
+    run = tmp_path / "run"
+    # the teacher (a cross-encoder) chooses its checkpoint by cross_encoder_spearman on the same evaluator; the
+    # student then by its own metric, not the name the teacher's run left on the evaluator
+    result = textsiam.fit(
+        str(tiny_model_dir), make_sts_rows(12, 9), dev=evaluator, **_settings(silver_teacher=TEACHER, output_dir=run)
+    )
+    assert result.metric_name == "cosine_spearman" and result.best_metric is not None
+    teacher_log = _json(run / "teachers" / "0" / "train_log.json")
+    assert any("eval_cross_encoder_spearman" in entry for entry in teacher_log)
+
+
+def _fingerprint(config: TrainConfig, entry=None) -> str:
+    from textsiam.training.sources import load_tasks
+    from textsiam.training.teacher_recipe import teacher_view
+    from textsiam.training.teacher_run import recipe_fingerprint
+
+    view, problems = teacher_view(config, entry or TEACHER, "silver_teacher", "run/teachers/0")
+    assert view is not None, problems
+    return recipe_fingerprint(view, load_tasks(config)[0])
+
+
+def test_the_fingerprint_reads_the_data_and_the_start_model_not_how_their_paths_are_written(
+    tmp_path, tiny_model_dir, monkeypatch
+):
+    import shutil
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_csv(data / "train.csv", make_sts_rows(12, 10))
+    write_csv(data / "dev.csv", make_sts_rows(8, 11))
+    shutil.copytree(tiny_model_dir, tmp_path / "tiny")
+    monkeypatch.chdir(tmp_path)
+    settings = {"test_datasets": [], "loss": "cosent", "silver_teacher": TEACHER, "output_dir": "run"}
+    relative = TrainConfig(model="tiny", train_dataset="data/train.csv", dev_dataset="data/dev.csv", **settings)
+    first = _fingerprint(relative)
+    absolute = {"model": str(tmp_path / "tiny"), "train_dataset": str(data / "train.csv")}
+    assert _fingerprint(TrainConfig(**{**relative.to_dict(), **absolute})) == first
+    dotted = {"model": "./tiny", "dev_dataset": "./data/../data/dev.csv", "output_dir": str(tmp_path / "run")}
+    assert _fingerprint(TrainConfig(**{**relative.to_dict(), **dotted})) == first
+    no_weights = {"n_resamples": 10, "dataloader_num_workers": 1}  # the student's, inherited: not the weights
+    assert _fingerprint(TrainConfig(**{**relative.to_dict(), **no_weights})) == first
+    # what the teacher's weights depend on still counts: the rows, the recipe, the start model's files
+    write_csv(data / "other_dev.csv", make_sts_rows(8, 12))
+    assert _fingerprint(TrainConfig(**{**relative.to_dict(), "dev_dataset": "data/other_dev.csv"})) != first
+    assert _fingerprint(relative, {"train": {**TEACHER["train"], "learning_rate": 5e-4}}) != first
+    assert _fingerprint(TrainConfig(**{**relative.to_dict(), "label_transform": "none"})) != first
+    (tmp_path / "tiny" / "config.json").write_text(
+        (tmp_path / "tiny" / "config.json").read_text(encoding="utf-8") + " ", encoding="utf-8"
+    )
+    assert _fingerprint(relative) != first
+
+
+def test_the_fingerprint_reads_the_pairs_of_a_dev_evaluator(tiny_model_dir):
+    from textsiam.evaluation import STSEvaluator
+    from textsiam.training.sources import GivenData, load_tasks
+    from textsiam.training.teacher_recipe import teacher_view
+    from textsiam.training.teacher_run import recipe_fingerprint
+
+    def dev(seed):
+        rows = make_sts_rows(8, seed)
+        table = {"sentence1": [r[0] for r in rows], "sentence2": [r[1] for r in rows], "score": [r[2] for r in rows]}
+        return STSEvaluator(table, name="my-dev", n_resamples=0)
+
+    config = TrainConfig(
+        model=str(tiny_model_dir),
+        train_dataset="<in-memory: list, 12 rows>",
+        dev_dataset="<in-memory: evaluator>",
+        test_datasets=[],
+        loss="cosent",
+        silver_teacher=TEACHER,
+    )
+    view, _ = teacher_view(config, TEACHER, "silver_teacher", "run/teachers/0")
+    prints = []
+    for seed in (13, 13, 14):
+        given = GivenData(train={"train": make_sts_rows(12, 12)}, dev={"train": dev(seed)})
+        prints.append(recipe_fingerprint(view, load_tasks(config, given)[0]))
+    assert prints[0] == prints[1] != prints[2]  # other dev pairs: a teacher chosen on other data
+
+
+def test_a_teacher_killed_before_its_first_step_restarts_without_overwrite(tmp_path, tiny_model_dir):
+    run = tmp_path / "run"
+    folder = run / "teachers" / "0"
+    # what a teacher run killed after it wrote its config, before training started (and teacher.json), leaves
+    TrainConfig(model=str(tiny_model_dir), model_type="cross_encoder").to_file(folder / "train_config.yaml")
+    (folder / "checkpoints").mkdir()
+    textsiam.fit(str(tiny_model_dir), make_sts_rows(12, 15), **_settings(silver_teacher=TEACHER, output_dir=run))
+    assert read_record(folder)["finished"] is True and (run / "model").is_dir()
+
+
+def test_a_linked_teacher_folder_is_never_replaced(tmp_path, tiny_model_dir):
+    elsewhere = tmp_path / "my_cross_encoder_run"
+    TrainConfig(model=str(tiny_model_dir), model_type="cross_encoder").to_file(elsewhere / "train_config.yaml")
+    (elsewhere / "evaluation.json").write_text("{}\n", encoding="utf-8")
+    run = tmp_path / "run"
+    (run / "teachers").mkdir(parents=True)
+    (run / "teachers" / "0").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(FileExistsError, match=r"teachers/0 is a link.*not even with --overwrite"):
+        textsiam.fit(
+            str(tiny_model_dir),
+            make_sts_rows(12, 16),
+            overwrite=True,
+            **_settings(silver_teacher=TEACHER, output_dir=run),
+        )
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["evaluation.json", "train_config.yaml"]  # untouched
+
+
+def test_a_path_in_a_teachers_settings_from_python_is_written_as_text(tmp_path, tiny_model_dir):
+    run = tmp_path / "run"
+    teacher = {"train": {**TEACHER["train"], "model": Path(tiny_model_dir)}}
+    textsiam.fit(str(tiny_model_dir), make_sts_rows(12, 17), **_settings(silver_teacher=teacher, output_dir=run))
+    saved = yaml.safe_load((run / "train_config.yaml").read_text(encoding="utf-8"))
+    assert saved["silver_teacher"] == {"train": {**TEACHER["train"], "model": str(tiny_model_dir)}}
+    assert TrainConfig.from_file(run / "teachers" / "0" / "train_config.yaml").model == str(tiny_model_dir)
+
+
+def test_without_output_dir_under_torchrun_a_teacher_to_train_is_refused(tiny_model_dir, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("a teacher was trained")
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr("textsiam.training.teacher_run.train_teacher", no_training)
+    with pytest.raises(ConfigError, match=r"silver_teacher: .*several processes.*give output_dir"):
+        textsiam.fit(str(tiny_model_dir), make_sts_rows(12, 18), **_settings(silver_teacher=TEACHER))
+
+
+@pytest.mark.slow
+def test_under_torchrun_every_process_labels_with_the_saved_teacher(tmp_path, tiny_config):
+    from .test_distributed import torchrun
+
+    teacher = {"train": {**TEACHER["train"], "n_resamples": 3000}}  # the main process evaluates it a while
+    cfg = tiny_config(epochs=1, loss="cosent", silver_teacher=teacher, silver_strategies=["bm25"])
+    log = torchrun(cfg.to_file(tmp_path / "ddp.yaml"), tmp_path)
+    folder = tmp_path / "run" / "teachers" / "0"
+    assert log.count(f"silver teacher: {folder / 'model'} (cross-encoder)") == 2, log[-5000:]  # each process
+    assert "known by its name only" not in log
+    assert read_record(folder)["finished"] is True
+
+
+def test_a_student_in_hand_from_the_hub_starts_its_teacher_from_the_same_model(tiny_model, monkeypatch, caplog):
+    started = []
+
+    def spy(config, entry, *args, **kwargs):
+        started.append(entry["train"].get("model"))
+        raise KeyboardInterrupt("stop before training")
+
+    monkeypatch.setattr("textsiam.training.teacher_run.train_teacher", spy)
+    tiny_model.name_or_path = "some-org/some-model"  # as SiameseModel.from_pretrained("some-org/some-model") names it
+    with pytest.raises(KeyboardInterrupt, match="stop before training"):
+        textsiam.fit(tiny_model, make_sts_rows(12, 19), **_settings(silver_teacher=TEACHER))
+    tiny_model.name_or_path = ""  # built in memory: the default model, said aloud
+    with caplog.at_level(logging.WARNING), pytest.raises(KeyboardInterrupt, match="stop before training"):
+        textsiam.fit(tiny_model, make_sts_rows(12, 19), **_settings(silver_teacher=TEACHER))
+    assert started == ["some-org/some-model", None]
+    assert "a teacher to train starts from the default model" in caplog.text

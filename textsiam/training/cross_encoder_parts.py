@@ -245,7 +245,7 @@ def dev_metric(config: TrainConfig, task: Any, model: Any) -> Any:
     or more classes, else the evaluation's primary metric of the dev pairs (``cross_encoder_spearman``,
     ``cross_encoder_accuracy``, ...); ``None`` without dev data."""
     from textsiam.training.class_accuracy import ClassAccuracyMetric, needs_class_accuracy
-    from textsiam.training.dev import EvaluatorMetric
+    from textsiam.training.dev import EvaluatorMetric, named_for
     from textsiam.training.dev import dev_metric as pair_dev_metric
 
     if task.dev_evaluator is not None:
@@ -255,15 +255,3 @@ def dev_metric(config: TrainConfig, task: Any, model: Any) -> Any:
     if needs_class_accuracy(model):
         return ClassAccuracyMetric(task.dev, config.eval_batch_size, str(task.config.dev_dataset))
     return named_for(pair_dev_metric(task.config, model, task.dev, task.dev_task), model)
-
-
-def named_for(metric: Any, model: Any) -> Any:
-    """``metric`` (a :class:`~textsiam.evaluation.DevMetric` or an evaluator) with its metric named for ``model``
-    before the first evaluation: ``cross_encoder_spearman`` rather than the default ``cosine_spearman``, so that the
-    Trainer finds the name it selects checkpoints by (``metric_for_best_model``)."""
-    evaluator = getattr(metric, "evaluator", metric)  # a DevMetric holds its evaluator
-    if callable(getattr(evaluator, "resolve", None)) and hasattr(evaluator, "primary_metric"):
-        evaluator.resolve(model)  # sets primary_metric for the model; nothing is scored
-        if evaluator is not metric and hasattr(metric, "metric_name"):
-            metric.metric_name = evaluator.primary_metric
-    return metric

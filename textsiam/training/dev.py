@@ -108,13 +108,25 @@ def dev_metric(config: TrainConfig, model: Any, pairs: Any, task: str | None) ->
     )
 
 
+def named_for(metric: Any, model: Any) -> Any:
+    """``metric`` (a :class:`~textsiam.evaluation.DevMetric` or an evaluator) with its metric named for ``model``
+    before the first evaluation: ``cross_encoder_spearman`` rather than the default ``cosine_spearman``, so that the
+    Trainer finds the name it selects checkpoints by (``metric_for_best_model``)."""
+    evaluator = getattr(metric, "evaluator", metric)  # a DevMetric holds its evaluator
+    if callable(getattr(evaluator, "resolve", None)) and hasattr(evaluator, "primary_metric"):
+        evaluator.resolve(model)  # sets primary_metric for the model; nothing is scored
+        if evaluator is not metric and hasattr(metric, "metric_name"):
+            metric.metric_name = evaluator.primary_metric
+    return metric
+
+
 def run_dev_metric(tasks: Sequence[Any], model: Any, prompts: Mapping[str, str] | None = None) -> Any:
     """The run's dev metric: the one task's, or the mean over the tasks with dev data; ``None`` without any.
     ``prompts``: ``{task: prefix}`` its dev texts are encoded with (:mod:`~textsiam.training.prompts`)."""
     metrics: dict[str, Any] = {}
     for task in tasks:
-        if task.dev_evaluator is not None:
-            metrics[task.name] = EvaluatorMetric(task.dev_evaluator)
+        if task.dev_evaluator is not None:  # named for this model (a teacher trained first resolved it for its own)
+            metrics[task.name] = EvaluatorMetric(named_for(task.dev_evaluator, model))
         elif task.dev is not None:
             metrics[task.name] = dev_metric(task.config, model, task.dev, task.dev_task)
         prompt = (prompts or {}).get(task.name, "")

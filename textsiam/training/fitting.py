@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -166,15 +167,20 @@ def fit(
 
 
 _ENTRY_KEYS = {"train_dataset": "dataset", "train_split": "split"}
+#: A Hub model name, ``org/name``.
+_HUB_NAME = re.compile(r"[\w.-]+/[\w.-]+")
 
 
 def _folder_of(model: Any) -> str | None:
-    """The local folder a model object was loaded from (its ``name_or_path``), or ``None``: a teacher trained first
-    then starts from the embedded default model, as a recipe with ``model: null`` does."""
+    """The local folder or Hub name (``org/name``) a model object was loaded from (its ``name_or_path``), or
+    ``None``: a teacher trained first then starts from the embedded default model, as a recipe with ``model: null``
+    does."""
     name = str(getattr(model, "name_or_path", "") or "")
-    if name and os.path.isdir(name):
+    if name and (os.path.isdir(name) or (_HUB_NAME.fullmatch(name) and not os.path.exists(name))):
         return name
-    logger.info("silver_teacher: the model in hand has no folder; a teacher to train starts from the default model")
+    logger.warning(
+        "silver_teacher: the model in hand has no folder or Hub name; a teacher to train starts from the default model"
+    )
     return None
 
 

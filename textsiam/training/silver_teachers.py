@@ -98,14 +98,23 @@ def given_teachers(value: Any, given: Any) -> Any:
         if item is None or isinstance(item, (str, os.PathLike)):
             names.append(os.fspath(item) if isinstance(item, os.PathLike) else item)
             continue
-        if isinstance(item, Mapping):  # a teacher to train first: its settings go to the config as they are
-            names.append(dict(item))
+        if isinstance(item, Mapping):  # a teacher to train first: its settings go to the config (paths as text)
+            names.append(_as_text_paths(item))
             continue
         teacher_kind(item)  # a TypeError for anything that is not a model
         name = f"{IN_MEMORY_TEACHER} {i}: {type(item).__name__}>"
         given.teachers[name] = item
         names.append(name)
     return names[0] if single else names
+
+
+def _as_text_paths(value: Any) -> Any:
+    """``value`` (mappings and lists of settings) with every path as its text, so that the recipe saves as YAML."""
+    if isinstance(value, Mapping):
+        return {key: _as_text_paths(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_text_paths(item) for item in value]
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
 def resolve_teachers(value: str | list[str], given: Any = None) -> list[Teacher]:

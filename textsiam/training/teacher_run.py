@@ -16,8 +16,12 @@ it finished. A later run of the student (repeated, resumed, or restarted after a
 * a teacher of the same recipe killed while it trained: resumed from its latest checkpoint (or started over when it
   had none);
 * a teacher of another recipe, or files that are not a teacher's: replaced only with ``--overwrite``, which removes
-  the files of the earlier teacher run and nothing else (:func:`~textsiam.training.run_folder.prepare_output_dir`);
-  otherwise a ``FileExistsError`` says what to do.
+  the files of the earlier teacher run and nothing else (:func:`~textsiam.training.run_folder.prepare_output_dir`),
+  and never through a link (``teachers`` or ``teachers/<index>`` a symbolic link); otherwise a ``FileExistsError``
+  says what to do. (A teacher run killed before it started training, its ``train_config.yaml`` only, starts over.)
+
+Under ``torchrun`` every process waits until the main one has saved the teacher before the pairs are labelled; a
+teacher to train there needs ``output_dir`` (a temporary folder would be each process's own).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -33,8 +38,9 @@ from typing import Any
 
 from textsiam.io_utils import atomic_open, is_model_dir
 from textsiam.training.config import ConfigError, TrainConfig
+from textsiam.training.dataset_names import is_file_dataset
 from textsiam.training.fingerprints import digest_json, model_fingerprint, rows_digest
-from textsiam.training.run_folder import CHECKPOINTS_DIR, MODEL_DIR, latest_checkpoint, process_rank
+from textsiam.training.run_folder import CHECKPOINTS_DIR, MODEL_DIR, latest_checkpoint, process_rank, unfinished_run
 from textsiam.training.silver import add_silver, check_silver_data
 from textsiam.training.sources import GivenData, TaskData
 from textsiam.training.teacher_recipe import recipe_items, teacher_folder, teacher_view
@@ -81,6 +87,13 @@ def silver_step(
     if not items:
         return add_silver(config, tasks, model, given, out, show_progress)
     check_silver_data(tasks)  # before any teacher trains
+    if out is None and _world_size() > 1:  # each process would train into a temporary folder of its own
+        raise ConfigError(
+            [
+                "silver_teacher: a teacher trained first under torchrun (several processes) needs a folder that every "
+                "process reads: give output_dir"
+            ]
+        )
     with contextlib.ExitStack() as stack:  # the temporary teacher folders live until the pairs are labelled
         trained = {}
         for index, label, entry in items:
@@ -141,19 +154,26 @@ def train_teacher(
     )
     if main:
         _write_record(folder, label, fingerprint, entry, finished=True)
+    _wait_for_the_main_process()  # the others' run returns once training ends, before the main one saves the model
     return str(model_dir)
 
 
 def recipe_fingerprint(view: TrainConfig, task: TaskData) -> str:
     """What a teacher's weights depend on, hashed: its resolved config (the folder aside), the gold pairs and dev
-    data it trains on (the student's tables, read: a file's or a list's content counts, not its name) and the files
-    or weights of its start model."""
+    data it trains on (the student's tables, read: a file's or a list's content counts, not its name or how its path
+    is written; a dev evaluator's pairs) and the files or weights of its start model (not its path)."""
     settings = view.to_dict()
-    settings.pop("output_dir", None)
+    for key in ("output_dir", "model", "data_dir"):  # the folder; the start model and the data: digested below
+        settings.pop(key, None)
+    for key in ("n_resamples", "dataloader_num_workers"):  # the CIs of its evaluation, data loading: not its weights
+        settings.pop(key, None)
+    for key in ("train_dataset", "dev_dataset"):  # a file's rows are digested below, whichever way its path is written
+        if isinstance(settings.get(key), str) and is_file_dataset(settings[key]):
+            settings[key] = "a file"
     if task.dev is not None:
         dev: Any = _table_digest(task.dev)
     else:
-        dev = type(task.dev_evaluator).__name__ if task.dev_evaluator is not None else None
+        dev = _evaluator_digest(task.dev_evaluator) if task.dev_evaluator is not None else None
     return digest_json(
         {
             "format": RECORD_FORMAT,
@@ -184,8 +204,14 @@ def _plan(folder: Path, fingerprint: str, label: str, overwrite: bool, main: boo
         return "reuse"
     if same and latest_checkpoint(folder / CHECKPOINTS_DIR) is not None:
         return "resume"
-    if same or not folder.is_dir() or not any(folder.iterdir()):
-        return "train"
+    if same or not folder.is_dir() or not any(folder.iterdir()) or (record is None and unfinished_run(folder)):
+        return "train"  # (a teacher run killed after it wrote its config, before it started training: its start)
+    linked = next((p for p in (folder, folder.parent) if p.is_symlink()), None)
+    if linked is not None:
+        raise FileExistsError(
+            f"{label}: {linked} is a link, and {folder} holds files of no teacher of this recipe; textsiam does not "
+            "replace what lies behind a link (not even with --overwrite): remove the link or choose another output_dir"
+        )
     if overwrite or not main:  # only the main process checks and cleans the folder
         logger.warning(
             "%s: %s holds %s: training this teacher there (--overwrite: the earlier teacher run's files go)",
@@ -227,6 +253,33 @@ def _write_record(folder: Path, label: str, fingerprint: str, entry: Mapping[str
     }
     with atomic_open(folder / RECORD_FILE, "w", encoding="utf-8") as fh:
         fh.write(json.dumps(record, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _evaluator_digest(evaluator: Any) -> dict[str, Any]:
+    """A dev evaluator given from Python: its type, and the digest of its pairs when it holds them (a
+    :mod:`textsiam.evaluation` evaluator's ``pairs``: texts and gold labels)."""
+    pairs = getattr(evaluator, "pairs", None)
+    out: dict[str, Any] = {"type": type(evaluator).__name__}
+    if all(hasattr(pairs, name) for name in ("text_a", "text_b", "labels")):
+        labels = [y.item() if hasattr(y, "item") else y for y in pairs.labels]  # type: ignore[union-attr]
+        out["rows"] = rows_digest(zip(pairs.text_a, pairs.text_b, labels, strict=True))  # type: ignore[union-attr]
+    return out
+
+
+def _world_size() -> int:
+    """The number of processes under ``torchrun`` (``WORLD_SIZE``); 1 in a plain run."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
+def _wait_for_the_main_process() -> None:
+    """Under ``torchrun``: every process waits here until the main one has saved the teacher and its record."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.barrier()
 
 
 def _table_digest(table: Any) -> dict[str, Any]:

@@ -1,0 +1,475 @@
+"""The report of ``python -m benchmarks.augsbert_student``: the dev choice of the student, the test figures, the
+paired bootstraps, the teacher candidates, the goals and the markdown.
+
+The choice of a dataset's student (the silver variant) reads the runs' best dev metric only (:func:`choose_variant`);
+the test figures come after it and never feed back. Twin towers are scored by
+``benchmarks.finetune_multitask_report.score_model`` (cosine similarity), cross-encoder teachers by
+``benchmarks.augsbert_cross_encoder_report.score_model`` (their ``predict`` score): both through textsiam's
+evaluators, 95% bootstrap CIs, MRPC and Quora thresholds chosen on dev. Metric keys here are bare (``spearman``,
+``accuracy``, ``f1``, ``ap``); the evaluator's record prefixes them with the score's name (``cosine_``,
+``cross_encoder_``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import all_met, diff_text, goal_flag, markdown_table, value_ci
+from benchmarks.finetune_multitask_report import paired
+
+logger = logging.getLogger("benchmarks.augsbert_student")
+
+DATASETS = ("stsb", "quora", "mrpc")
+#: (dataset, metric, column label): the test figures of the report
+METRICS: tuple[tuple[str, str, str], ...] = (
+    ("stsb", "spearman", "STS-B ρ"),
+    ("quora", "accuracy", "Quora acc"),
+    ("quora", "f1", "Quora F1"),
+    ("quora", "ap", "Quora AP"),
+    ("mrpc", "accuracy", "MRPC acc"),
+    ("mrpc", "f1", "MRPC F1"),
+)
+#: the metric each dataset's goal check reads (the others are reported, not judged)
+PRIMARY = {"stsb": "spearman", "quora": "accuracy", "mrpc": "accuracy"}
+#: the per-dataset parts of the payload: ``payload[key][dataset]``
+PER_DATASET = ("test", "roles", "comparisons", "seed_comparisons", "teachers")
+#: the significance level of the goals
+ALPHA = 0.05
+#: the wall-time budget of one teacher-student recipe (teachers, labelling and student), seconds
+TIME_LIMIT_S = 7200.0
+
+
+def metrics_of(dataset: str) -> list[tuple[str, str]]:
+    """``(metric, label)`` of the report's figures of ``dataset``."""
+    return [(metric, label) for d, metric, label in METRICS if d == dataset]
+
+
+# ---------------------------------------------------------------------------------------------- dev choice
+def choose_variant(runs: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
+    """The student of one dataset: the silver run with the highest best dev metric (dev only; a tie keeps the
+    first of ``runs``, the order of the variants). ``runs``: ``{variant: record or None}``; a run not finished is
+    no candidate. Returns ``{"chosen": variant or None, "run": its name, "why": text, "rows": [...]}``."""
+    rows = []
+    for variant, rec in runs.items():
+        rec = rec or {}
+        silver = (rec.get("silver") or {}).get("sizes", {})
+        rows.append(
+            {
+                "variant": variant,
+                "run": rec.get("name"),
+                "best_dev": rec.get("best_dev"),
+                "dev_metric": rec.get("dev_metric"),
+                "silver_pairs": silver.get("silver_pairs"),
+            }
+        )
+    candidates = [i for i, r in enumerate(rows) if r["best_dev"] is not None]
+    if not candidates:
+        return {"chosen": None, "run": None, "why": "no silver variant has finished", "rows": rows}
+    best = max(candidates, key=lambda i: (rows[i]["best_dev"], -i))
+    r = rows[best]
+    others = ", ".join(f"{rows[i]['variant']} {rows[i]['best_dev']:.2f}" for i in candidates if i != best)
+    why = f"{r['variant']}: the best dev {r['dev_metric']} ({r['best_dev']:.2f})" + (
+        f" against {others}" if others else " (the only variant trained)"
+    )
+    return {"chosen": r["variant"], "run": r["run"], "why": why, "rows": rows}
+
+
+# ---------------------------------------------------------------------------------------------- figures
+def figures(dataset: str, scored: Any, prefix: str = "cosine_") -> dict[str, Any]:
+    """``{"n_pairs", metric: {"value", "low", "high"}}`` of the report's metrics of ``dataset`` from a scored model
+    (``prefix``: the score's name in the evaluator's record, ``cosine_`` or ``cross_encoder_``)."""
+    rec = scored.record
+    out: dict[str, Any] = {"n_pairs": rec["n_pairs"]}
+    for metric, _ in metrics_of(dataset):
+        ci = rec["ci"].get(prefix + metric) or {}
+        out[metric] = {"value": float(rec["metrics"][prefix + metric]), "low": ci.get("low"), "high": ci.get("high")}
+    return out
+
+
+def compare(
+    dataset: str, against: str, a: tuple[str, Any], b: tuple[str, Any], n_resamples: int, seed: int
+) -> list[dict[str, Any]]:
+    """Paired bootstraps of every metric of ``dataset`` on the same test pairs: ``difference`` = b − a.
+    ``a`` and ``b`` are ``(run name, Scored)``; ``against`` names a's role (``st_plain`` or ``plain``)."""
+    out = []
+    for metric, label in metrics_of(dataset):
+        res = paired(a[1], b[1], metric, n_resamples, seed)
+        out.append({"against": against, "a": a[0], "b": b[0], "metric": metric, "label": label, **res})
+        logger.info("%s − %s, %s: %s", b[0], a[0], label, diff_text(res))
+    return out
+
+
+def pooled(
+    dataset: str, runs_a: Mapping[str, Any], runs_b: Mapping[str, Any], n_resamples: int, seed: int
+) -> list[dict[str, Any]]:
+    """The two recipes over their seeds (``{run name: Scored}`` each) on every metric of ``dataset``: a two-level
+    paired bootstrap (:func:`textsiam.evaluation.bootstrap.paired_bootstrap_runs`), difference = b − a."""
+    from textsiam.evaluation.bootstrap import paired_bootstrap_runs
+
+    first = next(iter(runs_a.values()))
+    if any(not np.array_equal(first.gold, s.gold) for s in [*runs_a.values(), *runs_b.values()]):
+        raise ValueError("a seed comparison of models scored on different pairs")
+    out = []
+    for metric, label in metrics_of(dataset):
+        fn = first.inputs(metric)[0]
+        values_a = [s.inputs(metric)[1] for s in runs_a.values()]
+        values_b = [s.inputs(metric)[1] for s in runs_b.values()]
+        res = paired_bootstrap_runs(fn, first.gold, values_a, values_b, max(1, n_resamples), seed)
+        comp = {"value_a": res.value_a, "value_b": res.value_b, "difference": res.difference}
+        comp.update(ci={"low": res.low, "high": res.high}, p_value=res.p_value, n_resamples=res.n_resamples)
+        out.append({"against": "st_plain", "runs_a": list(runs_a), "runs_b": list(runs_b), "metric": metric, **comp})
+        out[-1].update(label=label, n_pairs=len(first.gold))
+        logger.info("over seeds (%d vs %d runs), %s: %s", len(runs_b), len(runs_a), label, diff_text(comp))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- scoring
+@dataclass(frozen=True)
+class Scoring:
+    """How the report scores a model: the test (and threshold dev) pairs of each dataset, bootstrap settings."""
+
+    pairs: Mapping[str, Any]
+    data_dir: str | None
+    n_resamples: int
+    seed: int
+
+
+def score_twin(model_dir: str, side: str, label: str, dataset: str, how: Scoring) -> Any:
+    """A twin tower (textsiam's, or sentence-transformers' for ``side == "st"``) on ``dataset``'s test pairs."""
+    from benchmarks.finetune_multitask_report import score_model
+
+    if side == "st":
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(model_dir, device="cpu")
+    else:
+        from textsiam import SiameseModel
+
+        model = SiameseModel.from_pretrained(model_dir)
+    one = {dataset: how.pairs[dataset]}
+    return score_model(model, label, one, how.data_dir, n_resamples=how.n_resamples, seed=how.seed, batch_size=64)[
+        dataset
+    ]
+
+
+def score_teachers(dataset: str, runs: Mapping[str, Any], how: Scoring) -> list[dict[str, Any]]:
+    """Every teacher candidate of ``dataset`` (trained in its silver runs of the recipe's seed), once per weights (a
+    teacher of the same recipe trained in several runs): its dev figure (from its run) and test figures."""
+    from benchmarks.augsbert_cross_encoder_report import score_model
+    from textsiam import CrossEncoder
+
+    seen: dict[str, dict[str, Any]] = {}
+    for name, rec in runs.items():
+        for t in rec.get("teachers", []) if rec and rec["dataset"] == dataset and rec.get("seed") is None else []:
+            key = t.get("weights_digest") or t["model_dir"]
+            if key in seen:
+                seen[key]["runs"].append(name)
+                continue
+            label = f"{name}/teachers/{t['index']}"
+            logger.info("=== test: teacher %s (%s)", label, t["kind"])
+            if t["kind"] == "cross_encoder":
+                model = CrossEncoder(t["model_dir"], device="cpu")
+                sc = score_model(model, label, dataset, how.pairs[dataset], how.data_dir, how.n_resamples, how.seed)
+                figs = figures(dataset, sc, "cross_encoder_")
+            else:
+                figs = figures(dataset, score_twin(t["model_dir"], "textsiam", label, dataset, how))
+            settings = ", ".join(f"{k} {v:g}" for k, v in t["settings"].items() if k in ("epochs", "learning_rate"))
+            seen[key] = {k: t.get(k) for k in ("kind", "dev_metric", "dev", "train_wall_time_s", "model_dir")}
+            seen[key].update(runs=[name], settings=settings, test=figs)
+    return list(seen.values())
+
+
+def analyse(dataset: str, student: str | None, scored: Mapping[str, Any], how: Scoring) -> dict[str, Any]:
+    """One dataset's test figures and paired bootstraps, from the scored models (``{run name: Scored}``) and the
+    student chosen on dev: the student against ``D_st_plain`` and ``D_plain`` on every metric, and, where seed runs
+    (``NAME_seedN``) were scored, the student's recipe against ST plain over the seeds."""
+    st, plain = f"{dataset}_st_plain", f"{dataset}_plain"
+    roles = {n: "student (dev choice)" if n == student else ("seed run" if "_seed" in n else "") for n in scored}
+    comps = []
+    for against, other in (("st_plain", st), ("plain", plain)):
+        if student in scored and other in scored:
+            pair = ((other, scored[other]), (student, scored[student]))
+            comps += compare(dataset, against, *pair, how.n_resamples, how.seed)
+    mine = {n: s for n, s in scored.items() if student and (n == student or n.startswith(f"{student}_seed"))}
+    theirs = {n: s for n, s in scored.items() if n == st or n.startswith(f"{st}_seed")}
+    several = mine and theirs and len(mine) + len(theirs) > 2
+    return {
+        "test": {name: figures(dataset, s) for name, s in scored.items()},
+        "roles": roles,
+        "comparisons": comps,
+        "seed_comparisons": pooled(dataset, theirs, mine, how.n_resamples, how.seed) if several else [],
+    }
+
+
+# ---------------------------------------------------------------------------------------------- goals
+def _primary(comps: Sequence[Mapping[str, Any]], dataset: str) -> Mapping[str, Any] | None:
+    return next((c for c in comps if c["against"] == "st_plain" and c["metric"] == PRIMARY[dataset]), None)
+
+
+def beats_st_goal(comps: Mapping[str, Sequence[Mapping[str, Any]]], goal_id: str, how: str) -> dict[str, Any]:
+    """The student beats sentence-transformers' plain recipe on the primary metric (difference > 0, p < α) on at
+    least two of the three datasets, and is not significantly worse (difference < 0 with p < α) on the third.
+    ``comps``: ``{dataset: comparisons}``; ``met`` is None while a dataset not compared could still decide it."""
+    checks, beats, worse, unknown = [], 0, 0, 0
+    for dataset in DATASETS:
+        comp = _primary(comps.get(dataset) or [], dataset)
+        label = dict(metrics_of(dataset))[PRIMARY[dataset]]
+        if comp is None:
+            unknown += 1
+            checks.append({"what": f"{label}: student − ST plain", "met": None, "detail": "not run"})
+            continue
+        significant = comp["p_value"] < ALPHA
+        won, lost = significant and comp["difference"] > 0, significant and comp["difference"] < 0
+        beats, worse = beats + won, worse + lost
+        verdict = "beats" if won else ("significantly worse" if lost else "no significant difference")
+        extra = f" ({len(comp['runs_b'])} vs {len(comp['runs_a'])} runs)" if "runs_b" in comp else ""
+        detail = f"{verdict}: {diff_text(comp)}{extra}"
+        checks.append({"what": f"{label}: student − ST plain", "met": bool(won), "detail": detail})
+    need = 2
+    if worse or beats + unknown < need:
+        met: bool | None = False
+    elif unknown:
+        met = None
+    else:
+        met = beats >= need
+    goal = (
+        f"the student beats ST's plain recipe ({how}) with p < {ALPHA} on at least {need} of STS-B, Quora and MRPC, "
+        "and is not significantly worse on the third (primary metrics: STS-B ρ, Quora accuracy, MRPC accuracy)"
+    )
+    return {"id": goal_id, "goal": goal, "met": met, "beats": beats, "checks": checks}
+
+
+def time_goal(selection: Mapping[str, Mapping[str, Any]], runs: Mapping[str, Any]) -> dict[str, Any]:
+    """Each dataset's chosen teacher-student recipe (teacher training, labelling, student, final dev evaluation)
+    ran in under :data:`TIME_LIMIT_S` of wall time."""
+    checks = []
+    for dataset, sel in selection.items():
+        rec = runs.get(sel.get("run") or "") if sel.get("run") else None
+        met, detail = None, "no student chosen"
+        if rec is not None and rec.get("run_wall_s") is not None:
+            met = bool(rec["run_wall_s"] < TIME_LIMIT_S)
+            detail = f"{rec['run_wall_s'] / 60:.1f} min wall, {rec['run_cpu_s'] / 60:.1f} min CPU"
+        checks.append({"what": f"{dataset}: {sel.get('run') or '–'}", "met": met, "detail": detail})
+    goal = f"a full teacher-student recipe for one dataset runs in under {TIME_LIMIT_S / 3600:g} hours of wall time"
+    return {
+        "id": "under_two_hours",
+        "goal": goal + " (each dataset's chosen one)",
+        "met": all_met(checks),
+        "checks": checks,
+    }
+
+
+def goals(
+    comps: Mapping[str, Sequence[Mapping[str, Any]]],
+    seed_comps: Mapping[str, Sequence[Mapping[str, Any]]],
+    selection: Mapping[str, Mapping[str, Any]],
+    runs: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """The issue's goals from the numbers: the student against ST's plain recipe (single runs; and over seeds,
+    where seeds were run), and the wall time of the chosen recipes."""
+    out = [beats_st_goal(comps, "beats_st_plain", "one run each")]
+    if any(seed_comps.values()):
+        out.append(beats_st_goal(seed_comps, "beats_st_plain_over_seeds", "over seeds"))
+    return [*out, time_goal(selection, runs)]
+
+
+# ---------------------------------------------------------------------------------------------- markdown
+def _cells(dataset: str, figs: Mapping[str, Any] | None) -> list[str]:
+    return [value_ci(figs[m]) if figs and figs.get(m) else "–" for m, _ in metrics_of(dataset)]
+
+
+def _dev(rec: Mapping[str, Any] | None) -> str:
+    if not rec or rec.get("best_dev") is None:
+        return "–"
+    return f"{rec['best_dev']:.2f} ({rec.get('dev_metric')})"
+
+
+def render(payload: Mapping[str, Any]) -> str:
+    """The markdown report: dev choice, test figures, comparisons, teachers, goals, runs."""
+    s, runs = payload["settings"], payload["runs"]
+    lines = [
+        "The Augmented-SBERT student (a twin tower trained on gold + silver pairs labelled by a teacher trained "
+        "first) against textsiam's plain recipe and sentence-transformers' plain recipe (the same config), from "
+        + ("the embedded all-MiniLM-L6-v2" if not s["model"] else f"`{s['model']}`")
+        + ". Every choice is made on dev: each run its checkpoint, each dataset its student (the silver variant with "
+        "the best dev metric), the cross-encoder teacher's learning rate and epochs (`benchmarks.augsbert_cross_"
+        f"encoder`). Test figures ×100 with 95% bootstrap CIs ({s['n_resamples']} resamples), cosine similarity; "
+        "MRPC and Quora thresholds chosen on dev. The goals judge the primary metric of each dataset: STS-B "
+        "Spearman, Quora accuracy, MRPC accuracy."
+        + (f" Training capped at {s['max_train_pairs']} pairs." if s.get("max_train_pairs") else "")
+        + (f" Test sets: seeded subsamples of {s['max_test_pairs']} pairs." if s.get("max_test_pairs") else "")
+        + (" **Smoke run: numbers are not meaningful.**" if s["smoke"] else ""),
+        "",
+        "**Dev choice of the student** (best dev metric of each silver variant; test figures play no part)",
+        "",
+    ]
+    rows = []
+    for dataset, sel in payload["selection"].items():
+        for r in sel["rows"]:
+            dev = "–" if r["best_dev"] is None else f"{r['best_dev']:.2f} ({r['dev_metric']})"
+            chosen = "**chosen**" if r["variant"] == sel["chosen"] else ""
+            rows.append(
+                [dataset, r["variant"], dev, r["silver_pairs"] if r["silver_pairs"] is not None else "–", chosen]
+            )
+    lines += [*markdown_table(["dataset", "variant", "best dev", "silver pairs", ""], rows, "llrrl"), ""]
+    lines += [f"- {d}: {sel['why']}" for d, sel in payload["selection"].items()] + [""]
+    for dataset in payload["datasets"]:
+        test = payload["test"].get(dataset, {})
+        if not test:
+            continue
+        rows = [
+            [name, payload["roles"][dataset].get(name, ""), _dev(runs.get(name)), *_cells(dataset, figs)]
+            for name, figs in test.items()
+        ]
+        header = ["model", "role", "best dev", *(label for _, label in metrics_of(dataset))]
+        n = next(iter(test.values()))["n_pairs"]
+        lines += [
+            f"**{dataset} test** ({n} pairs)",
+            "",
+            *markdown_table(header, rows, "lll" + "r" * (len(header) - 3)),
+            "",
+        ]
+        lines += _comparison_lines(dataset, payload)
+    lines += _teacher_lines(payload)
+    lines += ["**Goals** ([x] met, [ ] not met, [?] a run it needs is missing):", ""]
+    for g in payload["goals"]:
+        lines.append(f"- {goal_flag(g['met'])} {g['goal']}")
+        lines += [f"  - {goal_flag(c['met'])} {c['what']}: {c['detail']}" for c in g["checks"]]
+    return "\n".join([*lines, "", *_run_lines(payload)])
+
+
+def _comparison_lines(dataset: str, payload: Mapping[str, Any]) -> list[str]:
+    comps = payload["comparisons"].get(dataset) or []
+    lines = []
+    by = {(c["against"], c["metric"]): c for c in comps}
+    rows = []
+    for metric, label in metrics_of(dataset):
+        st, plain = by.get(("st_plain", metric)), by.get(("plain", metric))
+        if st is None and plain is None:
+            continue
+        ref = st or plain
+        assert ref is not None
+        rows.append(
+            [
+                label,
+                f"{ref['value_b']:.2f}",
+                f"{st['value_a']:.2f}" if st else "–",
+                diff_text(st) if st else "–",
+                f"{plain['value_a']:.2f}" if plain else "–",
+                diff_text(plain) if plain else "–",
+            ]
+        )
+    if rows:
+        student = comps[0]["b"]
+        header = ["metric", student, "ST plain", "− ST plain [95% CI], p", "textsiam plain", "− plain [95% CI], p"]
+        lines += [
+            f"Paired bootstraps of the student `{student}` on the same {dataset} test pairs (difference = student − "
+            "other):",
+            "",
+            *markdown_table(header, rows, "lrrlrl"),
+            "",
+        ]
+    seeds = payload["seed_comparisons"].get(dataset) or []
+    if seeds:
+        rows = [[c["label"], f"{c['value_b']:.2f}", f"{c['value_a']:.2f}", diff_text(c)] for c in seeds]
+        lines += [
+            f"Over seeds: student {', '.join(seeds[0]['runs_b'])} against ST plain {', '.join(seeds[0]['runs_a'])} "
+            "(means over runs; two-level paired bootstrap, test pairs and runs resampled):",
+            "",
+            *markdown_table(["metric", "student", "ST plain", "difference [95% CI], p"], rows, "lrrl"),
+            "",
+        ]
+    return lines
+
+
+def _teacher_lines(payload: Mapping[str, Any]) -> list[str]:
+    rows = []
+    for dataset, teachers in payload["teachers"].items():
+        for t in teachers:
+            test = ", ".join(
+                f"{label} {value_ci(t['test'][m])}" for m, label in metrics_of(dataset) if t["test"].get(m)
+            )
+            dev = "–" if t.get("dev") is None else f"{t['dev']:.2f} ({t['dev_metric']})"
+            wall = "–" if t.get("train_wall_time_s") is None else f"{t['train_wall_time_s']:.0f}"
+            rows.append([dataset, t["kind"], t["settings"], ", ".join(t["runs"]), dev, test or "–", wall])
+    if not rows:
+        return []
+    header = ["dataset", "teacher", "settings", "trained in", "dev", "test", "train wall s"]
+    return [
+        "**Teacher candidates** (each trained first on the gold training pairs, its checkpoint chosen on dev; "
+        "cross-encoders scored by their `predict` score, twin towers by cosine; the same weights trained in several "
+        "runs are scored once):",
+        "",
+        *markdown_table(header, rows, "lllllll"),
+        "",
+    ]
+
+
+def _run_lines(payload: Mapping[str, Any]) -> list[str]:
+    runs = {name: run for name, run in payload["runs"].items() if run is not None}
+    rows = []
+    for name, run in runs.items():
+        c = run["config"]
+        sizes = (run.get("silver") or {}).get("sizes", {})
+        recipe = f"lr {c['learning_rate']:g}, batch {c['batch_size']}, {c['epochs']:g} epoch(s), seed {c['seed']}"
+        rows.append(
+            [
+                name,
+                run["side"],
+                recipe,
+                sizes.get("silver_pairs", "–") if run.get("silver") else "",
+                run.get("global_step", ""),
+                f"{run['train_wall_time_s']:.0f}",
+                f"{run['run_wall_s']:.0f}",
+                f"{run['run_cpu_s']:.0f}",
+                _dev(run),
+            ]
+        )
+    header = [
+        "run",
+        "trainer",
+        "recipe",
+        "silver pairs",
+        "steps",
+        "train wall s",
+        "run wall s",
+        "run CPU s",
+        "best dev",
+    ]
+    lines = ["**Training runs**", "", *markdown_table(header, rows, "lllrrrrrl"), ""]
+    if payload["not_run"]:
+        lines += ["Not run: " + ", ".join(payload["not_run"]) + ".", ""]
+    for name, run in runs.items():
+        if run.get("teacher_settings"):
+            lines.append(f"- {name} teachers: " + "; ".join(run["teacher_settings"]))
+        if run.get("teachers_reused"):
+            lines.append(f"  - teachers {run['teachers_reused']} finished by an earlier attempt: not in its times")
+        hist = ", ".join(
+            f"step {h['step']}: {h.get(run.get('dev_metric'), h.get('mean_dev', float('nan'))):.2f}"
+            for h in run.get("dev_history", [])
+        )
+        lines.append(f"- {name} dev ({run.get('dev_metric')}): {hist}")
+    cpus = sorted({run["machine"]["cpu"] for run in runs.values() if run.get("machine")})
+    threads = sorted({str(run["machine"]["torch_threads"]) for run in runs.values() if run.get("machine")})
+    commands = list(dict.fromkeys(run["command"] for run in runs.values() if run.get("command")))
+    return [
+        *lines,
+        "",
+        "Times: train wall = the student's `Trainer.train` alone; run wall and run CPU (user + system of the process, "
+        "all threads) = the whole recipe: start model load, the teachers' training and dev evaluation, sampling and "
+        "labelling the silver pairs, the student's training, save and final dev evaluation. CPU: "
+        + (", ".join(cpus) or "this machine")
+        + f"; torch threads {', '.join(threads) or '?'}. Runs that shared the machine have inflated wall times; CPU "
+        "times compare better. " + payload["selection_note"],
+        "",
+        "Training commands:",
+        "",
+        "```bash",
+        *commands,
+        "```",
+    ]

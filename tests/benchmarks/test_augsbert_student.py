@@ -1,0 +1,228 @@
+"""``python -m benchmarks.augsbert_student``: the run plan and the recipes, the dev-only choice of the student, the
+goals from hand-made numbers, and a smoke run (textsiam plain, a silver variant with both teachers, ST plain, and a
+second seed of the comparison, on MRPC with a tiny model) through the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def bench(import_benchmark: Any) -> Any:
+    return import_benchmark("augsbert_student")
+
+
+@pytest.fixture
+def report(import_benchmark: Any) -> Any:
+    return import_benchmark("augsbert_student_report")
+
+
+def test_run_plan(bench: Any, report: Any) -> None:
+    import yaml
+
+    assert len(set(bench.RUN_NAMES)) == len(bench.RUN_NAMES) == len(bench.DATASETS) * (2 + len(bench.VARIANTS))
+    assert len(set(bench.VARIANT_NAMES)) == len(bench.VARIANTS) and bench.DATASETS == report.DATASETS
+    for variant in bench.VARIANTS:
+        assert variant.teachers and set(variant.teachers) <= set(bench.TEACHER_KINDS), variant
+    for dataset in bench.DATASETS:
+        config = yaml.safe_load((bench.CONFIGS / bench.PLAIN[dataset][0]).read_text(encoding="utf-8"))
+        assert config["train_dataset"] == config["dev_dataset"] == dataset and config["seed"] == bench.RECIPE_SEED
+        names = [f"{dataset}_plain", f"{dataset}_st_plain", *(f"{dataset}_silver_{v}" for v in bench.VARIANT_NAMES)]
+        assert set(names) <= set(bench.RUN_NAMES)
+        assert report.PRIMARY[dataset] in dict(report.metrics_of(dataset))
+    assert bench.Run("mrpc", "textsiam", "ce", 3).name == "mrpc_silver_ce_seed3"
+    assert bench.Run("mrpc", "st", None, 3).base == "mrpc_st_plain"
+    args = bench.parse_args(["--work-dir", "w", "--only", "stsb_silver_ce", "quora", "--variants", "ce", "twin"])
+    picked = [r.name for r in bench.base_runs() if bench.selected(r, args)]
+    assert picked == ["stsb_silver_ce", "quora_plain", "quora_silver_ce", "quora_silver_twin", "quora_st_plain"]
+    assert bench.selected(bench.Run("stsb", "textsiam", "ce", 1), args)  # a seed run goes with its base run
+    assert not bench.selected(bench.Run("stsb", "st", None, 1), args)
+
+
+def test_seeds_refuse_the_recipes_own(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.parse_args(["--work-dir", "w", "--seeds", "1", "2"]).seeds == [1, 2]
+    with pytest.raises(SystemExit, match="2"):
+        bench.parse_args(["--work-dir", "w", "--seeds", "1", "42"])
+    assert "42 is the recipe's own seed" in capsys.readouterr().err
+
+
+def test_recipes_of_the_runs(bench: Any, tmp_path: Path) -> None:
+    chosen = {
+        "settings": {"smoke": False},
+        "selection": {"mrpc": {"chosen": 1, "rows": [{}, {"lr": 5e-5, "epochs": 2}]}},
+    }
+    ce_file = tmp_path / "cross_encoder.json"
+    ce_file.write_text(json.dumps(chosen), encoding="utf-8")
+    argv = ["--work-dir", str(tmp_path), "--smoke", "--ce-results", str(ce_file), "--max-steps", "3"]
+    args = bench.parse_args([*argv, "--set", "silver_max_pairs=100", "batch_size=8"])
+    config, overrides, facts = bench.recipe(bench.Run("mrpc", "textsiam", "ce_twin", 7), args)
+    ce, twin = config.silver_teacher
+    assert ce["train"]["model_type"] == "cross_encoder" and ce["train"]["loss"] == "binary_cross_entropy"
+    assert (ce["train"]["epochs"], ce["train"]["learning_rate"]) == (2.0, 5e-5) and ce["train"]["max_steps"] == 3
+    assert twin["train"]["model_type"] == "siamese" and twin["train"]["loss"] == "online_contrastive"
+    assert twin["train"]["learning_rate"] == 5e-5 and twin["train"]["batch_size"] == 8  # the plain recipe's
+    assert twin["train"]["loss_kwargs"] == {"distance": "cosine", "margin": 0.5}
+    assert config.silver_max_pairs == 100 and config.seed == 7 and config.learning_rate == 5e-5
+    assert config.output_dir == str(tmp_path / "mrpc_silver_ce_twin_seed7") and config.test_datasets == []
+    assert facts["ce_setting"]["source"].startswith("chosen on dev") and overrides[-1] == "silver_max_pairs=100"
+    config.validate()
+    plain, overrides, facts = bench.recipe(bench.Run("stsb", "textsiam"), args)
+    assert plain.silver_teacher is None and plain.silver_max_pairs is None and facts == {}  # silver_* not for it
+    assert "batch_size=8" in overrides and not any(o.startswith("silver_") for o in overrides)
+    plain.validate()
+    default = bench.ce_setting("stsb", ce_file)  # no choice for STS-B in the file
+    assert (default["epochs"], default["learning_rate"]) == (1.0, 2e-5) and default["source"].startswith("default")
+    chosen["settings"]["smoke"] = True
+    ce_file.write_text(json.dumps(chosen), encoding="utf-8")
+    assert bench.ce_setting("mrpc", ce_file)["source"].startswith("default")  # a smoke run chose nothing
+    with pytest.raises(ValueError, match="unknown teacher 'bm25'"):
+        bench.teacher_entry("bm25", plain, default)
+
+
+def _scored(report: Any, gold: np.ndarray, scores: np.ndarray) -> Any:
+    """A Scored STS-B model whose figures are the Spearman of ``scores``."""
+    from benchmarks.finetune_multitask_report import Scored
+    from textsiam.evaluation.correlation import spearman
+
+    record = {"n_pairs": len(gold), "metrics": {"cosine_spearman": spearman(scores, gold)}, "ci": {}}
+    return Scored(record, gold, scores)
+
+
+def test_the_student_is_chosen_on_dev_only(report: Any) -> None:
+    def rec(name: str, dev: float | None) -> dict[str, Any] | None:
+        return None if dev is None else {"name": name, "best_dev": dev, "dev_metric": "cosine_spearman"}
+
+    runs = {"ce": rec("stsb_silver_ce", 86.0), "twin": rec("stsb_silver_twin", 85.0), "ce_twin": None}
+    sel = report.choose_variant(runs)
+    assert (sel["chosen"], sel["run"]) == ("ce", "stsb_silver_ce") and "twin 85.00" in sel["why"]
+    assert [r["best_dev"] for r in sel["rows"]] == [86.0, 85.0, None]
+    assert report.choose_variant({"ce": rec("a", 80.0), "twin": rec("b", 80.0)})["chosen"] == "ce"  # a tie: first
+    assert report.choose_variant({"ce": None})["chosen"] is None
+
+    rng = np.random.default_rng(0)
+    gold = rng.uniform(0, 5, 80)
+    scored = {  # the twin student is better on test, but dev chose ce: the comparisons are ce's
+        "stsb_plain": _scored(report, gold, gold + rng.normal(0, 2.0, 80)),
+        "stsb_st_plain": _scored(report, gold, gold + rng.normal(0, 2.0, 80)),
+        "stsb_silver_ce": _scored(report, gold, gold + rng.normal(0, 3.0, 80)),
+        "stsb_silver_twin": _scored(report, gold, gold + rng.normal(0, 0.1, 80)),
+    }
+    how = report.Scoring({}, None, 50, 0)
+    out = report.analyse("stsb", sel["run"], scored, how)
+    assert out["test"]["stsb_silver_twin"]["spearman"]["value"] > out["test"]["stsb_silver_ce"]["spearman"]["value"]
+    assert [(c["against"], c["a"], c["b"]) for c in out["comparisons"]] == [
+        ("st_plain", "stsb_st_plain", "stsb_silver_ce"),
+        ("plain", "stsb_plain", "stsb_silver_ce"),
+    ]
+    assert out["comparisons"][0]["value_b"] == pytest.approx(out["test"]["stsb_silver_ce"]["spearman"]["value"])
+    assert out["roles"]["stsb_silver_ce"] == "student (dev choice)" and out["roles"]["stsb_silver_twin"] == ""
+    assert out["seed_comparisons"] == []  # one run per side
+
+
+def _comp(dataset: str, difference: float, p: float, metric: str | None = None) -> dict[str, Any]:
+    ci = {"low": difference - 1, "high": difference + 1}
+    metric = metric or {"stsb": "spearman", "quora": "accuracy", "mrpc": "accuracy"}[dataset]
+    return {"against": "st_plain", "metric": metric, "difference": difference, "ci": ci, "p_value": p}
+
+
+def test_goals_are_computed_from_the_numbers(report: Any) -> None:
+    beat, same, worse = (1.5, 0.01), (-0.4, 0.30), (-1.2, 0.02)
+    case = {"stsb": [_comp("stsb", *beat)], "quora": [_comp("quora", *beat)], "mrpc": [_comp("mrpc", *same)]}
+    goal = report.beats_st_goal(case, "g", "one run each")
+    assert goal["met"] is True and goal["beats"] == 2 and [c["met"] for c in goal["checks"]] == [True, True, False]
+    assert "no significant difference" in goal["checks"][2]["detail"]
+    case["mrpc"] = [_comp("mrpc", *worse)]  # two wins, but significantly worse on the third
+    assert report.beats_st_goal(case, "g", "")["met"] is False
+    case["mrpc"] = [_comp("mrpc", *beat, metric="f1")]  # a win on a metric that is not the primary one: not run
+    assert report.beats_st_goal(case, "g", "")["met"] is None
+    assert (
+        report.beats_st_goal({"stsb": [_comp("stsb", *same)], "quora": [_comp("quora", *same)]}, "g", "")["met"]
+        is False
+    )  # two without a win: the third cannot make two
+    assert report.beats_st_goal({}, "g", "")["met"] is None
+
+    runs = {"stsb_silver_ce": {"run_wall_s": 5000.0, "run_cpu_s": 4800.0}, "quora_silver_ce": {"run_wall_s": 8000.0}}
+    runs["quora_silver_ce"]["run_cpu_s"] = 7900.0
+    sel = {"stsb": {"run": "stsb_silver_ce"}, "quora": {"run": None}}
+    assert report.time_goal(sel, runs)["met"] is None  # quora chose nothing
+    assert report.time_goal({"stsb": sel["stsb"]}, runs)["met"] is True
+    assert report.time_goal({**sel, "quora": {"run": "quora_silver_ce"}}, runs)["met"] is False
+    ids = [g["id"] for g in report.goals(case, {"stsb": []}, sel, runs)]
+    assert ids == ["beats_st_plain", "under_two_hours"]
+    ids = [g["id"] for g in report.goals(case, {"stsb": [_comp("stsb", *beat)]}, sel, runs)]
+    assert ids == ["beats_st_plain", "beats_st_plain_over_seeds", "under_two_hours"]
+
+
+@pytest.mark.slow
+def test_smoke_run(
+    bench: Any, report: Any, tiny_model_dir: Path, data_dir: str, tmp_path: Path, one_torch_thread: None
+) -> None:
+    work, results = tmp_path / "work", tmp_path / "results"
+    argv = ["--work-dir", str(work), "--model", str(tiny_model_dir), "--data-dir", data_dir, "--smoke"]
+    argv += ["--results-dir", str(results), "--only", "mrpc", "--variants", "ce_twin", "--ce-results", "none.json"]
+    argv += ["--max-train-pairs", "32", "--max-dev-pairs", "30", "--max-steps", "2"]
+    argv += ["--max-test-pairs", "60", "--n-resamples", "20"]
+    assert bench.main([*argv, "--side", "textsiam"]) is None
+    plain, silver = bench.load_record(work, "mrpc_plain"), bench.load_record(work, "mrpc_silver_ce_twin")
+    assert plain is not None and silver is not None and "silver" not in plain
+    assert silver["silver"]["sizes"]["gold_pairs"] == 32 and silver["silver"]["sizes"]["silver_pairs"] > 0
+    assert [t["kind"] for t in silver["teachers"]] == ["cross_encoder", "siamese"]
+    assert silver["teachers"][0]["dev_metric"] == "cross_encoder_accuracy" and silver["teachers"][1]["dev"] > 0
+    assert silver["ce_setting"]["source"].startswith("default") and silver["global_step"] == 2
+    assert silver["run_cpu_s"] > 0 and silver["run_wall_s"] >= silver["train_wall_time_s"] > 0
+    assert silver["teachers_reused"] == []
+    (work / "mrpc_silver_ce_twin.json").unlink()  # as if killed after its teachers: a restart reuses them
+    assert bench.main([*argv, "--side", "textsiam"]) is None
+    again = bench.load_record(work, "mrpc_silver_ce_twin")
+    assert again["teachers_reused"] == [0, 1] and again["teachers"] == silver["teachers"]
+    mtime = (work / "mrpc_silver_ce_twin.json").stat().st_mtime_ns
+    assert bench.main([*argv, "--side", "textsiam", "--seeds", "1"]) is None  # base runs complete: seed 1 only
+    assert (work / "mrpc_silver_ce_twin.json").stat().st_mtime_ns == mtime
+    assert bench.load_record(work, "mrpc_silver_ce_twin_seed1")["config"]["seed"] == 1
+    assert bench.main([*argv, "--side", "st", "--seeds", "1"]) is None
+    st = bench.load_record(work, "mrpc_st_plain")
+    assert st["dev_metric"] == "cosine_accuracy" and st["global_step"] == 2 and st["run_cpu_s"] > 0
+
+    payload = bench.main([*argv, "--side", "report"])
+    saved = json.loads((results / "student_smoke.json").read_text(encoding="utf-8"))
+    assert {"date", "command", "machine", "versions", "selection", "test", "comparisons", "goals"} <= set(saved)
+    assert saved["selection"]["mrpc"]["run"] == "mrpc_silver_ce_twin" and saved["not_run"] == []
+    test = saved["test"]["mrpc"]
+    base = ["mrpc_plain", "mrpc_silver_ce_twin", "mrpc_st_plain"]
+    assert sorted(test) == sorted([*base, "mrpc_silver_ce_twin_seed1", "mrpc_st_plain_seed1"])
+    for figs in test.values():
+        assert figs["n_pairs"] == 60
+        for metric, _ in report.metrics_of("mrpc"):
+            e = figs[metric]
+            assert np.isfinite(e["value"]) and e["low"] <= e["value"] <= e["high"], (metric, e)
+    comps = saved["comparisons"]["mrpc"]
+    assert [(c["against"], c["metric"]) for c in comps] == [
+        (a, m) for a in ("st_plain", "plain") for m in ("accuracy", "f1")
+    ]
+    for c in comps:
+        assert (
+            c["value_b"] == pytest.approx(test["mrpc_silver_ce_twin"][c["metric"]]["value"]) and 0 <= c["p_value"] <= 1
+        )
+    (pooled,) = [c for c in saved["seed_comparisons"]["mrpc"] if c["metric"] == "accuracy"]
+    assert pooled["runs_b"] == ["mrpc_silver_ce_twin", "mrpc_silver_ce_twin_seed1"] and len(pooled["runs_a"]) == 2
+    teachers = saved["teachers"]["mrpc"]
+    assert [(t["kind"], t["runs"]) for t in teachers] == [  # the candidates: the seed runs' teachers are not
+        ("cross_encoder", ["mrpc_silver_ce_twin"]),
+        ("siamese", ["mrpc_silver_ce_twin"]),
+    ]
+    assert all(np.isfinite(t["test"]["accuracy"]["value"]) and t["dev"] is not None for t in teachers)
+    goals = {g["id"]: g for g in saved["goals"]}
+    assert goals["beats_st_plain"]["met"] in (None, False) and goals["under_two_hours"]["met"] is True
+    assert "beats_st_plain_over_seeds" in goals
+    md = (results / "student_smoke.md").read_text(encoding="utf-8")
+    assert "**Dev choice of the student**" in md and "**Teacher candidates**" in md and "**Goals**" in md
+    assert "| mrpc_silver_ce_twin | student (dev choice) |" in md and "Training commands:" in md
+    assert "teachers [0, 1] finished by an earlier attempt: not in its times" in md
+    assert payload is not None and payload["markdown"] in md
