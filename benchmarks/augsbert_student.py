@@ -63,11 +63,11 @@ from benchmarks.common import (
     add_set_argument,
     benchmark_parser,
     command,
-    configure,
     load_record,
     option_overrides,
     record_path,
     resolve_data_dir,
+    run_sides,
     shared_setting,
     write_results,
     write_run_record,
@@ -456,18 +456,7 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
-    args = parse_args(argv)
-    configure(logging.INFO)
-    if args.side in ("textsiam", "all"):
-        train_runs(args, "textsiam")
-    if args.side in ("st", "all"):
-        train_runs(args, "st")
-    if args.side in ("report", "all"):
-        payload = report(args)
-        print(payload["markdown"])
-        return payload
-    logger.info("trained; run again with --side report --work-dir %s once every side is done", args.work_dir)
-    return None
+    return run_sides(parse_args(argv), train_runs, report, logger)
 
 
 if __name__ == "__main__":

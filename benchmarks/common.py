@@ -234,6 +234,27 @@ def value_ci(entry: dict[str, Any], scale: float = 1.0, digits: int = 2) -> str:
     return f"{value:.{digits}f} [{entry['low'] * scale:.{digits}f}, {entry['high'] * scale:.{digits}f}]"
 
 
+def run_sides(
+    args: argparse.Namespace,
+    train_runs: Callable[[argparse.Namespace, str], None],
+    report: Callable[[argparse.Namespace], dict[str, Any]],
+    log: logging.Logger,
+) -> dict[str, Any] | None:
+    """The ``main`` of a side-by-side benchmark after its arguments: ``--side textsiam`` / ``st`` trains that side's
+    runs, ``report`` evaluates and writes (its markdown printed), ``all`` the three in turn; the report's payload."""
+    configure(logging.INFO)
+    if args.side in ("textsiam", "all"):
+        train_runs(args, "textsiam")
+    if args.side in ("st", "all"):
+        train_runs(args, "st")
+    if args.side in ("report", "all"):
+        payload = report(args)
+        print(payload["markdown"])
+        return payload
+    log.info("trained; run again with --side report --work-dir %s once every side is done", args.work_dir)
+    return None
+
+
 def diff_text(comp: dict[str, Any] | Any) -> str:
     """``+d [+low, +high], p = p`` of a paired comparison (``difference``, ``ci``, ``p_value``)."""
     return f"{comp['difference']:+.2f} [{comp['ci']['low']:+.2f}, {comp['ci']['high']:+.2f}], p = {comp['p_value']:.3f}"
