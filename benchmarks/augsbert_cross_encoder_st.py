@@ -106,7 +106,9 @@ def train_st(config: Any, dataset: str, out_dir: Path) -> dict[str, Any]:
     import torch
     from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
-    from transformers import TrainerCallback, set_seed
+    from transformers import set_seed
+
+    from benchmarks.finetune_multitask_st import dev_selection
 
     train, info = training_pairs(dataset, config)
     dev = dev_metric(dataset, config)
@@ -127,29 +129,12 @@ def train_st(config: Any, dataset: str, out_dir: Path) -> dict[str, Any]:
         if value > best["value"]:
             best.update(value=value, step=state.global_step, state=copy.deepcopy(model.state_dict()))
 
-    class DevSelection(TrainerCallback):
-        """textsiam's checkpoint choice: its dev metric, when textsiam evaluates."""
-
-        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
-            if config.eval_steps and state.global_step % config.eval_steps == 0:
-                evaluate(state)
-            return control
-
-        def on_epoch_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
-            if not config.eval_steps:
-                evaluate(state)
-            return control
-
-        def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
-            evaluate(state)  # the last step, when max_steps ends training between two evaluations
-            return control
-
     trainer = CrossEncoderTrainer(
         model=model,
         args=training_arguments(config, out_dir, device),
         train_dataset=train,
         loss=BinaryCrossEntropyLoss(model),
-        callbacks=[DevSelection()],
+        callbacks=[dev_selection(config.eval_steps, evaluate)],
     )
     start = time.perf_counter()
     output = trainer.train()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -189,6 +189,29 @@ def st_loss(model: Any, loss: str, kwargs: Mapping[str, Any]) -> Any:
     raise SystemExit(f"loss {loss!r} has no sentence-transformers twin in this benchmark")
 
 
+def dev_selection(eval_steps: int | None, evaluate: Callable[[Any], None]) -> Any:
+    """A ``transformers`` callback that calls ``evaluate(state)`` when textsiam would evaluate: every ``eval_steps``
+    steps (else at each epoch's end) and at the last step, so the peer's checkpoint is chosen by textsiam's rule."""
+    from transformers import TrainerCallback
+
+    class DevSelection(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
+            if eval_steps and state.global_step % eval_steps == 0:
+                evaluate(state)
+            return control
+
+        def on_epoch_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
+            if not eval_steps:
+                evaluate(state)
+            return control
+
+        def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
+            evaluate(state)  # the last step, when max_steps ends training between two evaluations
+            return control
+
+    return DevSelection()
+
+
 def train_st(
     config: Any, tasks: Mapping[str, Mapping[str, Any]], sampler: str, start_model: str | None, out_dir: Path
 ) -> dict[str, Any]:
@@ -201,7 +224,7 @@ def train_st(
     import torch
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers import SentenceTransformerTrainingArguments as Arguments
-    from transformers import TrainerCallback, set_seed
+    from transformers import set_seed
 
     from textsiam.model.loading import default_model_path
     from textsiam.model.prompted import with_prompt
@@ -233,23 +256,6 @@ def train_st(
         if row["mean_dev"] > best["value"]:
             best.update(value=row["mean_dev"], step=state.global_step, state=copy.deepcopy(model.state_dict()))
 
-    class DevSelection(TrainerCallback):
-        """textsiam's checkpoint choice: the mean of the tasks' primary dev metrics, when textsiam evaluates."""
-
-        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
-            if config.eval_steps and state.global_step % config.eval_steps == 0:
-                evaluate(state)
-            return control
-
-        def on_epoch_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
-            if not config.eval_steps:
-                evaluate(state)
-            return control
-
-        def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
-            evaluate(state)  # the last step, when max_steps ends training between two evaluations
-            return control
-
     save = (
         {"save_strategy": "steps", "save_steps": config.eval_steps} if config.eval_steps else {"save_strategy": "epoch"}
     )
@@ -277,7 +283,7 @@ def train_st(
         **save,
     )
     trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train, loss=loss, callbacks=[DevSelection()]
+        model=model, args=args, train_dataset=train, loss=loss, callbacks=[dev_selection(config.eval_steps, evaluate)]
     )
     start = time.perf_counter()
     output = trainer.train()
