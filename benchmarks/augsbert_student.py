@@ -16,6 +16,11 @@ Runs, per dataset ``D`` (each in ``WORK/NAME/``, its record in ``WORK/NAME.json`
 - with ``--seeds N ...``: ``D_silver_V_seedN`` (the variant dev chose) and ``D_st_plain_seedN``, the comparison again
   with other seeds (the teachers retrain with the seed): the report pools them by a two-level paired bootstrap.
 
+A teacher another run of the work folder has already trained with the same recipe is not trained again: ``twin``
+is the plain run's model (the twin teacher's recipe is the plain recipe, seed included) and ``ce_twin``'s
+cross-encoder is the one ``ce`` trained. The run names that model folder as a given teacher, and its record adds the
+time training it took (``recipe_wall_s``, ``recipe_cpu_s``); ``--train-teachers`` trains each inside its run.
+
 Choices are made on dev only: each run keeps its best dev checkpoint; the report takes, per dataset, the silver
 variant with the best dev metric as the student, and only then scores the test sets. ``--set KEY=VALUE`` overrides
 every run's config; ``silver_*`` keys (``silver_max_pairs=10000``, ``silver_strategies=[bm25]``) reach the silver runs
@@ -175,6 +180,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--variants", nargs="+", choices=VARIANT_NAMES, default=list(VARIANT_NAMES), help="silver variants")
     p.add_argument("--seeds", type=int, nargs="+", default=[], help="extra seeds of the student and of ST plain")
     p.add_argument("--ce-results", type=Path, default=CE_RESULTS, help="the cross-encoder benchmark's result JSON")
+    p.add_argument(
+        "--train-teachers",
+        action="store_true",
+        help="train every teacher inside its silver run, even one another run here trained with the same recipe",
+    )
     p.add_argument("--max-train-pairs", type=int, default=None, help="seeded subsample of the training pairs")
     p.add_argument("--max-dev-pairs", type=int, default=None, help="seeded subsample of the dev pairs")
     p.add_argument("--max-steps", type=int, default=None, help="stop every run (and teacher) after this many steps")
@@ -250,9 +260,50 @@ def teacher_entry(kind: str, plain: Any, ce: dict[str, Any]) -> dict[str, Any]:
     return {"train": settings}
 
 
+def teacher_source(kind: str, run: Run) -> Run:
+    """The run of ``run``'s dataset and seed that trains the ``kind`` teacher as part of its own recipe: ``twin``
+    the plain run (the twin teacher's recipe is the plain recipe, seed included), ``ce`` the ``ce`` variant."""
+    if kind not in TEACHER_KINDS:
+        raise ValueError(f"unknown teacher {kind!r}; choose from {TEACHER_KINDS}")
+    return Run(run.dataset, "textsiam", None if kind == "twin" else "ce", run.seed)
+
+
+def _normal(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def reused_teacher(kind: str, run: Run, args: argparse.Namespace, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``kind`` teacher of silver run ``run`` when :func:`teacher_source` has already trained it in this work
+    folder with the same recipe, else None (the run trains it). The same recipe: the source run's overrides start
+    with the plain overrides this call gives it (the gold pairs, seed, model, limits and ``--set``), and a ``ce``
+    teacher's settings equal ``entry``'s. Returns the model folder, the source run, and the time that training it
+    took there (a twin: the whole plain run; a cross-encoder: its ``Trainer.train``, wall for CPU, one thread)."""
+    source = teacher_source(kind, run)
+    if args.train_teachers or run.variant is None or source.name == run.name:
+        return None
+    rec = load_record(args.work_dir, source.name)
+    plain = plain_overrides(source, args)
+    if rec is None or rec.get("overrides", [])[: len(plain)] != plain:
+        return None
+    if kind == "twin":
+        fact = {"model_dir": rec["model_dir"], "wall_s": rec["run_wall_s"], "cpu_s": rec["run_cpu_s"]}
+    else:
+        trained = [
+            t
+            for t in rec.get("teachers", [])
+            if t["kind"] == "cross_encoder" and _normal(t.get("settings")) == _normal(entry["train"])
+        ]
+        if not trained or trained[0].get("train_wall_time_s") is None:
+            return None
+        wall = trained[0]["train_wall_time_s"]
+        fact = {"model_dir": trained[0]["model_dir"], "wall_s": wall, "cpu_s": wall}
+    return {"kind": kind, "from_run": source.name, **fact}
+
+
 def recipe(run: Run, args: argparse.Namespace) -> tuple[Any, list[str], dict[str, Any]]:
     """``(TrainConfig, overrides, facts)`` of a textsiam run: the plain recipe, and for a silver run the teachers
-    (``silver_teacher=...``), the variant's overrides and the ``silver_*`` items of ``--set``."""
+    (``silver_teacher=...``: trained first, or the model folder of one :func:`reused_teacher` finds), the
+    variant's overrides and the ``silver_*`` items of ``--set``."""
     from textsiam.training import TrainConfig
 
     config_file = CONFIGS / PLAIN[run.dataset][0]
@@ -262,15 +313,22 @@ def recipe(run: Run, args: argparse.Namespace) -> tuple[Any, list[str], dict[str
         return plain, overrides, {}
     variant = next(v for v in VARIANTS if v.name == run.variant)
     ce = ce_setting(run.dataset, args.ce_results)
-    entries = [teacher_entry(kind, plain, ce) for kind in variant.teachers]
+    entries: list[Any] = [teacher_entry(kind, plain, ce) for kind in variant.teachers]
+    described = [f"{kind}: {json.dumps(e['train'])}" for kind, e in zip(variant.teachers, entries, strict=True)]
+    given = []
+    for i, kind in enumerate(variant.teachers):
+        if (reused := reused_teacher(kind, run, args, entries[i])) is not None:
+            entries[i] = reused["model_dir"]
+            described[i] += f" (the one {reused['from_run']} trained: {reused['model_dir']})"
+            given.append(reused)
     value = entries[0] if len(entries) == 1 else entries
     teacher = "silver_teacher=" + yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
     overrides += [*variant.overrides, teacher, *split_set(args.set)[1]]
     config = TrainConfig.from_file(config_file).with_overrides(overrides)
-    described = [f"{kind}: {json.dumps(e['train'])}" for kind, e in zip(variant.teachers, entries, strict=True)]
     if "ce" in variant.teachers:
         described.append(f"cross-encoder setting {ce['source']}")
-    return config, overrides, {"variant": variant.name, "ce_setting": ce, "teacher_settings": described}
+    facts = {"variant": variant.name, "ce_setting": ce, "teacher_settings": described, "teachers_given": given}
+    return config, overrides, facts
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -352,6 +410,9 @@ def train_one(run: Run, args: argparse.Namespace) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     record, overrides, facts = (train_textsiam if run.side == "textsiam" else train_peer)(run, args)
     times = {"run_wall_s": round(time.perf_counter() - wall, 3), "run_cpu_s": round(time.process_time() - cpu, 3)}
+    given = facts.get("teachers_given") or []  # trained by other runs: their time is part of this recipe's
+    times["recipe_wall_s"] = round(times["run_wall_s"] + sum(g["wall_s"] for g in given), 3)
+    times["recipe_cpu_s"] = round(times["run_cpu_s"] + sum(g["cpu_s"] for g in given), 3)
     logger.info("%s: %s", run.name, times)
     fields = {"name": run.name, "side": run.side, "dataset": run.dataset, "seed": run.seed}
     fields["config_file"] = f"benchmarks/configs/{PLAIN[run.dataset][0]}"

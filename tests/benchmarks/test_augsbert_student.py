@@ -86,6 +86,48 @@ def test_recipes_of_the_runs(bench: Any, tmp_path: Path) -> None:
         bench.teacher_entry("bm25", plain, default)
 
 
+def test_teachers_trained_by_other_runs_are_reused(bench: Any, tmp_path: Path) -> None:
+    argv = ["--work-dir", str(tmp_path), "--smoke", "--ce-results", "none.json", "--max-steps", "3"]
+    args = bench.parse_args(argv)
+    run = bench.Run("mrpc", "textsiam", "ce_twin")
+    assert bench.recipe(run, args)[2]["teachers_given"] == []  # nothing trained yet: both train in the run
+    plain_model, ce_model = tmp_path / "mrpc_plain" / "model", tmp_path / "ce" / "model"
+    plain_model.mkdir(parents=True)
+    ce_model.mkdir(parents=True)
+    plain = bench.Run("mrpc", "textsiam")
+    times = {"run_wall_s": 600.0, "run_cpu_s": 590.0}
+    record = {"overrides": bench.plain_overrides(plain, args), "model_dir": str(plain_model), **times}
+    (tmp_path / "mrpc_plain.json").write_text(json.dumps(record), encoding="utf-8")
+    config, _, facts = bench.recipe(run, args)
+    assert config.silver_teacher[1] == str(plain_model) and "train" in config.silver_teacher[0]
+    assert facts["teachers_given"] == [
+        {"kind": "twin", "from_run": "mrpc_plain", "model_dir": str(plain_model), "wall_s": 600.0, "cpu_s": 590.0}
+    ]
+    assert "(the one mrpc_plain trained: " in facts["teacher_settings"][1]
+    ce_entry = config.silver_teacher[0]["train"]
+    ce_fact = {"kind": "cross_encoder", "model_dir": str(ce_model), "train_wall_time_s": 120.0}
+    ce_record = {**record, "model_dir": str(ce_model), "teachers": [{**ce_fact, "settings": {**ce_entry, "epochs": 9}}]}
+    ce_record["overrides"] = [*bench.plain_overrides(bench.Run("mrpc", "textsiam", "ce"), args), "silver_teacher=x"]
+    (tmp_path / "mrpc_silver_ce.json").write_text(json.dumps(ce_record), encoding="utf-8")
+    assert len(bench.recipe(run, args)[2]["teachers_given"]) == 1  # another cross-encoder recipe: trained here
+    ce_record["teachers"][0]["settings"] = ce_entry
+    (tmp_path / "mrpc_silver_ce.json").write_text(json.dumps(ce_record), encoding="utf-8")
+    config, _, facts = bench.recipe(run, args)
+    assert config.silver_teacher == [str(ce_model), str(plain_model)]
+    assert [(g["kind"], g["from_run"], g["wall_s"]) for g in facts["teachers_given"]] == [
+        ("ce", "mrpc_silver_ce", 120.0),
+        ("twin", "mrpc_plain", 600.0),
+    ]
+    config.validate()
+    assert bench.recipe(bench.Run("mrpc", "textsiam", "ce_twin", 1), args)[2]["teachers_given"] == []  # seed 1
+    assert bench.recipe(bench.Run("mrpc", "textsiam", "ce"), args)[2]["teachers_given"] == []  # its own teacher
+    other = bench.parse_args([*argv, "--set", "batch_size=8"])  # the plain run had another recipe
+    assert bench.recipe(run, other)[2]["teachers_given"] == []
+    assert bench.recipe(run, bench.parse_args([*argv, "--train-teachers"]))[2]["teachers_given"] == []
+    with pytest.raises(ValueError, match="unknown teacher 'bm25'"):
+        bench.teacher_source("bm25", run)
+
+
 def _scored(report: Any, gold: np.ndarray, scores: np.ndarray) -> Any:
     """A Scored STS-B model whose figures are the Spearman of ``scores``."""
     from benchmarks.finetune_multitask_report import Scored
@@ -173,19 +215,24 @@ def test_smoke_run(
     plain, silver = bench.load_record(work, "mrpc_plain"), bench.load_record(work, "mrpc_silver_ce_twin")
     assert plain is not None and silver is not None and "silver" not in plain
     assert silver["silver"]["sizes"]["gold_pairs"] == 32 and silver["silver"]["sizes"]["silver_pairs"] > 0
-    assert [t["kind"] for t in silver["teachers"]] == ["cross_encoder", "siamese"]
-    assert silver["teachers"][0]["dev_metric"] == "cross_encoder_accuracy" and silver["teachers"][1]["dev"] > 0
+    assert [t["kind"] for t in silver["teachers"]] == ["cross_encoder"]  # the twin teacher is mrpc_plain's model
+    assert silver["config"]["silver_teacher"][1] == plain["model_dir"]
+    assert [(g["kind"], g["from_run"]) for g in silver["teachers_given"]] == [("twin", "mrpc_plain")]
+    assert silver["recipe_wall_s"] == pytest.approx(silver["run_wall_s"] + plain["run_wall_s"], abs=0.01)
+    assert silver["teachers"][0]["dev_metric"] == "cross_encoder_accuracy"
     assert silver["ce_setting"]["source"].startswith("default") and silver["global_step"] == 2
     assert silver["run_cpu_s"] > 0 and silver["run_wall_s"] >= silver["train_wall_time_s"] > 0
     assert silver["teachers_reused"] == []
     (work / "mrpc_silver_ce_twin.json").unlink()  # as if killed after its teachers: a restart reuses them
     assert bench.main([*argv, "--side", "textsiam"]) is None
     again = bench.load_record(work, "mrpc_silver_ce_twin")
-    assert again["teachers_reused"] == [0, 1] and again["teachers"] == silver["teachers"]
+    assert again["teachers_reused"] == [0] and again["teachers"] == silver["teachers"]
     mtime = (work / "mrpc_silver_ce_twin.json").stat().st_mtime_ns
     assert bench.main([*argv, "--side", "textsiam", "--seeds", "1"]) is None  # base runs complete: seed 1 only
     assert (work / "mrpc_silver_ce_twin.json").stat().st_mtime_ns == mtime
-    assert bench.load_record(work, "mrpc_silver_ce_twin_seed1")["config"]["seed"] == 1
+    seed1 = bench.load_record(work, "mrpc_silver_ce_twin_seed1")
+    assert seed1["config"]["seed"] == 1 and seed1["teachers_given"] == []  # no plain run of seed 1: both train
+    assert [t["kind"] for t in seed1["teachers"]] == ["cross_encoder", "siamese"] and seed1["teachers"][1]["dev"] > 0
     assert bench.main([*argv, "--side", "st", "--seeds", "1"]) is None
     st = bench.load_record(work, "mrpc_st_plain")
     assert st["dev_metric"] == "cosine_accuracy" and st["global_step"] == 2 and st["run_cpu_s"] > 0
@@ -224,5 +271,6 @@ def test_smoke_run(
     md = (results / "student_smoke.md").read_text(encoding="utf-8")
     assert "**Dev choice of the student**" in md and "**Teacher candidates**" in md and "**Goals**" in md
     assert "| mrpc_silver_ce_twin | student (dev choice) |" in md and "Training commands:" in md
-    assert "teachers [0, 1] finished by an earlier attempt: not in its times" in md
+    assert "teachers [0] finished by an earlier attempt: not in its times" in md
+    assert "teachers trained by other runs (added to its recipe time" in md and "twin from mrpc_plain" in md
     assert payload is not None and payload["markdown"] in md

@@ -61,6 +61,35 @@ def test_a_twin_tower_teacher_scores_with_its_similarity(tiny_model):
     assert score_pairs(tiny_model, "siamese", [], [], batch_size=2).shape == (0,)
 
 
+def test_a_twin_tower_teacher_encodes_with_the_saved_prompt_named(tmp_path, tiny_model_dir, ce_dir):
+    from textsiam import SiameseModel
+
+    prefix = "duplicate question: "
+    model = SiameseModel.from_pretrained(tiny_model_dir, prompts={"quora": prefix})
+    model.save(tmp_path / "multitask")
+    got = score_pairs(model, "siamese", A, B, batch_size=2, prompt_name="quora")
+    expected = model.similarity([prefix + a for a in A], [prefix + b for b in B])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert np.abs(got - score_pairs(model, "siamese", A, B, batch_size=2)).max() > 1e-4  # the prompt changes them
+    teachers = resolve_teachers([str(tmp_path / "multitask"), str(ce_dir)], None, "quora")
+    assert [t.prompt_name for t in teachers] == ["quora", None]  # a cross-encoder takes no prompt
+    assert teachers[0].describe()["prompt_name"] == "quora" and teachers[0].load().prompts == {"quora": prefix}
+    (unprompted,) = resolve_teachers(str(tmp_path / "multitask"))
+    assert unprompted.weights == teachers[0].weights and unprompted.fingerprint != teachers[0].fingerprint
+    given = GivenData()
+    name = given_teachers(model, given)
+    assert resolve_teachers(name, given, "quora")[0].prompt_name == "quora"  # an object's prompts are read too
+    with pytest.raises(ConfigError, match=r"silver_prompt_name 'sts': the twin-tower teacher '<in-memory teacher 0"):
+        resolve_teachers(name, given, "sts")
+    with pytest.raises(ConfigError, match=r"silver_prompt_name 'sts': the twin-tower .* \(its prompts: \['quora'"):
+        resolve_teachers(str(tmp_path / "multitask"), None, "sts")
+    with pytest.raises(ConfigError, match=r"has no prompt of that name \(its prompts: none\)"):
+        resolve_teachers([str(ce_dir), str(tiny_model_dir)], None, "quora")
+    late = Teacher("hub/name", str(tmp_path / "multitask"), "siamese", unprompted.weights, "sts")
+    with pytest.raises(ConfigError, match="silver_prompt_name 'sts': the twin-tower teacher 'hub/name'"):
+        late.load()  # a name whose prompts could not be read before loading is checked when it loads
+
+
 def test_fingerprints_follow_the_weights(tmp_path, tiny_model, default_tokenizer):
     ce = make_tiny_cross_encoder(default_tokenizer, seed=4)
     ce.save(tmp_path / "one")

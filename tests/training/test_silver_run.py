@@ -152,6 +152,27 @@ def test_an_ensemble_of_a_cross_encoder_and_a_twin_tower_on_binary_labels(tmp_pa
     assert labels <= {0, 1}
 
 
+def test_a_multi_task_twin_teacher_labels_with_the_prompt_named(tmp_path, tiny_model, tiny_model_dir):
+    from textsiam import SiameseModel
+
+    prompted = SiameseModel.from_pretrained(tiny_model_dir, prompts={"quora": "duplicate question: "})
+    prompted.save(tmp_path / "teacher")
+    rows = make_sts_rows(12, 8)
+    settings = _settings(silver_teacher=str(tmp_path / "teacher"), silver_max_pairs=6)
+    textsiam.fit(tiny_model, rows, output_dir=tmp_path / "plain", **settings)
+    textsiam.fit(tiny_model, rows, output_dir=tmp_path / "run", **settings, silver_prompt_name="quora")
+    plain, record = _record(tmp_path / "plain"), _record(tmp_path / "run")
+    assert [t["prompt_name"] for t in record["teachers"]] == ["quora"] and plain["teachers"][0]["prompt_name"] is None
+    assert record["teachers"][0]["weights_digest"] == plain["teachers"][0]["weights_digest"]
+    pairs = [
+        (tmp_path / r / "silver" / "pairs.jsonl").read_text(encoding="utf-8").splitlines() for r in ("plain", "run")
+    ]
+    scores = [[json.loads(line)["score"] for line in lines] for lines in pairs]
+    assert scores[0] != scores[1]  # the same pairs, labelled with and without the prompt
+    with pytest.raises(ConfigError, match="silver_prompt_name 'sts': the twin-tower teacher"):
+        textsiam.fit(tiny_model, rows, **settings, silver_prompt_name="sts")
+
+
 def test_what_does_not_fit_is_refused(tmp_path, tiny_model, default_tokenizer, sts_files):
     rows = make_sts_rows(8, 7)
     with pytest.raises(ConfigError, match="a cross-encoder student .* is not supported"):
@@ -167,6 +188,10 @@ def test_what_does_not_fit_is_refused(tmp_path, tiny_model, default_tokenizer, s
         textsiam.fit(tiny_model, rows, **_settings(silver_teacher="t", silver_per_text=0))
     with pytest.raises(ConfigError, match="loss 'softmax' does not train on"):
         textsiam.fit(tiny_model, rows, **_settings(silver_teacher="t", loss="softmax"))
+    with pytest.raises(ConfigError, match="silver_prompt_name: setting.* of the teacher pipeline, which is off"):
+        TrainConfig(silver_prompt_name="quora").validate()
+    with pytest.raises(ConfigError, match="silver_prompt_name: name one of the twin-tower teachers' saved prompts"):
+        TrainConfig(silver_teacher="t", silver_prompt_name=" ").validate()
     with pytest.raises(ConfigError, match="nn pairs texts by the start model's embeddings"):
         TrainConfig(silver_teacher="t", encoder="lstm").validate()
     with pytest.raises(ConfigError, match="silver pairs join labelled pairs .* are triplet rows"):

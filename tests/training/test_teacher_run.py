@@ -142,11 +142,11 @@ def test_a_run_killed_while_labelling_restarts_without_overwrite(tmp_path, tiny_
     scored: list[int] = []
     kill = {"on": True}
 
-    def killed_on_the_second_chunk(model, kind, texts_a, texts_b, batch_size):
+    def killed_on_the_second_chunk(model, kind, texts_a, texts_b, batch_size, prompt_name=None):
         if len(scored) == 1 and kill["on"]:
             raise KeyboardInterrupt("killed while labelling")
         scored.append(len(texts_a))
-        return original(model, kind, texts_a, texts_b, batch_size)
+        return original(model, kind, texts_a, texts_b, batch_size, prompt_name)
 
     monkeypatch.setattr(silver_labels, "score_pairs", killed_on_the_second_chunk)
     runs = _count_teacher_runs(monkeypatch)

@@ -148,6 +148,12 @@ class TrainFields:
         "training pairs: isotonic | linear; 0/1 gold labels: a silver label is 1 when the mapped score >= 0.5",
     )
     silver_batch_size: int = setting(32, "silver_teacher: pairs (or texts) per teacher forward pass")
+    silver_prompt_name: str | None = setting(
+        None,
+        "silver_teacher: the saved prompt (by name) each twin-tower teacher encodes the texts with when it labels, "
+        "e.g. the task of a multi-task model trained with prompts (quora); every twin-tower teacher must have it; "
+        "cross-encoders take no prompt; None = each teacher's default prompt, if it has one",
+    )
     # ---------------------------------------------------------------------------------------- loss
     loss: str | None = setting(
         None,

@@ -77,7 +77,7 @@ def add_silver(
     gold_a, gold_b, gold_y = list(gold["text_a"]), list(gold["text_b"]), list(gold["label"])
     binary = raw_label_kind(gold_y) == "binary"
     store = SilverStore(out / SILVER_DIR if out is not None else None, write=process_rank() == 0)
-    teachers = resolve_teachers(config.silver_teacher, given)  # type: ignore[arg-type]
+    teachers = resolve_teachers(config.silver_teacher, given, config.silver_prompt_name)  # type: ignore[arg-type]
     recipe = _recipe(config, gold_a, gold_b, gold_y, model)
     recipe_digest = digest_json(recipe)
     earlier = store.read_record()

@@ -25,6 +25,7 @@ SILVER_SETTINGS: tuple[str, ...] = (
     "silver_max_pairs",
     "silver_mapping",
     "silver_batch_size",
+    "silver_prompt_name",
 )
 #: Label kinds of the losses that cannot learn from silver scores (classes, a teacher's embeddings).
 _NO_SILVER_KINDS = ("class", "teacher")
@@ -81,6 +82,10 @@ def silver_problems(config: Any) -> list[str]:
             f"silver_max_pairs must be >= 1 or None, got {config.silver_max_pairs}",
         ),
         (config.silver_batch_size >= 1, f"silver_batch_size must be >= 1, got {config.silver_batch_size}"),
+        (
+            config.silver_prompt_name is None or bool(config.silver_prompt_name.strip()),
+            "silver_prompt_name: name one of the twin-tower teachers' saved prompts, or null for none",
+        ),
     ]
     problems += [message for ok, message in rules if not ok]
     problem = silver_loss_problem(config.loss)

@@ -80,7 +80,9 @@ def label_pairs(
             model = teacher.load()
             for c in missing:
                 start, stop = bounds[c]
-                scores = score_pairs(model, teacher.kind, texts_a[start:stop], texts_b[start:stop], batch_size)
+                scores = score_pairs(
+                    model, teacher.kind, texts_a[start:stop], texts_b[start:stop], batch_size, teacher.prompt_name
+                )
                 if scores.shape != (stop - start,) or not np.isfinite(scores).all():
                     raise ValueError(
                         f"silver_teacher {teacher.name!r} gave scores of shape {scores.shape} (or NaN / inf) for "

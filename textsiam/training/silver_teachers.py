@@ -50,30 +50,38 @@ def teacher_kind(model: Any) -> str:
 
 @dataclass
 class Teacher:
-    """One teacher: its name in the config, where it comes from (a name, or the object itself), its kind and the
-    fingerprint of its weights (kind, name and weights digest, hashed together)."""
+    """One teacher: its name in the config, where it comes from (a name, or the object itself), its kind, the
+    fingerprint of its weights (kind, name and weights digest, hashed together, with the prompt when one is set) and,
+    for a twin tower, the saved prompt it encodes with (``silver_prompt_name``)."""
 
     name: str
     source: Any
     kind: str
     weights: dict[str, str]
+    prompt_name: str | None = None
 
     @property
     def fingerprint(self) -> str:
-        return digest_json({"kind": self.kind, "name": self.weights["name"], "digest": self.weights["digest"]})
+        key = {"kind": self.kind, "name": self.weights["name"], "digest": self.weights["digest"]}
+        return digest_json({**key, "prompt_name": self.prompt_name} if self.prompt_name is not None else key)
 
-    def describe(self) -> dict[str, str]:
-        """The record of ``silver.json``: name, kind, fingerprint and how the weights were identified."""
+    def describe(self) -> dict[str, Any]:
+        """The record of ``silver.json``: name, kind, fingerprint, how the weights were identified and the prompt."""
         return {
             "name": self.weights["name"],
             "kind": self.kind,
             "fingerprint": self.fingerprint,
             "weights_digest": self.weights["digest"],
             "identified_by": self.weights["from"],
+            "prompt_name": self.prompt_name,
         }
 
     def load(self) -> Any:
-        """The model (the object itself when one was given)."""
+        """The model (the object itself when one was given).
+
+        Raises:
+            ValueError: it cannot be loaded, or it has no saved prompt named :attr:`prompt_name`.
+        """
         if not isinstance(self.source, (str, os.PathLike)):
             return self.source
         try:
@@ -83,9 +91,42 @@ class Teacher:
                 return CrossEncoder(self.source)
             from textsiam.model.siamese import SiameseModel
 
-            return SiameseModel.from_pretrained(self.source)
+            model = SiameseModel.from_pretrained(self.source)
         except (OSError, ValueError) as err:
             raise ValueError(f"silver_teacher: cannot load {self.name!r} ({self.kind}): {err}") from err
+        _check_prompt(self.name, model.prompts, self.prompt_name)
+        return model
+
+
+def _check_prompt(name: str, prompts: Mapping[str, str] | None, prompt_name: str | None) -> None:
+    """Refuse a twin-tower teacher ``name`` whose saved ``prompts`` (None: not known before loading) lack
+    ``prompt_name``."""
+    if prompt_name is None or prompts is None or prompt_name in prompts:
+        return
+    raise ConfigError(
+        [
+            f"silver_prompt_name {prompt_name!r}: the twin-tower teacher {name!r} has no prompt of that name (its "
+            f"prompts: {sorted(prompts) or 'none'}); every twin-tower teacher must have it"
+        ]
+    )
+
+
+def _saved_prompts(source: Any) -> dict[str, str] | None:
+    """A twin tower's saved prompts without loading it: an object's, or a local folder's
+    ``config_sentence_transformers.json``; None when they cannot be read yet (a Hub name)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return dict(getattr(source, "prompts", None) or {})
+    folder = os.fspath(source)
+    if not os.path.isdir(folder):
+        return None
+    path = os.path.join(folder, "config_sentence_transformers.json")
+    if not os.path.isfile(path):
+        return {}
+    import json
+
+    with open(path, encoding="utf-8") as fh:
+        prompts = json.load(fh).get("prompts") or {}
+    return dict(prompts) if isinstance(prompts, Mapping) else {}
 
 
 def given_teachers(value: Any, given: Any) -> Any:
@@ -117,12 +158,14 @@ def _as_text_paths(value: Any) -> Any:
     return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
-def resolve_teachers(value: str | list[str], given: Any = None) -> list[Teacher]:
+def resolve_teachers(value: str | list[str], given: Any = None, prompt_name: str | None = None) -> list[Teacher]:
     """The :class:`Teacher` of every name in ``silver_teacher`` (model objects from ``given.teachers``); nothing is
-    loaded yet, only the kind and the fingerprint are read.
+    loaded yet, only the kind, the fingerprint and, with ``prompt_name`` (``silver_prompt_name``), a twin tower's
+    saved prompts are read.
 
     Raises:
-        ConfigError: a name that stands for a model given from Python, in a recipe that has none.
+        ConfigError: a name that stands for a model given from Python, in a recipe that has none; a twin-tower
+            teacher without the prompt ``prompt_name``.
     """
     names = [value] if isinstance(value, str) else list(value)
     objects = getattr(given, "teachers", None) or {}
@@ -139,16 +182,32 @@ def resolve_teachers(value: str | list[str], given: Any = None) -> list[Teacher]
         else:
             source = name
         kind = teacher_kind(source)
-        out.append(Teacher(name, source, kind, model_fingerprint(source)))
-        logger.info("silver teacher: %s (%s)", out[-1].weights["name"], kind.replace("_", "-"))
+        prompt = prompt_name if kind == TWIN_TOWER else None
+        if prompt is not None:
+            _check_prompt(name, _saved_prompts(source), prompt)
+        out.append(Teacher(name, source, kind, model_fingerprint(source), prompt))
+        logger.info(
+            "silver teacher: %s (%s)%s",
+            out[-1].weights["name"],
+            kind.replace("_", "-"),
+            f", prompt {prompt!r}" if prompt else "",
+        )
     return out
 
 
-def score_pairs(model: Any, kind: str, texts_a: Sequence[str], texts_b: Sequence[str], batch_size: int) -> np.ndarray:
+def score_pairs(
+    model: Any,
+    kind: str,
+    texts_a: Sequence[str],
+    texts_b: Sequence[str],
+    batch_size: int,
+    prompt_name: str | None = None,
+) -> np.ndarray:
     """The teacher's score of each pair ``(texts_a[i], texts_b[i])``: ``(N,)`` float64.
 
     A cross-encoder's is its ``predict`` output (a head of two labels: the probability of label 1); a twin tower's
-    is its similarity (its own function: cosine, dot, ...), each distinct text encoded once.
+    is its similarity (its own function: cosine, dot, ...), each distinct text encoded once, with its saved prompt
+    ``prompt_name`` when given (else its default prompt, if any).
     """
     if kind == CROSS_ENCODER:
         from textsiam.evaluation.cross_encoding import cross_encoder_scores
@@ -161,7 +220,8 @@ def score_pairs(model: Any, kind: str, texts_a: Sequence[str], texts_b: Sequence
         return np.empty(0, dtype=np.float64)
     unique = list(dict.fromkeys([*texts_a, *texts_b]))
     row = {t: i for i, t in enumerate(unique)}
-    emb = np.asarray(model.encode(unique, batch_size=batch_size, show_progress_bar=False))
+    options = {"prompt_name": prompt_name} if prompt_name is not None else {}
+    emb = np.asarray(model.encode(unique, batch_size=batch_size, show_progress_bar=False, **options))
     ia = np.fromiter((row[t] for t in texts_a), dtype=np.int64, count=len(texts_a))
     ib = np.fromiter((row[t] for t in texts_b), dtype=np.int64, count=len(texts_b))
     name = getattr(model, "similarity_fn_name", None) or "cosine"
