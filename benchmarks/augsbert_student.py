@@ -16,6 +16,12 @@ Runs, per dataset ``D`` (each in ``WORK/NAME/``, its record in ``WORK/NAME.json`
 - with ``--seeds N ...``: ``D_silver_V_seedN`` (the variant dev chose) and ``D_st_plain_seedN``, the comparison again
   with other seeds (the teachers retrain with the seed): the report pools them by a two-level paired bootstrap.
 
+``--given-teachers MODEL_DIR ...`` adds the variant ``given``: teachers trained elsewhere, such as the multi-task
+model of ``benchmarks.finetune_multitask`` (trained on the training splits of STS-B, SICK-R, MRPC and Quora with a
+prompt per task), an ensemble when several; a twin tower labels with its saved prompt of the dataset's task
+(``silver_prompt_name``), and the record of the run that trained it (``WORK/NAME.json``) gives the time that took,
+which counts in full in each dataset's recipe time.
+
 A teacher another run of the work folder has already trained with the same recipe is not trained again: ``twin``
 is the plain run's model (the twin teacher's recipe is the plain recipe, seed included) and ``ce_twin``'s
 cross-encoder is the one ``ce`` trained. The run names that model folder as a given teacher, and its record adds the
@@ -89,8 +95,9 @@ PLAIN: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 #: the seed of the plain recipes (``--seeds`` adds others)
 RECIPE_SEED = 42
-#: teachers: ``ce`` a cross-encoder, ``twin`` a twin tower trained with the plain recipe
-TEACHER_KINDS = ("ce", "twin")
+#: teachers: ``ce`` a cross-encoder, ``twin`` a twin tower trained with the plain recipe, ``given`` the models of
+#: ``--given-teachers`` (trained elsewhere, e.g. by ``benchmarks.finetune_multitask``)
+TEACHER_KINDS = ("ce", "twin", "given")
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,16 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("ce", ("ce",), "a cross-encoder teacher trained first"),
     Variant("twin", ("twin",), "a twin-tower teacher trained first with the plain recipe"),
     Variant("ce_twin", ("ce", "twin"), "an ensemble of the cross-encoder and the twin-tower teacher"),
+    Variant(
+        "given",
+        ("given",),
+        "the teachers of --given-teachers, trained elsewhere (an ensemble when several), each twin tower with its "
+        "saved prompt of the dataset's task when it has one",
+    ),
 )
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
+#: the variants run when ``--variants`` is not given (with ``--given-teachers``: ``given`` too)
+DEFAULT_VARIANTS = ("ce", "twin", "ce_twin")
 #: the cross-encoder teacher's setting when ``benchmarks.augsbert_cross_encoder`` has not chosen one on dev
 CE_DEFAULT = {"epochs": 1.0, "learning_rate": 2e-5}
 CE_RESULTS = RESULTS / "augsbert" / "cross_encoder.json"
@@ -177,7 +192,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="NAME",
         help=f"datasets {DATASETS} or runs (their seed runs too): {RUN_NAMES}",
     )
-    p.add_argument("--variants", nargs="+", choices=VARIANT_NAMES, default=list(VARIANT_NAMES), help="silver variants")
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        choices=VARIANT_NAMES,
+        default=None,
+        help=f"silver variants (default {list(DEFAULT_VARIANTS)}, and given with --given-teachers)",
+    )
+    p.add_argument(
+        "--given-teachers",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="MODEL_DIR",
+        help="the teachers of the given variant: model folders trained elsewhere (a multi-task model of "
+        "benchmarks.finetune_multitask, say; its record WORK/NAME.json beside WORK/NAME/model gives the time it took)",
+    )
     p.add_argument("--seeds", type=int, nargs="+", default=[], help="extra seeds of the student and of ST plain")
     p.add_argument("--ce-results", type=Path, default=CE_RESULTS, help="the cross-encoder benchmark's result JSON")
     p.add_argument(
@@ -195,6 +225,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--results-name", default="student", help="result file name NAME.{json,md}")
     add_set_argument(p)
     args = p.parse_args(argv)
+    if args.variants is None:
+        args.variants = [*DEFAULT_VARIANTS, *(["given"] if args.given_teachers else [])]
+    if "given" in args.variants and not args.given_teachers:
+        p.error("--variants given: name its teachers with --given-teachers MODEL_DIR [...]")
     if RECIPE_SEED in args.seeds:
         p.error(f"--seeds: {RECIPE_SEED} is the recipe's own seed (its runs are the base runs)")
     args.data_dir = resolve_data_dir(args.data_dir)
@@ -253,6 +287,8 @@ def teacher_entry(kind: str, plain: Any, ce: dict[str, Any]) -> dict[str, Any]:
         settings.update(epochs=ce["epochs"], learning_rate=ce["learning_rate"])
     elif kind == "twin":
         settings = {"model_type": "siamese", **{k: getattr(plain, k) for k in TWIN_FIELDS if getattr(plain, k)}}
+    elif kind == "given":
+        raise ValueError("a given teacher is not trained in the run: see given_teachers")
     else:
         raise ValueError(f"unknown teacher {kind!r}; choose from {TEACHER_KINDS}")
     if plain.max_steps is not None:
@@ -260,11 +296,35 @@ def teacher_entry(kind: str, plain: Any, ce: dict[str, Any]) -> dict[str, Any]:
     return {"train": settings}
 
 
+def saved_prompts(model_dir: str | Path) -> dict[str, str]:
+    """A twin tower's saved prompts (its ``config_sentence_transformers.json``), ``{}`` for none."""
+    path = Path(model_dir) / "config_sentence_transformers.json"
+    return dict(json.loads(path.read_text(encoding="utf-8")).get("prompts") or {}) if path.is_file() else {}
+
+
+def given_teachers(run: Run, args: argparse.Namespace) -> tuple[list[str], str | None, list[dict[str, Any]]]:
+    """The ``given`` variant's teachers: their folders, the prompt to label with (the dataset's name when a teacher
+    has a saved prompt of that name: a multi-task model's task, see ``silver_prompt_name``), and each teacher's
+    facts: the run that trained it and the time that took, from its record ``WORK/NAME.json`` beside
+    ``WORK/NAME/model`` (``None`` when there is none)."""
+    paths = [str(p) for p in args.given_teachers]
+    prompt = run.dataset if any(run.dataset in saved_prompts(p) for p in paths) else None
+    facts = []
+    for path in paths:
+        folder = Path(path).parent
+        rec_file = folder.parent / f"{folder.name}.json"
+        rec = json.loads(rec_file.read_text(encoding="utf-8")) if rec_file.is_file() else {}
+        wall = rec.get("run_wall_s", rec.get("train_wall_time_s"))
+        fact = {"kind": "given", "from_run": rec.get("name", path), "model_dir": path, "wall_s": wall}
+        facts.append({**fact, "cpu_s": rec.get("run_cpu_s", wall)})
+    return paths, prompt, facts
+
+
 def teacher_source(kind: str, run: Run) -> Run:
     """The run of ``run``'s dataset and seed that trains the ``kind`` teacher as part of its own recipe: ``twin``
     the plain run (the twin teacher's recipe is the plain recipe, seed included), ``ce`` the ``ce`` variant."""
-    if kind not in TEACHER_KINDS:
-        raise ValueError(f"unknown teacher {kind!r}; choose from {TEACHER_KINDS}")
+    if kind not in ("ce", "twin"):
+        raise ValueError(f"unknown teacher {kind!r} to train; choose from ('ce', 'twin')")
     return Run(run.dataset, "textsiam", None if kind == "twin" else "ce", run.seed)
 
 
@@ -312,6 +372,15 @@ def recipe(run: Run, args: argparse.Namespace) -> tuple[Any, list[str], dict[str
     if run.variant is None:
         return plain, overrides, {}
     variant = next(v for v in VARIANTS if v.name == run.variant)
+    if variant.name == "given":
+        paths, prompt, given = given_teachers(run, args)
+        value = paths[0] if len(paths) == 1 else yaml.safe_dump(paths, default_flow_style=True, width=10**6).strip()
+        overrides += [*variant.overrides, f"silver_teacher={value}"]
+        overrides += [f"silver_prompt_name={prompt}"] if prompt else []
+        overrides += split_set(args.set)[1]
+        config = TrainConfig.from_file(config_file).with_overrides(overrides)
+        described = [f"given: {p}" + (f" (prompt {prompt!r})" if prompt in saved_prompts(p) else "") for p in paths]
+        return config, overrides, {"variant": variant.name, "teacher_settings": described, "teachers_given": given}
     ce = ce_setting(run.dataset, args.ce_results)
     entries: list[Any] = [teacher_entry(kind, plain, ce) for kind in variant.teachers]
     described = [f"{kind}: {json.dumps(e['train'])}" for kind, e in zip(variant.teachers, entries, strict=True)]
@@ -411,8 +480,9 @@ def train_one(run: Run, args: argparse.Namespace) -> None:
     record, overrides, facts = (train_textsiam if run.side == "textsiam" else train_peer)(run, args)
     times = {"run_wall_s": round(time.perf_counter() - wall, 3), "run_cpu_s": round(time.process_time() - cpu, 3)}
     given = facts.get("teachers_given") or []  # trained by other runs: their time is part of this recipe's
-    times["recipe_wall_s"] = round(times["run_wall_s"] + sum(g["wall_s"] for g in given), 3)
-    times["recipe_cpu_s"] = round(times["run_cpu_s"] + sum(g["cpu_s"] for g in given), 3)
+    for key in ("wall_s", "cpu_s"):  # None: a given teacher's time is not known
+        parts = [times[f"run_{key}"], *(g[key] for g in given)]
+        times[f"recipe_{key}"] = None if None in parts else round(sum(parts), 3)
     logger.info("%s: %s", run.name, times)
     fields = {"name": run.name, "side": run.side, "dataset": run.dataset, "seed": run.seed}
     fields["config_file"] = f"benchmarks/configs/{PLAIN[run.dataset][0]}"

@@ -12,9 +12,11 @@ evaluators, 95% bootstrap CIs, MRPC and Quora thresholds chosen on dev. Metric k
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -152,24 +154,60 @@ def score_twin(model_dir: str, side: str, label: str, dataset: str, how: Scoring
 
         model = SiameseModel.from_pretrained(model_dir)
     one = {dataset: how.pairs[dataset]}
-    return score_model(model, label, one, how.data_dir, n_resamples=how.n_resamples, seed=how.seed, batch_size=64)[
-        dataset
-    ]
+    prompt = (getattr(model, "prompts", None) or {}).get(dataset)  # a multi-task model's prompt of this task
+    scored = score_model(
+        model,
+        label,
+        one,
+        how.data_dir,
+        n_resamples=how.n_resamples,
+        seed=how.seed,
+        batch_size=64,
+        prompts={dataset: prompt} if prompt else None,
+    )
+    return scored[dataset]
 
 
 def run_teachers(rec: Mapping[str, Any], runs: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The teachers of silver run ``rec``: those it trained, and those other runs of ``runs`` trained for it (a
     cross-encoder: that run's teacher facts; a twin: the plain run's model, its dev figure and train time)."""
+    from textsiam.model.model_kind import is_cross_encoder_model
+
     out = list(rec.get("teachers", []))
     for g in rec.get("teachers_given", []):
-        src = runs.get(g["from_run"]) or {}
         if g["kind"] == "ce":
+            src = runs.get(g["from_run"]) or {}
             out += [t for t in src.get("teachers", []) if t["model_dir"] == g["model_dir"]]
             continue
-        fact = {"index": None, "from_run": g["from_run"], "kind": "siamese", "model_dir": g["model_dir"]}
-        fact.update(weights_digest=None, settings={}, dev_metric=src.get("dev_metric"), dev=src.get("best_dev"))
+        if g["kind"] == "twin":
+            src = runs.get(g["from_run"]) or {}
+            dev, metric = src.get("best_dev"), src.get("dev_metric")
+        else:  # trained elsewhere: its dev figure of this dataset, from its own record
+            src = given_record(g["model_dir"])
+            metric, dev = task_dev(src, rec["dataset"])
+        kind = "cross_encoder" if is_cross_encoder_model(g["model_dir"]) else "siamese"
+        fact = {"index": None, "from_run": g["from_run"], "kind": kind, "model_dir": g["model_dir"]}
+        fact.update(weights_digest=None, settings={}, dev_metric=metric, dev=dev)
         out.append({**fact, "train_wall_time_s": src.get("train_wall_time_s")})
     return out
+
+
+def given_record(model_dir: str) -> dict[str, Any]:
+    """The record ``WORK/NAME.json`` of the run that trained ``WORK/NAME/model`` (``{}`` when there is none)."""
+    folder = Path(model_dir).parent
+    path = folder.parent / f"{folder.name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def task_dev(record: Mapping[str, Any], dataset: str) -> tuple[str | None, float | None]:
+    """``(metric, value)`` of ``dataset`` at a run's chosen checkpoint: the dev evaluation with the best
+    ``best_dev`` of a multi-task record (its ``DATASET_METRIC`` entry), else its own ``best_dev``."""
+    history, best = record.get("dev_history") or [], record.get("best_dev")
+    chosen = [h for h in history if best is not None and h.get(record.get("dev_metric")) == best]
+    for key, value in (chosen[-1] if chosen else {}).items():
+        if key.startswith(f"{dataset}_"):
+            return key.removeprefix(f"{dataset}_"), value
+    return record.get("dev_metric"), best
 
 
 def score_teachers(dataset: str, runs: Mapping[str, Any], how: Scoring) -> list[dict[str, Any]]:
@@ -268,8 +306,11 @@ def time_goal(selection: Mapping[str, Mapping[str, Any]], runs: Mapping[str, Any
         met, detail = None, "no student chosen"
         if rec is not None and rec.get("run_wall_s") is not None:
             wall, cpu = rec.get("recipe_wall_s", rec["run_wall_s"]), rec.get("recipe_cpu_s", rec["run_cpu_s"])
-            met = bool(wall < TIME_LIMIT_S)
-            detail = f"{wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU"
+            if wall is None:
+                detail = "the time its given teachers took is not known"
+            else:
+                met = bool(wall < TIME_LIMIT_S)
+                detail = f"{wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU"
             if rec.get("teachers_given"):
                 detail += " (with the teachers other runs trained: " + _given(rec["teachers_given"]) + ")"
         checks.append({"what": f"{dataset}: {sel.get('run') or '–'}", "met": met, "detail": detail})
@@ -283,7 +324,10 @@ def time_goal(selection: Mapping[str, Mapping[str, Any]], runs: Mapping[str, Any
 
 
 def _given(given: Sequence[Mapping[str, Any]]) -> str:
-    return ", ".join(f"{g['kind']} from {g['from_run']}, {g['wall_s'] / 60:.1f} min" for g in given)
+    def took(g: Mapping[str, Any]) -> str:
+        return "time not known" if g["wall_s"] is None else f"{g['wall_s'] / 60:.1f} min"
+
+    return ", ".join(f"{g['kind']} from {g['from_run']}, {took(g)}" for g in given)
 
 
 def goals(
@@ -472,9 +516,14 @@ def _run_lines(payload: Mapping[str, Any]) -> list[str]:
         if run.get("teachers_reused"):
             lines.append(f"  - teachers {run['teachers_reused']} finished by an earlier attempt: not in its times")
         if run.get("teachers_given"):
+            total = (
+                "its time not known"
+                if run["recipe_wall_s"] is None
+                else f"{run['recipe_wall_s']:.0f} s wall, {run['recipe_cpu_s']:.0f} s CPU"
+            )
             lines.append(
-                f"  - teachers trained by other runs (added to its recipe time, {run['recipe_wall_s']:.0f} s wall, "
-                f"{run['recipe_cpu_s']:.0f} s CPU): " + _given(run["teachers_given"])
+                f"  - teachers trained by other runs (added to its recipe time, {total}): "
+                + _given(run["teachers_given"])
             )
         hist = ", ".join(
             f"step {h['step']}: {h.get(run.get('dev_metric'), h.get('mean_dev', float('nan'))):.2f}"

@@ -46,6 +46,53 @@ def test_run_plan(bench: Any, report: Any) -> None:
     assert not bench.selected(bench.Run("stsb", "st", None, 1), args)
 
 
+def test_the_given_variant_needs_its_teachers(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.parse_args(["--work-dir", "w"]).variants == list(bench.DEFAULT_VARIANTS) == ["ce", "twin", "ce_twin"]
+    args = bench.parse_args(["--work-dir", "w", "--given-teachers", "mt/model"])
+    assert args.variants == ["ce", "twin", "ce_twin", "given"] and args.given_teachers == [Path("mt/model")]
+    with pytest.raises(SystemExit, match="2"):
+        bench.parse_args(["--work-dir", "w", "--variants", "given"])
+    assert "--variants given: name its teachers with --given-teachers" in capsys.readouterr().err
+
+
+def test_recipe_of_the_given_variant(bench: Any, report: Any, tmp_path: Path) -> None:
+    multitask = tmp_path / "mt" / "all4" / "model"  # as benchmarks.finetune_multitask leaves it
+    multitask.mkdir(parents=True)
+    prompts = {"mrpc": "paraphrase: ", "quora": "duplicate question: "}
+    (multitask / "config_sentence_transformers.json").write_text(json.dumps({"prompts": prompts}), encoding="utf-8")
+    history = [
+        {"step": 1, "mean_dev": 80.0, "mrpc_cosine_accuracy": 79.0},
+        {"step": 2, "mean_dev": 84.0, "mrpc_cosine_accuracy": 81.5},
+        {"step": 3, "mean_dev": 83.0, "mrpc_cosine_accuracy": 83.0},
+    ]
+    record = {"name": "all4", "train_wall_time_s": 3000.0, "dev_metric": "mean_dev", "best_dev": 84.0}
+    (tmp_path / "mt" / "all4.json").write_text(json.dumps({**record, "dev_history": history}), encoding="utf-8")
+    other = tmp_path / "other"  # a folder without a record or prompts
+    other.mkdir()
+    argv = ["--work-dir", str(tmp_path / "w"), "--smoke", "--given-teachers", str(multitask), str(other)]
+    args = bench.parse_args(argv)
+    config, overrides, facts = bench.recipe(bench.Run("mrpc", "textsiam", "given"), args)
+    assert config.silver_teacher == [str(multitask), str(other)] and config.silver_prompt_name == "mrpc"
+    assert config.output_dir == str(tmp_path / "w" / "mrpc_silver_given")
+    assert facts["teacher_settings"] == [f"given: {multitask} (prompt 'mrpc')", f"given: {other}"]
+    assert [(g["from_run"], g["wall_s"], g["cpu_s"]) for g in facts["teachers_given"]] == [
+        ("all4", 3000.0, 3000.0),
+        (str(other), None, None),
+    ]
+    config.validate()
+    stsb = bench.recipe(bench.Run("stsb", "textsiam", "given"), args)[0]
+    assert stsb.silver_prompt_name is None and stsb.silver_teacher == [str(multitask), str(other)]  # no stsb prompt
+    one = bench.parse_args([*argv[:-1]])  # the multi-task model alone
+    assert bench.recipe(bench.Run("mrpc", "textsiam", "given"), one)[0].silver_teacher == [str(multitask)]
+    assert report.task_dev({**record, "dev_history": history}, "mrpc") == ("cosine_accuracy", 81.5)  # dev's choice
+    assert report.task_dev({"dev_metric": "cosine_spearman", "best_dev": 87.0}, "stsb") == ("cosine_spearman", 87.0)
+    run = {"run_wall_s": 100.0, "run_cpu_s": 90.0, "recipe_wall_s": None, "recipe_cpu_s": None}
+    run["teachers_given"] = facts["teachers_given"]
+    (check,) = report.time_goal({"mrpc": {"run": "mrpc_silver_given"}}, {"mrpc_silver_given": run})["checks"]
+    assert check["met"] is None and check["detail"].startswith("the time its given teachers took is not known")
+    assert "given from all4, 50.0 min, given from " in check["detail"]
+
+
 def test_seeds_refuse_the_recipes_own(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert bench.parse_args(["--work-dir", "w", "--seeds", "1", "2"]).seeds == [1, 2]
     with pytest.raises(SystemExit, match="2"):
@@ -124,8 +171,8 @@ def test_teachers_trained_by_other_runs_are_reused(bench: Any, tmp_path: Path) -
     other = bench.parse_args([*argv, "--set", "batch_size=8"])  # the plain run had another recipe
     assert bench.recipe(run, other)[2]["teachers_given"] == []
     assert bench.recipe(run, bench.parse_args([*argv, "--train-teachers"]))[2]["teachers_given"] == []
-    with pytest.raises(ValueError, match="unknown teacher 'bm25'"):
-        bench.teacher_source("bm25", run)
+    with pytest.raises(ValueError, match="unknown teacher 'given' to train"):
+        bench.teacher_source("given", run)
 
 
 def _scored(report: Any, gold: np.ndarray, scores: np.ndarray) -> Any:
@@ -274,3 +321,40 @@ def test_smoke_run(
     assert "teachers [0] finished by an earlier attempt: not in its times" in md
     assert "teachers trained by other runs (added to its recipe time" in md and "twin from mrpc_plain" in md
     assert payload is not None and payload["markdown"] in md
+
+
+@pytest.mark.slow
+def test_smoke_run_with_a_given_multi_task_teacher(
+    bench: Any, report: Any, tiny_model_dir: Path, data_dir: str, tmp_path: Path, one_torch_thread: None
+) -> None:
+    from textsiam import SiameseModel
+
+    multitask = tmp_path / "mt" / "all4" / "model"
+    SiameseModel.from_pretrained(tiny_model_dir, prompts={"mrpc": "paraphrase: "}).save(multitask)
+    history = [{"step": 2, "mean_dev": 70.0, "mrpc_cosine_accuracy": 66.5}]
+    record = {"name": "all4", "train_wall_time_s": 30.0, "dev_metric": "mean_dev", "best_dev": 70.0}
+    (tmp_path / "mt" / "all4.json").write_text(json.dumps({**record, "dev_history": history}), encoding="utf-8")
+    work, results = tmp_path / "work", tmp_path / "results"
+    argv = ["--work-dir", str(work), "--model", str(tiny_model_dir), "--data-dir", data_dir, "--smoke"]
+    argv += ["--results-dir", str(results), "--only", "mrpc", "--given-teachers", str(multitask)]
+    argv += ["--variants", "given", "--max-train-pairs", "32", "--max-dev-pairs", "30", "--max-steps", "2"]
+    argv += ["--max-test-pairs", "60", "--n-resamples", "20"]
+    assert bench.main([*argv, "--side", "textsiam"]) is None
+    silver = bench.load_record(work, "mrpc_silver_given")
+    assert [t["prompt_name"] for t in silver["silver"]["teachers"]] == ["mrpc"] and silver["teachers"] == []
+    assert silver["recipe_wall_s"] == pytest.approx(silver["run_wall_s"] + 30.0, abs=0.01)
+    payload = bench.main([*argv, "--side", "report"])
+    assert payload is not None and payload["selection"]["mrpc"]["run"] == "mrpc_silver_given"
+    (teacher,) = payload["teachers"]["mrpc"]
+    assert (teacher["kind"], teacher["runs"], teacher["dev"]) == ("siamese", ["mrpc_silver_given"], 66.5)
+    from benchmarks.augsbert_cross_encoder_report import eval_pairs
+    from benchmarks.finetune_multitask_report import score_model
+
+    how = report.Scoring(eval_pairs(data_dir, ["mrpc"], 60, bench.SEED), data_dir, 20, bench.SEED)
+    prompted = report.score_twin(str(multitask), "textsiam", "t", "mrpc", how)  # with its mrpc prompt
+    assert report.figures("mrpc", prompted)["accuracy"]["value"] == teacher["test"]["accuracy"]["value"]
+    one = {"mrpc": how.pairs["mrpc"]}
+    bare = score_model(
+        SiameseModel.from_pretrained(multitask), "u", one, data_dir, n_resamples=20, seed=42, batch_size=64
+    )
+    assert np.abs(prompted.scores - bare["mrpc"].scores).max() > 1e-4  # the prompt was used
