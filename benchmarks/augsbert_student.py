@@ -374,7 +374,7 @@ def recipe(run: Run, args: argparse.Namespace) -> tuple[Any, list[str], dict[str
     variant = next(v for v in VARIANTS if v.name == run.variant)
     if variant.name == "given":
         paths, prompt, given = given_teachers(run, args)
-        value = paths[0] if len(paths) == 1 else yaml.safe_dump(paths, default_flow_style=True, width=10**6).strip()
+        value = yaml.safe_dump(paths, default_flow_style=True, width=10**6).strip()  # a list: paths may hold commas
         overrides += [*variant.overrides, f"silver_teacher={value}"]
         overrides += [f"silver_prompt_name={prompt}"] if prompt else []
         overrides += split_set(args.set)[1]

@@ -67,7 +67,7 @@ def test_recipe_of_the_given_variant(bench: Any, report: Any, tmp_path: Path) ->
     ]
     record = {"name": "all4", "train_wall_time_s": 3000.0, "dev_metric": "mean_dev", "best_dev": 84.0}
     (tmp_path / "mt" / "all4.json").write_text(json.dumps({**record, "dev_history": history}), encoding="utf-8")
-    other = tmp_path / "other"  # a folder without a record or prompts
+    other = tmp_path / "other, with a comma"  # a folder without a record or prompts
     other.mkdir()
     argv = ["--work-dir", str(tmp_path / "w"), "--smoke", "--given-teachers", str(multitask), str(other)]
     args = bench.parse_args(argv)
