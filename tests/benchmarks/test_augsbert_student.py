@@ -24,30 +24,35 @@ def report(import_benchmark: Any) -> Any:
     return import_benchmark("augsbert_student_report")
 
 
-def test_run_plan(bench: Any, report: Any) -> None:
+@pytest.fixture
+def recipes(import_benchmark: Any) -> Any:
+    return import_benchmark("augsbert_student_recipes")
+
+
+def test_run_plan(recipes: Any, bench: Any, report: Any) -> None:
     import yaml
 
-    assert len(set(bench.RUN_NAMES)) == len(bench.RUN_NAMES) == len(bench.DATASETS) * (2 + len(bench.VARIANTS))
-    assert len(set(bench.VARIANT_NAMES)) == len(bench.VARIANTS) and bench.DATASETS == report.DATASETS
-    for variant in bench.VARIANTS:
-        assert variant.teachers and set(variant.teachers) <= set(bench.TEACHER_KINDS), variant
-    for dataset in bench.DATASETS:
-        config = yaml.safe_load((bench.CONFIGS / bench.PLAIN[dataset][0]).read_text(encoding="utf-8"))
-        assert config["train_dataset"] == config["dev_dataset"] == dataset and config["seed"] == bench.RECIPE_SEED
-        names = [f"{dataset}_plain", f"{dataset}_st_plain", *(f"{dataset}_silver_{v}" for v in bench.VARIANT_NAMES)]
-        assert set(names) <= set(bench.RUN_NAMES)
+    assert len(set(recipes.RUN_NAMES)) == len(recipes.RUN_NAMES) == len(recipes.DATASETS) * (2 + len(recipes.VARIANTS))
+    assert len(set(recipes.VARIANT_NAMES)) == len(recipes.VARIANTS) and recipes.DATASETS == report.DATASETS
+    for variant in recipes.VARIANTS:
+        assert variant.teachers and set(variant.teachers) <= set(recipes.TEACHER_KINDS), variant
+    for dataset in recipes.DATASETS:
+        config = yaml.safe_load((recipes.CONFIGS / recipes.PLAIN[dataset][0]).read_text(encoding="utf-8"))
+        assert config["train_dataset"] == config["dev_dataset"] == dataset and config["seed"] == recipes.RECIPE_SEED
+        names = [f"{dataset}_plain", f"{dataset}_st_plain", *(f"{dataset}_silver_{v}" for v in recipes.VARIANT_NAMES)]
+        assert set(names) <= set(recipes.RUN_NAMES)
         assert report.PRIMARY[dataset] in dict(report.metrics_of(dataset))
-    assert bench.Run("mrpc", "textsiam", "ce", 3).name == "mrpc_silver_ce_seed3"
-    assert bench.Run("mrpc", "st", None, 3).base == "mrpc_st_plain"
+    assert recipes.Run("mrpc", "textsiam", "ce", 3).name == "mrpc_silver_ce_seed3"
+    assert recipes.Run("mrpc", "st", None, 3).base == "mrpc_st_plain"
     args = bench.parse_args(["--work-dir", "w", "--only", "stsb_silver_ce", "quora", "--variants", "ce", "twin"])
-    picked = [r.name for r in bench.base_runs() if bench.selected(r, args)]
+    picked = [r.name for r in recipes.base_runs() if bench.selected(r, args)]
     assert picked == ["stsb_silver_ce", "quora_plain", "quora_silver_ce", "quora_silver_twin", "quora_st_plain"]
-    assert bench.selected(bench.Run("stsb", "textsiam", "ce", 1), args)  # a seed run goes with its base run
-    assert not bench.selected(bench.Run("stsb", "st", None, 1), args)
+    assert bench.selected(recipes.Run("stsb", "textsiam", "ce", 1), args)  # a seed run goes with its base run
+    assert not bench.selected(recipes.Run("stsb", "st", None, 1), args)
 
 
-def test_the_given_variant_needs_its_teachers(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    assert bench.parse_args(["--work-dir", "w"]).variants == list(bench.DEFAULT_VARIANTS) == ["ce", "twin", "ce_twin"]
+def test_the_given_variant_needs_its_teachers(recipes: Any, bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.parse_args(["--work-dir", "w"]).variants == list(recipes.DEFAULT_VARIANTS) == ["ce", "twin", "ce_twin"]
     args = bench.parse_args(["--work-dir", "w", "--given-teachers", "mt/model"])
     assert args.variants == ["ce", "twin", "ce_twin", "given"] and args.given_teachers == [Path("mt/model")]
     with pytest.raises(SystemExit, match="2"):
@@ -55,7 +60,7 @@ def test_the_given_variant_needs_its_teachers(bench: Any, capsys: pytest.Capture
     assert "--variants given: name its teachers with --given-teachers" in capsys.readouterr().err
 
 
-def test_recipe_of_the_given_variant(bench: Any, report: Any, tmp_path: Path) -> None:
+def test_recipe_of_the_given_variant(recipes: Any, bench: Any, report: Any, tmp_path: Path) -> None:
     multitask = tmp_path / "mt" / "all4" / "model"  # as benchmarks.finetune_multitask leaves it
     multitask.mkdir(parents=True)
     prompts = {"mrpc": "paraphrase: ", "quora": "duplicate question: "}
@@ -71,7 +76,7 @@ def test_recipe_of_the_given_variant(bench: Any, report: Any, tmp_path: Path) ->
     other.mkdir()
     argv = ["--work-dir", str(tmp_path / "w"), "--smoke", "--given-teachers", str(multitask), str(other)]
     args = bench.parse_args(argv)
-    config, overrides, facts = bench.recipe(bench.Run("mrpc", "textsiam", "given"), args)
+    config, overrides, facts = recipes.recipe(recipes.Run("mrpc", "textsiam", "given"), args)
     assert config.silver_teacher == [str(multitask), str(other)] and config.silver_prompt_name == "mrpc"
     assert config.output_dir == str(tmp_path / "w" / "mrpc_silver_given")
     assert facts["teacher_settings"] == [f"given: {multitask} (prompt 'mrpc')", f"given: {other}"]
@@ -80,10 +85,10 @@ def test_recipe_of_the_given_variant(bench: Any, report: Any, tmp_path: Path) ->
         (str(other), None, None),
     ]
     config.validate()
-    stsb = bench.recipe(bench.Run("stsb", "textsiam", "given"), args)[0]
+    stsb = recipes.recipe(recipes.Run("stsb", "textsiam", "given"), args)[0]
     assert stsb.silver_prompt_name is None and stsb.silver_teacher == [str(multitask), str(other)]  # no stsb prompt
     one = bench.parse_args([*argv[:-1]])  # the multi-task model alone
-    assert bench.recipe(bench.Run("mrpc", "textsiam", "given"), one)[0].silver_teacher == [str(multitask)]
+    assert recipes.recipe(recipes.Run("mrpc", "textsiam", "given"), one)[0].silver_teacher == [str(multitask)]
     assert report.task_dev({**record, "dev_history": history}, "mrpc") == ("cosine_accuracy", 81.5)  # dev's choice
     assert report.task_dev({"dev_metric": "cosine_spearman", "best_dev": 87.0}, "stsb") == ("cosine_spearman", 87.0)
     run = {"run_wall_s": 100.0, "run_cpu_s": 90.0, "recipe_wall_s": None, "recipe_cpu_s": None}
@@ -100,7 +105,7 @@ def test_seeds_refuse_the_recipes_own(bench: Any, capsys: pytest.CaptureFixture[
     assert "42 is the recipe's own seed" in capsys.readouterr().err
 
 
-def test_recipes_of_the_runs(bench: Any, tmp_path: Path) -> None:
+def test_recipes_of_the_runs(recipes: Any, bench: Any, tmp_path: Path) -> None:
     chosen = {
         "settings": {"smoke": False},
         "selection": {"mrpc": {"chosen": 1, "rows": [{}, {"lr": 5e-5, "epochs": 2}]}},
@@ -109,7 +114,7 @@ def test_recipes_of_the_runs(bench: Any, tmp_path: Path) -> None:
     ce_file.write_text(json.dumps(chosen), encoding="utf-8")
     argv = ["--work-dir", str(tmp_path), "--smoke", "--ce-results", str(ce_file), "--max-steps", "3"]
     args = bench.parse_args([*argv, "--set", "silver_max_pairs=100", "batch_size=8"])
-    config, overrides, facts = bench.recipe(bench.Run("mrpc", "textsiam", "ce_twin", 7), args)
+    config, overrides, facts = recipes.recipe(recipes.Run("mrpc", "textsiam", "ce_twin", 7), args)
     ce, twin = config.silver_teacher
     assert ce["train"]["model_type"] == "cross_encoder" and ce["train"]["loss"] == "binary_cross_entropy"
     assert (ce["train"]["epochs"], ce["train"]["learning_rate"]) == (2.0, 5e-5) and ce["train"]["max_steps"] == 3
@@ -120,32 +125,32 @@ def test_recipes_of_the_runs(bench: Any, tmp_path: Path) -> None:
     assert config.output_dir == str(tmp_path / "mrpc_silver_ce_twin_seed7") and config.test_datasets == []
     assert facts["ce_setting"]["source"].startswith("chosen on dev") and overrides[-1] == "silver_max_pairs=100"
     config.validate()
-    plain, overrides, facts = bench.recipe(bench.Run("stsb", "textsiam"), args)
+    plain, overrides, facts = recipes.recipe(recipes.Run("stsb", "textsiam"), args)
     assert plain.silver_teacher is None and plain.silver_max_pairs is None and facts == {}  # silver_* not for it
     assert "batch_size=8" in overrides and not any(o.startswith("silver_") for o in overrides)
     plain.validate()
-    default = bench.ce_setting("stsb", ce_file)  # no choice for STS-B in the file
+    default = recipes.ce_setting("stsb", ce_file)  # no choice for STS-B in the file
     assert (default["epochs"], default["learning_rate"]) == (1.0, 2e-5) and default["source"].startswith("default")
     chosen["settings"]["smoke"] = True
     ce_file.write_text(json.dumps(chosen), encoding="utf-8")
-    assert bench.ce_setting("mrpc", ce_file)["source"].startswith("default")  # a smoke run chose nothing
+    assert recipes.ce_setting("mrpc", ce_file)["source"].startswith("default")  # a smoke run chose nothing
     with pytest.raises(ValueError, match="unknown teacher 'bm25'"):
-        bench.teacher_entry("bm25", plain, default)
+        recipes.teacher_entry("bm25", plain, default)
 
 
-def test_teachers_trained_by_other_runs_are_reused(bench: Any, tmp_path: Path) -> None:
+def test_teachers_trained_by_other_runs_are_reused(recipes: Any, bench: Any, tmp_path: Path) -> None:
     argv = ["--work-dir", str(tmp_path), "--smoke", "--ce-results", "none.json", "--max-steps", "3"]
     args = bench.parse_args(argv)
-    run = bench.Run("mrpc", "textsiam", "ce_twin")
-    assert bench.recipe(run, args)[2]["teachers_given"] == []  # nothing trained yet: both train in the run
+    run = recipes.Run("mrpc", "textsiam", "ce_twin")
+    assert recipes.recipe(run, args)[2]["teachers_given"] == []  # nothing trained yet: both train in the run
     plain_model, ce_model = tmp_path / "mrpc_plain" / "model", tmp_path / "ce" / "model"
     plain_model.mkdir(parents=True)
     ce_model.mkdir(parents=True)
-    plain = bench.Run("mrpc", "textsiam")
+    plain = recipes.Run("mrpc", "textsiam")
     times = {"run_wall_s": 600.0, "run_cpu_s": 590.0}
-    record = {"overrides": bench.plain_overrides(plain, args), "model_dir": str(plain_model), **times}
+    record = {"overrides": recipes.plain_overrides(plain, args), "model_dir": str(plain_model), **times}
     (tmp_path / "mrpc_plain.json").write_text(json.dumps(record), encoding="utf-8")
-    config, _, facts = bench.recipe(run, args)
+    config, _, facts = recipes.recipe(run, args)
     assert config.silver_teacher[1] == str(plain_model) and "train" in config.silver_teacher[0]
     assert facts["teachers_given"] == [
         {"kind": "twin", "from_run": "mrpc_plain", "model_dir": str(plain_model), "wall_s": 600.0, "cpu_s": 590.0}
@@ -154,25 +159,25 @@ def test_teachers_trained_by_other_runs_are_reused(bench: Any, tmp_path: Path) -
     ce_entry = config.silver_teacher[0]["train"]
     ce_fact = {"kind": "cross_encoder", "model_dir": str(ce_model), "train_wall_time_s": 120.0}
     ce_record = {**record, "model_dir": str(ce_model), "teachers": [{**ce_fact, "settings": {**ce_entry, "epochs": 9}}]}
-    ce_record["overrides"] = [*bench.plain_overrides(bench.Run("mrpc", "textsiam", "ce"), args), "silver_teacher=x"]
+    ce_record["overrides"] = [*recipes.plain_overrides(recipes.Run("mrpc", "textsiam", "ce"), args), "silver_teacher=x"]
     (tmp_path / "mrpc_silver_ce.json").write_text(json.dumps(ce_record), encoding="utf-8")
-    assert len(bench.recipe(run, args)[2]["teachers_given"]) == 1  # another cross-encoder recipe: trained here
+    assert len(recipes.recipe(run, args)[2]["teachers_given"]) == 1  # another cross-encoder recipe: trained here
     ce_record["teachers"][0]["settings"] = ce_entry
     (tmp_path / "mrpc_silver_ce.json").write_text(json.dumps(ce_record), encoding="utf-8")
-    config, _, facts = bench.recipe(run, args)
+    config, _, facts = recipes.recipe(run, args)
     assert config.silver_teacher == [str(ce_model), str(plain_model)]
     assert [(g["kind"], g["from_run"], g["wall_s"]) for g in facts["teachers_given"]] == [
         ("ce", "mrpc_silver_ce", 120.0),
         ("twin", "mrpc_plain", 600.0),
     ]
     config.validate()
-    assert bench.recipe(bench.Run("mrpc", "textsiam", "ce_twin", 1), args)[2]["teachers_given"] == []  # seed 1
-    assert bench.recipe(bench.Run("mrpc", "textsiam", "ce"), args)[2]["teachers_given"] == []  # its own teacher
+    assert recipes.recipe(recipes.Run("mrpc", "textsiam", "ce_twin", 1), args)[2]["teachers_given"] == []  # seed 1
+    assert recipes.recipe(recipes.Run("mrpc", "textsiam", "ce"), args)[2]["teachers_given"] == []  # its own teacher
     other = bench.parse_args([*argv, "--set", "batch_size=8"])  # the plain run had another recipe
-    assert bench.recipe(run, other)[2]["teachers_given"] == []
-    assert bench.recipe(run, bench.parse_args([*argv, "--train-teachers"]))[2]["teachers_given"] == []
+    assert recipes.recipe(run, other)[2]["teachers_given"] == []
+    assert recipes.recipe(run, bench.parse_args([*argv, "--train-teachers"]))[2]["teachers_given"] == []
     with pytest.raises(ValueError, match="unknown teacher 'given' to train"):
-        bench.teacher_source("given", run)
+        recipes.teacher_source("given", run)
 
 
 def _scored(report: Any, gold: np.ndarray, scores: np.ndarray) -> Any:
