@@ -304,8 +304,8 @@ def seed_records(work: Path, base: str) -> dict[str, dict[str, Any]]:
 def report(args: argparse.Namespace) -> dict[str, Any]:
     """Choose each dataset's student on dev, then score and compare on test; write the result files."""
     from benchmarks import augsbert_student_report as rep
-    from benchmarks.augsbert_student_markdown import render
     from benchmarks.augsbert_cross_encoder_report import eval_pairs
+    from benchmarks.augsbert_student_markdown import render
     from benchmarks.finetune_multitask_st import SELECTION
     from textsiam.evaluation.results import to_jsonable
 
