@@ -157,6 +157,13 @@ def saved_prompts(model_dir: str | Path) -> dict[str, str]:
     return dict(json.loads(path.read_text(encoding="utf-8")).get("prompts") or {}) if path.is_file() else {}
 
 
+def given_record(model_dir: str | Path) -> dict[str, Any]:
+    """The record ``WORK/NAME.json`` of the run that trained ``WORK/NAME/model`` (``{}`` when there is none)."""
+    folder = Path(model_dir).parent
+    path = folder.parent / f"{folder.name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def given_teachers(run: Run, args: argparse.Namespace) -> tuple[list[str], str | None, list[dict[str, Any]]]:
     """The ``given`` variant's teachers: their folders, the prompt to label with (the dataset's name when a teacher
     has a saved prompt of that name: a multi-task model's task, see ``silver_prompt_name``), and each teacher's
@@ -166,9 +173,7 @@ def given_teachers(run: Run, args: argparse.Namespace) -> tuple[list[str], str |
     prompt = run.dataset if any(run.dataset in saved_prompts(p) for p in paths) else None
     facts = []
     for path in paths:
-        folder = Path(path).parent
-        rec_file = folder.parent / f"{folder.name}.json"
-        rec = json.loads(rec_file.read_text(encoding="utf-8")) if rec_file.is_file() else {}
+        rec = given_record(path)
         wall = rec.get("run_wall_s", rec.get("train_wall_time_s"))
         fact = {"kind": "given", "from_run": rec.get("name", path), "model_dir": path, "wall_s": wall}
         facts.append({**fact, "cpu_s": rec.get("run_cpu_s", wall)})

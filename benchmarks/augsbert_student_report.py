@@ -12,11 +12,9 @@ evaluators, 95% bootstrap CIs, MRPC and Quora thresholds chosen on dev. Metric k
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -171,6 +169,7 @@ def score_twin(model_dir: str, side: str, label: str, dataset: str, how: Scoring
 def run_teachers(rec: Mapping[str, Any], runs: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The teachers of silver run ``rec``: those it trained, and those other runs of ``runs`` trained for it (a
     cross-encoder: that run's teacher facts; a twin: the plain run's model, its dev figure and train time)."""
+    from benchmarks.augsbert_student_recipes import given_record
     from textsiam.model.model_kind import is_cross_encoder_model
 
     out = list(rec.get("teachers", []))
@@ -190,13 +189,6 @@ def run_teachers(rec: Mapping[str, Any], runs: Mapping[str, Any]) -> list[dict[s
         fact.update(weights_digest=None, settings={}, dev_metric=metric, dev=dev)
         out.append({**fact, "train_wall_time_s": src.get("train_wall_time_s")})
     return out
-
-
-def given_record(model_dir: str) -> dict[str, Any]:
-    """The record ``WORK/NAME.json`` of the run that trained ``WORK/NAME/model`` (``{}`` when there is none)."""
-    folder = Path(model_dir).parent
-    path = folder.parent / f"{folder.name}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def task_dev(record: Mapping[str, Any], dataset: str) -> tuple[str | None, float | None]:
