@@ -213,9 +213,16 @@ def dev_selection(eval_steps: int | None, evaluate: Callable[[Any], None]) -> An
 
 
 def train_st(
-    config: Any, tasks: Mapping[str, Mapping[str, Any]], sampler: str, start_model: str | None, out_dir: Path
+    config: Any,
+    tasks: Mapping[str, Mapping[str, Any]],
+    sampler: str,
+    start_model: str | None,
+    out_dir: Path,
+    callbacks: list[Any] | None = None,
 ) -> dict[str, Any]:
     """Train the multi-task recipe with sentence-transformers; save the best model to ``out_dir/model``.
+
+    ``callbacks``: extra ``transformers.TrainerCallback`` objects (as ``textsiam.training.train`` takes them).
 
     Returns the run's record: wall time of ``trainer.train()`` (dev evaluations and checkpoints included, as
     textsiam's ``train_wall_time_s``), steps, loss, the dev history and the best dev value.
@@ -283,7 +290,11 @@ def train_st(
         **save,
     )
     trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train, loss=loss, callbacks=[dev_selection(config.eval_steps, evaluate)]
+        model=model,
+        args=args,
+        train_dataset=train,
+        loss=loss,
+        callbacks=[dev_selection(config.eval_steps, evaluate), *(callbacks or [])],
     )
     start = time.perf_counter()
     output = trainer.train()
