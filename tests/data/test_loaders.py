@@ -393,6 +393,18 @@ def test_user_non_numeric_label(tmp_path: Path) -> None:
         load_pairs_from_file(path)
 
 
+def test_user_boolean_labels(tmp_path: Path) -> None:
+    """True / False labels, as pandas writes a boolean column (and as ``datasets`` reads it back), are 1 / 0."""
+    path = _write(tmp_path / "b.csv", "question1,question2,is_duplicate\nx,y,True\nx,z,False\nu,v,true\n")
+    pairs = load_pairs_from_file(path)
+    assert pairs["label"] == [1, 0, 1] and pairs.features["label"].dtype == "int64"
+    path = _write(tmp_path / "b.jsonl", '{"text_a": "x", "text_b": "y", "label": "FALSE"}\n')
+    assert load_pairs_from_file(path)["label"] == [0]
+    path = _write(tmp_path / "t.csv", "text_a,text_b,label\nx,y,truth\n")
+    with pytest.raises(DataFormatError, match=f"{path}:2: non-numeric label 'truth'"):
+        load_pairs_from_file(path)
+
+
 def test_user_wrong_delimiter(tmp_path: Path) -> None:
     path = _write(tmp_path / "d.csv", "text_a;text_b;label\nx;y;1\n")
     with pytest.raises(DataFormatError, match=f"{path}:1: only one column found.*delimiter"):

@@ -182,6 +182,13 @@ def test_errors_in_memory():
         canonical(as_table({"text_a": ["a"], "text_b": ["c"], "label": [float("inf")]}))
 
 
+def test_boolean_labels_from_files(tmp_path):
+    """A Quora-style file whose ``is_duplicate`` column holds True / False (as pandas writes a boolean column)."""
+    path = tmp_path / "quora.csv"
+    path.write_text("question1,question2,is_duplicate\na,b,True\nc,d,False\n", encoding="utf-8")
+    assert load_table_from_file(path)["label"] == [1, 0]
+
+
 def test_errors_from_files(tmp_path):
     with pytest.raises(DataNotFoundError, match="file not found: .*missing.csv"):
         load_table_from_file(tmp_path / "missing.csv")

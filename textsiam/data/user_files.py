@@ -53,8 +53,12 @@ def resolve_columns(
     return a, b, label
 
 
+#: label words a file may hold for 1 / 0 (as pandas, and so ``datasets``' CSV reader, reads them: any case)
+BOOLEAN_LABELS = {"true": 1.0, "false": 0.0}
+
+
 def _parse_labels(path: Path, values: Sequence[Any], where: Sequence[Location]) -> tuple[list[Any], str]:
-    """Parse labels to numbers: int64 if all are 0/1, otherwise float64."""
+    """Parse labels to numbers: int64 if all are 0/1, otherwise float64; ``true`` / ``false`` (any case) are 1 / 0."""
     numbers: list[float] = []
     for value, (line, prefix) in zip(values, where, strict=True):
         if isinstance(value, (bool, int, float)):
@@ -62,6 +66,8 @@ def _parse_labels(path: Path, values: Sequence[Any], where: Sequence[Location]) 
                 number = float(value)
             except OverflowError:  # a JSON integer too large for a float
                 raise DataFormatError(path, line, f"{prefix}label {value!r} is out of range") from None
+        elif isinstance(value, str) and value.strip().lower() in BOOLEAN_LABELS:
+            number = BOOLEAN_LABELS[value.strip().lower()]
         elif isinstance(value, str) and value.strip():
             try:
                 number = float(value.strip())
