@@ -2,7 +2,8 @@
 first, against textsiam's plain recipe and sentence-transformers' plain recipe, on STS-B, Quora (the question-disjoint
 split) and MRPC, in one resumable run.
 
-Runs, per dataset ``D`` (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a complete run is skipped):
+Runs, per dataset ``D`` (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a complete run is skipped, a
+textsiam run killed part-way continues from its latest checkpoint, see :mod:`benchmarks.resumable`):
 
 - ``D_plain``: textsiam, the plain recipe ``configs/D.yaml`` (MRPC at lr 5e-5, the rate its dev chose, as in
   ``benchmarks.finetune_multitask``);
@@ -207,13 +208,16 @@ def teacher_facts(out: Path, silver: dict[str, Any], finished_only: bool = False
 
 def train_textsiam(run: Run, args: argparse.Namespace) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
     """Train a textsiam run (teachers and silver pairs first for a silver run); its record, overrides and facts."""
-    from textsiam.training import train
+    from benchmarks.resumable import train_resumable
 
     config, overrides, facts = recipe(run, args)
     before = {t["index"]: t["fingerprint"] for t in teacher_facts(Path(config.output_dir), {}, finished_only=True)}
-    result = train(config, overwrite=True, command=command(), show_progress=False)
+    outcome = train_resumable(config, args.work_dir, run.name, command())
+    result = outcome.result
     kept = ("train_wall_time_s", "global_step", "train_loss", "examples", "dev_history", "best_checkpoint")
     record = {"config": config.to_dict(), "model_dir": str(result.model_dir), **{k: getattr(result, k) for k in kept}}
+    record.update(resumed_from_step=outcome.resumed_from, earlier_wall_s=outcome.earlier_wall_s)
+    record["earlier_cpu_s"] = outcome.earlier_cpu_s  # spent by killed attempts up to the checkpoint resumed from
     record.update(dev_metric=result.metric_name, best_dev=result.best_metric)
     silver_file = Path(config.output_dir) / "silver" / "silver.json"
     if run.variant is not None and silver_file.is_file():
@@ -251,6 +255,8 @@ def train_one(run: Run, args: argparse.Namespace) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     record, overrides, facts = (train_textsiam if run.side == "textsiam" else train_peer)(run, args)
     times = {"run_wall_s": round(time.perf_counter() - wall, 3), "run_cpu_s": round(time.process_time() - cpu, 3)}
+    for key in ("wall_s", "cpu_s"):  # a resumed run: its earlier attempts up to the checkpoint count too
+        times[f"run_{key}"] = round(times[f"run_{key}"] + record.get(f"earlier_{key}", 0.0), 3)
     given = facts.get("teachers_given") or []  # trained by other runs: their time is part of this recipe's
     for key in ("wall_s", "cpu_s"):  # None: a given teacher's time is not known
         parts = [times[f"run_{key}"], *(g[key] for g in given)]

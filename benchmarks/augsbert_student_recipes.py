@@ -250,8 +250,8 @@ def recipe(run: Run, args: argparse.Namespace) -> tuple[Any, list[str], dict[str
             entries[i] = reused["model_dir"]
             described[i] += f" (the one {reused['from_run']} trained: {reused['model_dir']})"
             given.append(reused)
-    value = entries[0] if len(entries) == 1 else entries
-    teacher = "silver_teacher=" + yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    # always a list (of one teacher, or an ensemble): YAML writes a lone scalar with an end-of-document mark
+    teacher = "silver_teacher=" + yaml.safe_dump(entries, default_flow_style=True, width=10**6).strip()
     overrides += [*variant.overrides, teacher, *split_set(args.set)[1]]
     config = TrainConfig.from_file(config_file).with_overrides(overrides)
     if "ce" in variant.teachers:

@@ -156,6 +156,8 @@ def test_teachers_trained_by_other_runs_are_reused(recipes: Any, bench: Any, tmp
         {"kind": "twin", "from_run": "mrpc_plain", "model_dir": str(plain_model), "wall_s": 600.0, "cpu_s": 590.0}
     ]
     assert "(the one mrpc_plain trained: " in facts["teacher_settings"][1]
+    twin = recipes.recipe(recipes.Run("mrpc", "textsiam", "twin"), args)[0]  # one reused teacher: its path as it is
+    assert twin.silver_teacher == [str(plain_model)]
     ce_entry = config.silver_teacher[0]["train"]
     ce_fact = {"kind": "cross_encoder", "model_dir": str(ce_model), "train_wall_time_s": 120.0}
     ce_record = {**record, "model_dir": str(ce_model), "teachers": [{**ce_fact, "settings": {**ce_entry, "epochs": 9}}]}

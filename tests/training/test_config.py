@@ -60,20 +60,23 @@ def _reachable(module: str) -> set[str]:
     return seen
 
 
+CONFIG_MODULES = ("config", "config_fields", "config_checks", "config_values", "config_assignments")
+
+
 def test_config_and_examples_do_not_import_each_other():
     """The label logic both need lives in labels.py; neither module imports the other, even for type hints."""
     assert "examples" not in _reachable("config")
-    assert not {"config", "config_fields", "config_checks", "config_values"} & _reachable("examples")
+    assert not {*CONFIG_MODULES} & _reachable("examples")
     assert "labels" in _training_imports("examples") and "labels" in _reachable("config")
 
 
 def test_config_modules_have_no_cycle():
-    for module in ("config", "config_fields", "config_checks", "config_values", "labels", "examples"):
+    for module in (*CONFIG_MODULES, "labels", "examples"):
         assert module not in _reachable(module), module
 
 
 def test_config_modules_stay_small_and_read_no_source():
-    for module in ("config", "config_fields", "config_checks", "config_values", "labels", "examples"):
+    for module in (*CONFIG_MODULES, "labels", "examples"):
         text = (TRAINING / f"{module}.py").read_text(encoding="utf-8")
         assert len(text.splitlines()) <= 450, module
         assert "inspect.getsource" not in text, module  # help lives in the field metadata, not in comments
@@ -138,6 +141,18 @@ def test_set_overrides_are_typed():
     assert TrainConfig().with_overrides(['test_datasets=["mrpc"]', 'loss_kwargs={"margin": 0.3}']).loss_kwargs == {
         "margin": 0.3
     }
+
+
+def test_set_quoted_values_lose_their_quotes():
+    # the quotes delimit the text (a prompt's trailing space, a path with a comma); they are not part of it
+    cfg = TrainConfig().with_overrides(
+        ['model="/m/a b"', "prompts='query: '", 'silver_teacher="/runs/a,b/model"', 'test_datasets="stsb"']
+    )
+    assert cfg.model == "/m/a b" and cfg.prompts == "query: "
+    assert cfg.silver_teacher == ["/runs/a,b/model"] and cfg.test_datasets == ["stsb"]
+    assert TrainConfig().with_overrides(['prompts.quora="dq: "']).prompts == {"quora": "dq: "}
+    assert TrainConfig().with_overrides(['loss_kwargs.similarity="dot"']).loss_kwargs == {"similarity": "dot"}
+    assert TrainConfig().with_overrides(['model="a", "b"']).model == '"a", "b"'  # not one quoted text: as written
 
 
 def test_unknown_key_and_bad_values():

@@ -137,7 +137,7 @@ def build_config(args: argparse.Namespace) -> Any:
     from textsiam.training.distill import DistillConfig, DistillConfigError
 
     data: dict[str, Any] = read_config_file(args.config) if args.config else {}
-    from textsiam.training.config_values import apply_assignments
+    from textsiam.training.config_assignments import apply_assignments
 
     problems = apply_assignments(data, [item for group in args.set or [] for item in group], field_types())
     if problems:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from textsiam.training.config_assignments import apply_assignments
 from textsiam.training.config_checks import (
     ENCODER_CHOICES,
     LR_SCHEDULERS,
@@ -29,7 +30,7 @@ from textsiam.training.config_checks import (
     config_problems,
 )
 from textsiam.training.config_fields import ALIASES, TrainFields, field_help, field_types
-from textsiam.training.config_values import apply_assignments, convert, type_name
+from textsiam.training.config_values import convert, type_name
 from textsiam.training.dataset_names import dataset_task, is_file_dataset
 from textsiam.training.labels import LABEL_TRANSFORMS
 
