@@ -46,6 +46,13 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("twin", ("twin",), "a twin-tower teacher trained first with the plain recipe"),
     Variant("ce_twin", ("ce", "twin"), "an ensemble of the cross-encoder and the twin-tower teacher"),
     Variant(
+        "twin_matched",
+        ("twin",),
+        "the twin-tower teacher, every sampled pair labelled, then those kept whose labels follow the gold labels' "
+        "distribution (silver_label_match)",
+        ("silver_label_match=true", "silver_max_pairs=null"),
+    ),
+    Variant(
         "given",
         ("given",),
         "the teachers of --given-teachers, trained elsewhere (an ensemble when several), each twin tower with its "

@@ -209,3 +209,22 @@ def test_what_does_not_fit_is_refused(tmp_path, tiny_model, default_tokenizer, s
     )
     with pytest.raises(ConfigError, match="stands for a model given to textsiam.fit"):
         train(recipe)
+
+
+def test_label_match_keeps_silver_pairs_in_the_gold_proportions_and_reuses_the_labels(tmp_path, tiny_model_dir):
+    rows = make_clf_rows(24, 3)  # half duplicates; the silver neighbours share few words: mostly label 0
+    teacher = CountingTeacher()
+    run = tmp_path / "run"
+    kwargs = _settings(silver_teacher=teacher, output_dir=run, loss="online_contrastive")
+    textsiam.fit(str(tiny_model_dir), rows, **kwargs)
+    every = [json.loads(line)["label"] for line in (run / "silver" / "pairs.jsonl").read_text().splitlines()]
+    scored = teacher.scored
+    assert 0 < sum(every) < len(every) / 2  # the unmatched silver set: mostly negatives
+    textsiam.fit(str(tiny_model_dir), rows, overwrite=True, silver_label_match=True, **kwargs)
+    assert teacher.scored == scored  # matching happens after labelling: the labels are reused
+    record = _record(run)
+    kept = [json.loads(line)["label"] for line in (run / "silver" / "pairs.jsonl").read_text().splitlines()]
+    assert sum(kept) == sum(every) and len(kept) == 2 * sum(every)  # every positive, as many negatives (gold 50:50)
+    assert record["sizes"]["silver_pairs"] == len(kept) == record["label_match"]["kept"]
+    assert record["label_match"]["of"] == len(every) and record["label_match"]["gold_share"] == [0.5, 0.5]
+    assert sum(record["sizes"]["per_strategy"].values()) == len(kept)

@@ -147,6 +147,12 @@ class TrainFields:
         "silver_teacher: the monotone map from teacher scores onto the gold label scale, fitted on the gold "
         "training pairs: isotonic | linear; 0/1 gold labels: a silver label is 1 when the mapped score >= 0.5",
     )
+    silver_label_match: bool = setting(
+        False,
+        "silver_teacher: keep only silver pairs whose labels follow the gold labels' distribution (0/1 labels by "
+        "class, graded ones in 10 bins of the gold range; the largest seeded subsample that fits, after labelling); "
+        "false = every labelled pair",
+    )
     silver_batch_size: int = setting(32, "silver_teacher: pairs (or texts) per teacher forward pass")
     silver_prompt_name: str | None = setting(
         None,

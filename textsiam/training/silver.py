@@ -10,7 +10,9 @@ described as ``{train: {...}}`` and names them by their folders):
 2. **label** them with the teacher, or each teacher of an ensemble, in cached chunks
    (:mod:`~textsiam.training.silver_labels`), together with up to :data:`MAX_MAPPING_PAIRS` gold pairs;
 3. **map** the scores onto the gold label scale by a monotone fit on those gold pairs (0/1 labels: threshold 0.5);
-4. **join** the silver pairs to the gold ones: the student trains on both with the task's loss and label transform.
+4. with ``silver_label_match``, **keep** the silver pairs whose labels follow the gold labels' distribution
+   (:mod:`~textsiam.training.silver_matching`);
+5. **join** the silver pairs to the gold ones: the student trains on both with the task's loss and label transform.
 
 With a run folder, ``output_dir/silver/`` records it all (:mod:`~textsiam.training.silver_store`), and a resumed or
 repeated run with the same recipe and teacher reuses the samples and the teacher's scores.
@@ -29,6 +31,7 @@ from textsiam.training.config import ConfigError, TrainConfig
 from textsiam.training.fingerprints import digest_json, model_fingerprint, rows_digest
 from textsiam.training.silver_checks import silver_loss_problem
 from textsiam.training.silver_labels import label_pairs, map_to_gold
+from textsiam.training.silver_matching import match_label_distribution
 from textsiam.training.silver_sampling import BM25_SETTINGS, SilverCandidates, sample_pairs
 from textsiam.training.silver_store import SILVER_DIR, SilverStore
 from textsiam.training.silver_teachers import resolve_teachers
@@ -114,8 +117,17 @@ def add_silver(
         )
     except ValueError as err:
         raise ConfigError([str(err)]) from None
+    match = None
+    if config.silver_label_match:
+        keep, match = match_label_distribution(gold_y, labels, config.seed, binary=binary)
+        candidates, labels, scores = _subset(candidates, keep), labels[keep], scores[keep]
+        logger.info(
+            "silver: %d of %d labelled pairs kept to match the gold labels' distribution", len(keep), len(raw) - g
+        )
     task.train = _joined(gold, candidates, labels)
     record = _record(recipe, recipe_digest, teachers, pairs_digest, candidates, len(gold_a), g, mapping)
+    if match is not None:
+        record["label_match"] = match
     store.write_pairs(
         [
             {"text_a": a, "text_b": b, "label": y.item(), "score": round(float(s), 6), "strategy": st}
@@ -215,6 +227,16 @@ def _report_changes(earlier: dict[str, Any] | None, recipe_digest: str, teachers
             ", ".join(map(str, names)) or "?",
             ", ".join(t.weights["name"] for t in teachers),
         )
+
+
+def _subset(candidates: SilverCandidates, keep: np.ndarray) -> SilverCandidates:
+    """The candidates at the indices ``keep`` (``kept`` recounted per strategy)."""
+    strategy = [candidates.strategy[i] for i in keep]
+    kept = {name: strategy.count(name) for name in candidates.kept}
+    return SilverCandidates(
+        [candidates.text_a[i] for i in keep], [candidates.text_b[i] for i in keep], strategy,
+        dict(candidates.found), kept, candidates.texts,
+    )  # fmt: skip
 
 
 def _joined(gold: datasets.Dataset, candidates: SilverCandidates, labels: np.ndarray) -> datasets.Dataset:

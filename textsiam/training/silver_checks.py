@@ -24,6 +24,7 @@ SILVER_SETTINGS: tuple[str, ...] = (
     "silver_per_text",
     "silver_max_pairs",
     "silver_mapping",
+    "silver_label_match",
     "silver_batch_size",
     "silver_prompt_name",
 )
