@@ -53,9 +53,12 @@ def apply_assignments(
             if sub:
                 if not can_hold_mapping(field_types[key]):
                     raise ValueError(f"{key} is not a mapping; {raw_key!r} cannot set an entry of it")
-                quoted = _quoted(value)
-                entry = quoted if quoted is not None else value
-                entry = entry if quoted is not None or _string_entries(field_types[key]) else read_untyped(value)
+                if (quoted := _quoted(value)) is not None:
+                    entry = quoted
+                elif _string_entries(field_types[key]):
+                    entry = value
+                else:
+                    entry = read_untyped(value)
                 data[key] = _set_entry(data.get(key) or {}, sub.split("."), entry, raw_key)
             elif (quoted := _quoted(value)) is not None:  # "a, b" is one text: a one-item list where a list fits
                 base = strip_optional(field_types[key])[0]
