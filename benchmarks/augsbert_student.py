@@ -14,6 +14,8 @@ textsiam run killed part-way continues from its latest checkpoint, see :mod:`ben
   labels them and trains the student): ``ce`` a cross-encoder teacher (the learning rate and epochs
   ``benchmarks.augsbert_cross_encoder`` chose on dev, read from its result file, else 2e-5 and 1 epoch; the record
   says which), ``twin`` a twin-tower teacher trained with the plain recipe, ``ce_twin`` the ensemble of the two;
+  more with ``--variants``, e.g. ``twin_seeds``, an ensemble of three twin-tower teachers of the plain recipe with
+  seeds 42, 43 and 44 (not with ``--smoke`` or ``--max-train-pairs``: a teacher's seed also draws that subsample);
 - with ``--seeds N ...``: ``D_silver_V_seedN`` (the variant dev chose) and ``D_st_plain_seedN``, the comparison again
   with other seeds (the teachers retrain with the seed): the report pools them by a two-level paired bootstrap.
 

@@ -25,7 +25,8 @@ PLAIN: dict[str, tuple[str, tuple[str, ...]]] = {
 #: the seed of the plain recipes (``--seeds`` adds others)
 RECIPE_SEED = 42
 #: teachers: ``ce`` a cross-encoder, ``twin`` a twin tower trained with the plain recipe, ``given`` the models of
-#: ``--given-teachers`` (trained elsewhere, e.g. by ``benchmarks.finetune_multitask``)
+#: ``--given-teachers`` (trained elsewhere, e.g. by ``benchmarks.finetune_multitask``); ``twin+N`` is the twin
+#: tower trained with the run's seed + N (another member of an ensemble of seeds), see :func:`teacher_kind`
 TEACHER_KINDS = ("ce", "twin", "given")
 
 
@@ -45,6 +46,12 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("ce", ("ce",), "a cross-encoder teacher trained first"),
     Variant("twin", ("twin",), "a twin-tower teacher trained first with the plain recipe"),
     Variant("ce_twin", ("ce", "twin"), "an ensemble of the cross-encoder and the twin-tower teacher"),
+    Variant(
+        "twin_seeds",
+        ("twin", "twin+1", "twin+2"),
+        "an ensemble of three twin-tower teachers: the plain recipe with the run's seed, and with that seed + 1 and "
+        "+ 2",
+    ),
     Variant(
         "twin_matched",
         ("twin",),
@@ -138,18 +145,28 @@ def ce_setting(dataset: str, path: Path) -> dict[str, Any]:
         return {**CE_DEFAULT, "source": f"default (no dev choice in {path}: {type(err).__name__})"}
 
 
+def teacher_kind(kind: str) -> tuple[str, int]:
+    """``(kind, seed offset)`` of a teacher name: ``"twin+2"`` is ``("twin", 2)``, ``"ce"`` is ``("ce", 0)``."""
+    base, plus, offset = kind.partition("+")
+    if plus and (base != "twin" or not offset.isdigit() or int(offset) == 0):
+        raise ValueError(f"unknown teacher {kind!r}: only twin takes a seed offset (twin+N, N >= 1)")
+    return base, int(offset) if plus else 0
+
+
 def teacher_entry(kind: str, plain: Any, ce: dict[str, Any]) -> dict[str, Any]:
     """``{train: {settings}}`` of a teacher trained first: ``ce`` the cross-encoder benchmark's recipe at the dev
-    setting ``ce``; ``twin`` the plain recipe ``plain`` (a TrainConfig) as a twin tower. ``max_steps`` follows the
-    run's."""
+    setting ``ce``; ``twin`` the plain recipe ``plain`` (a TrainConfig) as a twin tower, ``twin+N`` with the seed
+    ``plain.seed + N``. ``max_steps`` follows the run's."""
     from benchmarks.augsbert_cross_encoder import RECIPE
 
-    if kind == "ce":
+    base, offset = teacher_kind(kind)
+    if base == "ce":
         settings = {"model_type": "cross_encoder", **{k: RECIPE[k] for k in CE_FIELDS}}
         settings.update(epochs=ce["epochs"], learning_rate=ce["learning_rate"])
-    elif kind == "twin":
+    elif base == "twin":
         settings = {"model_type": "siamese", **{k: getattr(plain, k) for k in TWIN_FIELDS if getattr(plain, k)}}
-    elif kind == "given":
+        settings.update({"seed": plain.seed + offset} if offset else {})
+    elif base == "given":
         raise ValueError("a given teacher is not trained in the run: see given_teachers")
     else:
         raise ValueError(f"unknown teacher {kind!r}; choose from {TEACHER_KINDS}")
@@ -189,10 +206,14 @@ def given_teachers(run: Run, args: argparse.Namespace) -> tuple[list[str], str |
 
 def teacher_source(kind: str, run: Run) -> Run:
     """The run of ``run``'s dataset and seed that trains the ``kind`` teacher as part of its own recipe: ``twin``
-    the plain run (the twin teacher's recipe is the plain recipe, seed included), ``ce`` the ``ce`` variant."""
-    if kind not in ("ce", "twin"):
+    the plain run (the twin teacher's recipe is the plain recipe, seed included), ``twin+N`` the plain run of the
+    seed + N (``D_plain_seedS``), ``ce`` the ``ce`` variant."""
+    base, offset = teacher_kind(kind)
+    if base not in ("ce", "twin"):
         raise ValueError(f"unknown teacher {kind!r} to train; choose from ('ce', 'twin')")
-    return Run(run.dataset, "textsiam", None if kind == "twin" else "ce", run.seed)
+    if offset:
+        return Run(run.dataset, "textsiam", None, (RECIPE_SEED if run.seed is None else run.seed) + offset)
+    return Run(run.dataset, "textsiam", None if base == "twin" else "ce", run.seed)
 
 
 def _normal(value: Any) -> Any:
@@ -212,7 +233,7 @@ def reused_teacher(kind: str, run: Run, args: argparse.Namespace, entry: dict[st
     plain = plain_overrides(source, args)
     if rec is None or rec.get("overrides", [])[: len(plain)] != plain:
         return None
-    if kind == "twin":
+    if teacher_kind(kind)[0] == "twin":
         fact = {"model_dir": rec["model_dir"], "wall_s": rec["run_wall_s"], "cpu_s": rec["run_cpu_s"]}
     else:
         trained = [

@@ -1,7 +1,7 @@
 """The report of ``python -m benchmarks.augsbert_student``: the dev choice of the student, the test figures, the
 paired bootstraps, the teacher candidates, the goals and the markdown.
 
-The choice of a dataset's student (the silver variant) reads the runs' best dev metric only (:func:`choose_variant`);
+The choice of a dataset's student (the silver variant) reads the runs' dev figures only (:func:`choose_variant`);
 the test figures come after it and never feed back. Twin towers are scored by
 ``benchmarks.finetune_multitask_report.score_model`` (cosine similarity), cross-encoder teachers by
 ``benchmarks.augsbert_cross_encoder_report.score_model`` (their ``predict`` score): both through textsiam's
@@ -51,9 +51,11 @@ def metrics_of(dataset: str) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------------------------------------- dev choice
 def choose_variant(runs: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
-    """The student of one dataset: the silver run with the highest best dev metric (dev only; a tie keeps the
-    first of ``runs``, the order of the variants). ``runs``: ``{variant: record or None}``; a run not finished is
-    no candidate. Returns ``{"chosen": variant or None, "run": its name, "why": text, "rows": [...]}``."""
+    """The student of one dataset: the silver run with the highest best dev metric (dev only). A tie, common on a
+    400-pair dev set scored by accuracy, goes to the run with the higher mean dev metric over all its evaluations
+    (the steadier run; a rule fixed on 2026-12-07), and a tie of both to the first of ``runs``, the order of the
+    variants. ``runs``: ``{variant: record or None}``; a run not finished is no candidate. Returns
+    ``{"chosen": variant or None, "run": its name, "why": text, "rows": [...]}``."""
     rows = []
     for variant, rec in runs.items():
         rec = rec or {}
@@ -63,6 +65,7 @@ def choose_variant(runs: Mapping[str, Mapping[str, Any] | None]) -> dict[str, An
                 "variant": variant,
                 "run": rec.get("name"),
                 "best_dev": rec.get("best_dev"),
+                "mean_dev": mean_dev(rec),
                 "dev_metric": rec.get("dev_metric"),
                 "silver_pairs": silver.get("silver_pairs"),
             }
@@ -70,13 +73,32 @@ def choose_variant(runs: Mapping[str, Mapping[str, Any] | None]) -> dict[str, An
     candidates = [i for i, r in enumerate(rows) if r["best_dev"] is not None]
     if not candidates:
         return {"chosen": None, "run": None, "why": "no silver variant has finished", "rows": rows}
-    best = max(candidates, key=lambda i: (rows[i]["best_dev"], -i))
+    best = max(candidates, key=lambda i: (rows[i]["best_dev"], rows[i]["mean_dev"] or float("-inf"), -i))
     r = rows[best]
     others = ", ".join(f"{rows[i]['variant']} {rows[i]['best_dev']:.2f}" for i in candidates if i != best)
     why = f"{r['variant']}: the best dev {r['dev_metric']} ({r['best_dev']:.2f})" + (
         f" against {others}" if others else " (the only variant trained)"
     )
+    if any(rows[i]["best_dev"] == r["best_dev"] for i in candidates if i != best):
+        why += f"; the tie goes to the higher mean dev over its evaluations ({_dev_means(rows, candidates, r)})"
     return {"chosen": r["variant"], "run": r["run"], "why": why, "rows": rows}
+
+
+def mean_dev(record: Mapping[str, Any]) -> float | None:
+    """The mean of a run's dev metric over all its evaluations (``dev_history``), or None without any."""
+    metric = record.get("dev_metric")
+    values = [h[metric] for h in record.get("dev_history") or [] if h.get(metric) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def _dev_means(rows: list[dict[str, Any]], candidates: list[int], chosen: dict[str, Any]) -> str:
+    """``"twin_matched 82.13, twin 81.81"``: the mean dev of the runs tied with ``chosen``, it first."""
+    tied = [chosen] + [
+        rows[i] for i in candidates if rows[i] is not chosen and rows[i]["best_dev"] == chosen["best_dev"]
+    ]
+    return ", ".join(
+        f"{t['variant']} {t['mean_dev']:.2f}" if t["mean_dev"] is not None else f"{t['variant']} -" for t in tied
+    )
 
 
 # ---------------------------------------------------------------------------------------------- figures

@@ -5,6 +5,7 @@ second seed of the comparison, on MRPC with a tiny model) through the report."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ def test_run_plan(recipes: Any, bench: Any, report: Any) -> None:
     assert len(set(recipes.RUN_NAMES)) == len(recipes.RUN_NAMES) == len(recipes.DATASETS) * (2 + len(recipes.VARIANTS))
     assert len(set(recipes.VARIANT_NAMES)) == len(recipes.VARIANTS) and recipes.DATASETS == report.DATASETS
     for variant in recipes.VARIANTS:
-        assert variant.teachers and set(variant.teachers) <= set(recipes.TEACHER_KINDS), variant
+        kinds = {recipes.teacher_kind(kind)[0] for kind in variant.teachers}
+        assert variant.teachers and kinds <= set(recipes.TEACHER_KINDS), variant
     for dataset in recipes.DATASETS:
         config = yaml.safe_load((recipes.CONFIGS / recipes.PLAIN[dataset][0]).read_text(encoding="utf-8"))
         assert config["train_dataset"] == config["dev_dataset"] == dataset and config["seed"] == recipes.RECIPE_SEED
@@ -138,6 +140,31 @@ def test_recipes_of_the_runs(recipes: Any, bench: Any, tmp_path: Path) -> None:
         recipes.teacher_entry("bm25", plain, default)
 
 
+def test_an_ensemble_of_twin_teachers_trained_with_other_seeds(recipes: Any, bench: Any, tmp_path: Path) -> None:
+    args = bench.parse_args(["--work-dir", str(tmp_path), "--ce-results", "none.json", "--max-steps", "3"])
+    config, _, facts = recipes.recipe(recipes.Run("stsb", "textsiam", "twin_seeds"), args)
+    assert [t["train"].get("seed") for t in config.silver_teacher] == [None, 43, 44]  # None: the run's, 42
+    assert all(t["train"]["loss"] == "cosent" for t in config.silver_teacher) and facts["teachers_given"] == []
+    config.validate()
+    seeded = recipes.recipe(recipes.Run("stsb", "textsiam", "twin_seeds", 7), args)[0]
+    assert seeded.seed == 7 and [t["train"].get("seed") for t in seeded.silver_teacher] == [None, 8, 9]
+    # the plain run of seed 43, when there is one, is the second teacher
+    source = recipes.teacher_source("twin+1", recipes.Run("stsb", "textsiam", "twin_seeds"))
+    assert source.name == "stsb_plain_seed43"
+    model = tmp_path / "stsb_plain_seed43" / "model"
+    model.mkdir(parents=True)
+    record = {"overrides": recipes.plain_overrides(source, args), "model_dir": str(model)}
+    (tmp_path / "stsb_plain_seed43.json").write_text(
+        json.dumps({**record, "run_wall_s": 9.0, "run_cpu_s": 8.0}), "utf-8"
+    )
+    config, _, facts = recipes.recipe(recipes.Run("stsb", "textsiam", "twin_seeds"), args)
+    assert config.silver_teacher[1] == str(model) and config.silver_teacher[2]["train"]["seed"] == 44
+    assert [(g["kind"], g["from_run"]) for g in facts["teachers_given"]] == [("twin+1", "stsb_plain_seed43")]
+    for bad in ("ce+1", "twin+0", "twin+x"):
+        with pytest.raises(ValueError, match=re.escape(f"unknown teacher {bad!r}: only twin takes")):
+            recipes.teacher_kind(bad)
+
+
 def test_teachers_trained_by_other_runs_are_reused(recipes: Any, bench: Any, tmp_path: Path) -> None:
     argv = ["--work-dir", str(tmp_path), "--smoke", "--ce-results", "none.json", "--max-steps", "3"]
     args = bench.parse_args(argv)
@@ -220,6 +247,23 @@ def test_the_student_is_chosen_on_dev_only(report: Any) -> None:
     assert out["comparisons"][0]["value_b"] == pytest.approx(out["test"]["stsb_silver_ce"]["spearman"]["value"])
     assert out["roles"]["stsb_silver_ce"] == "student (dev choice)" and out["roles"]["stsb_silver_twin"] == ""
     assert out["seed_comparisons"] == []  # one run per side
+
+
+def test_a_dev_tie_goes_to_the_steadier_run(report: Any) -> None:
+    def rec(name: str, devs: list[float]) -> dict[str, Any]:
+        history = [{"step": i, "cosine_accuracy": d} for i, d in enumerate(devs)]
+        return {"name": name, "best_dev": max(devs), "dev_metric": "cosine_accuracy", "dev_history": history}
+
+    # MRPC's two runs of 2026-12-06: both best 82.75; the second is steadier over its four evaluations
+    twin = rec("mrpc_silver_twin", [80.25, 82.75, 81.5, 82.75])
+    matched = rec("mrpc_silver_twin_matched", [82.5, 81.0, 82.75, 82.25])
+    sel = report.choose_variant({"twin": twin, "twin_matched": matched})
+    assert sel["chosen"] == "twin_matched"
+    assert sel["why"].endswith("(twin_matched 82.12, twin 81.81)")
+    assert [r["mean_dev"] for r in sel["rows"]] == [81.8125, 82.125]
+    # no tie: the best dev decides, however unsteady
+    assert report.choose_variant({"twin": rec("a", [70.0, 83.0]), "ce": matched})["chosen"] == "twin"
+    assert report.mean_dev({"dev_metric": "cosine_accuracy"}) is None
 
 
 def _comp(dataset: str, difference: float, p: float, metric: str | None = None) -> dict[str, Any]:
