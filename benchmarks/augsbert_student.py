@@ -3,7 +3,7 @@ first, against textsiam's plain recipe and sentence-transformers' plain recipe, 
 split) and MRPC, in one resumable run.
 
 Runs, per dataset ``D`` (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a complete run is skipped, a
-textsiam run killed part-way continues from its latest checkpoint, see :mod:`benchmarks.resumable`):
+run killed part-way, on either side, continues from its latest checkpoint, see :mod:`benchmarks.resumable`):
 
 - ``D_plain``: textsiam, the plain recipe ``configs/D.yaml`` (MRPC at lr 5e-5, the rate its dev chose, as in
   ``benchmarks.finetune_multitask``);
@@ -234,7 +234,7 @@ def train_textsiam(run: Run, args: argparse.Namespace) -> tuple[dict[str, Any], 
 
 def train_peer(run: Run, args: argparse.Namespace) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
     """Train sentence-transformers' twin of the plain recipe (one task); its record and overrides."""
-    from benchmarks.finetune_multitask_st import train_st
+    from benchmarks.resumable import train_st_resumable
     from textsiam.training import TrainConfig
 
     overrides = plain_overrides(run, args)
@@ -242,7 +242,7 @@ def train_peer(run: Run, args: argparse.Namespace) -> tuple[dict[str, Any], list
     config.validate()
     entry = {"dataset": run.dataset, "loss": config.loss, "loss_kwargs": dict(config.loss_kwargs or {})}
     entry.update(label_transform=config.label_transform, binarize_threshold=config.binarize_threshold)
-    record = train_st(config, {run.dataset: entry}, "proportional", config.model, args.work_dir / run.name)
+    record = train_st_resumable(config, {run.dataset: entry}, "proportional", config.model, args.work_dir, run.name)
     metric = next((k for k in (record["dev_history"] or [{}])[-1] if k.startswith(f"{run.dataset}_")), None)
     if metric is not None:  # the one task's metric (mean_dev of the history is its value)
         record["dev_metric"] = metric.removeprefix(f"{run.dataset}_")

@@ -12,11 +12,16 @@ task on the same dev pairs (subsampled the same way) whenever textsiam would (ea
 ``eval_steps``), and keeps the weights with the best mean of the tasks' primary dev metrics: textsiam's rule,
 computed by textsiam's code. sentence-transformers' own ``SequentialEvaluator`` with ``load_best_model_at_end``
 would pick by its evaluators' metrics instead (its binary-classification evaluator chooses thresholds differently).
+
+Resuming (``resume_from``, see ``benchmarks.resumable.train_st_resumable``): at every checkpoint the choice so far is
+written beside it, the dev history and best step in ``OUT/dev_selection.json`` and the best weights in
+``OUT/best_model/`` (safetensors), so a killed run continues from its checkpoint with the same choice.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -212,6 +217,52 @@ def dev_selection(eval_steps: int | None, evaluate: Callable[[Any], None]) -> An
     return DevSelection()
 
 
+#: the dev choice so far, written at each checkpoint (``{"step", "history", "best_step", "best_value"}``)
+SELECTION_FILE = "dev_selection.json"
+#: the best weights so far, written at each checkpoint where they changed
+BEST_DIR = "best_model"
+
+
+def saved_selection_step(out_dir: Path) -> int | None:
+    """The checkpoint step whose dev choice ``out_dir`` holds (``SELECTION_FILE``), None without a readable one."""
+    try:
+        return int(json.loads((Path(out_dir) / SELECTION_FILE).read_text(encoding="utf-8"))["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def persist_selection(out_dir: Path, model: Any, history: list[dict[str, float]], best: dict[str, Any]) -> Any:
+    """A ``transformers`` callback that writes the dev choice so far at every checkpoint save: the best weights
+    (when they changed since the last save) to ``out_dir/BEST_DIR``, then ``out_dir/SELECTION_FILE`` naming the
+    checkpoint's step, each replaced whole, never half-written."""
+    import shutil
+
+    from transformers import TrainerCallback
+
+    class PersistSelection(TrainerCallback):
+        written: int | None = best["step"]  # the best step whose weights are on disk (restored ones are)
+
+        def on_save(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
+            if best["state"] is not None and best["step"] != self.written:
+                partial = out_dir / f"{BEST_DIR}.partial"
+                shutil.rmtree(partial, ignore_errors=True)
+                current = copy.deepcopy(model.state_dict())
+                model.load_state_dict(best["state"])
+                model.save(str(partial))
+                model.load_state_dict(current)
+                shutil.rmtree(out_dir / BEST_DIR, ignore_errors=True)
+                partial.rename(out_dir / BEST_DIR)
+                self.written = best["step"]
+            saved = {"step": state.global_step, "history": history, "best_step": best["step"]}
+            saved["best_value"] = best["value"] if best["state"] is not None else None
+            partial = out_dir / f"{SELECTION_FILE}.partial"
+            partial.write_text(json.dumps(saved, indent=1) + "\n", encoding="utf-8")
+            partial.replace(out_dir / SELECTION_FILE)
+            return control
+
+    return PersistSelection()
+
+
 def train_st(
     config: Any,
     tasks: Mapping[str, Mapping[str, Any]],
@@ -219,10 +270,13 @@ def train_st(
     start_model: str | None,
     out_dir: Path,
     callbacks: list[Any] | None = None,
+    resume_from: Path | None = None,
 ) -> dict[str, Any]:
     """Train the multi-task recipe with sentence-transformers; save the best model to ``out_dir/model``.
 
     ``callbacks``: extra ``transformers.TrainerCallback`` objects (as ``textsiam.training.train`` takes them).
+    ``resume_from``: a checkpoint folder of an earlier attempt in ``out_dir/checkpoints`` to continue from; the dev
+    choice written with it (:func:`persist_selection`) must be that checkpoint's.
 
     Returns the run's record: wall time of ``trainer.train()`` (dev evaluations and checkpoints included, as
     textsiam's ``train_wall_time_s``), steps, loss, the dev history and the best dev value.
@@ -249,6 +303,15 @@ def train_st(
     prompts = task_prompts(config.prompts, list(built), multi=True)  # {task: prefix}, "" for none
     history: list[dict[str, float]] = []
     best: dict[str, Any] = {"value": float("-inf"), "state": None, "step": None}
+    if resume_from is not None:
+        step = int(Path(resume_from).name.rsplit("-", 1)[1])
+        if saved_selection_step(out_dir) != step:
+            raise ValueError(f"{out_dir / SELECTION_FILE}: not the dev choice of {resume_from}; train from the start")
+        saved = json.loads((out_dir / SELECTION_FILE).read_text(encoding="utf-8"))
+        history += saved["history"]
+        if saved["best_step"] is not None:
+            best_weights = SentenceTransformer(str(out_dir / BEST_DIR), device=device).state_dict()
+            best.update(value=saved["best_value"], step=saved["best_step"], state=best_weights)
 
     def evaluate(state: Any) -> None:
         if not devs or (history and history[-1]["step"] == state.global_step):
@@ -294,10 +357,14 @@ def train_st(
         args=args,
         train_dataset=train,
         loss=loss,
-        callbacks=[dev_selection(config.eval_steps, evaluate), *(callbacks or [])],
+        callbacks=[
+            dev_selection(config.eval_steps, evaluate),
+            persist_selection(out_dir, model, history, best),
+            *(callbacks or []),
+        ],
     )
     start = time.perf_counter()
-    output = trainer.train()
+    output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from is not None else None)
     wall = time.perf_counter() - start
     if best["state"] is not None:
         model.load_state_dict(best["state"])

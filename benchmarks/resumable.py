@@ -11,12 +11,16 @@ attempt that recorded it. Otherwise it starts over (``overwrite``: the run's own
 
     outcome = train_resumable(config, work_dir, "mrpc_plain", command())
     outcome.result.model_dir, outcome.wall_s, outcome.resumed_from
+
+sentence-transformers' side of a benchmark resumes the same way (:func:`train_st_resumable`), when its dev choice
+was written with the checkpoint (``benchmarks.finetune_multitask_st.persist_selection``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,12 +97,13 @@ def resume_point(config: Any, work: Path, name: str) -> tuple[int, dict[str, flo
     return step, spent
 
 
-def train_resumable(config: Any, work: Path, name: str, command: str) -> Outcome:
-    """Train ``config`` (``textsiam.training.train``), resuming run ``NAME`` of ``work`` when it can (see above)."""
+def start_clock(
+    config: Any, work: Path, name: str, point: tuple[int, dict[str, float]] | None
+) -> tuple[TimeAtCheckpoint, tuple[float, float]]:
+    """The callback that records run ``NAME``'s time at its checkpoints, its clock counting from the time spent
+    before ``point`` (the checkpoint resumed from, None: from zero), and that earlier ``(wall_s, cpu_s)``."""
     from textsiam.evaluation.results import to_jsonable
-    from textsiam.training import train
 
-    point = resume_point(config, work, name)
     before_wall, before_cpu = (point[1]["wall_s"], point[1]["cpu_s"]) if point else (0.0, 0.0)
     steps = {k: v for k, v in read_progress(work, name).get("steps", {}).items() if point and int(k) <= point[0]}
     progress = {"config": to_jsonable(config.to_dict()), "steps": steps}
@@ -107,11 +112,47 @@ def train_resumable(config: Any, work: Path, name: str, command: str) -> Outcome
     def clock() -> tuple[float, float]:
         return before_wall + time.perf_counter() - wall0, before_cpu + time.process_time() - cpu0
 
-    callback = TimeAtCheckpoint(progress_path(work, name), clock, progress)
     if point:
         logger.info("%s: resuming from checkpoint-%d (%.0f s spent before it)", name, point[0], before_wall)
+    return TimeAtCheckpoint(progress_path(work, name), clock, progress), (before_wall, before_cpu)
+
+
+def train_resumable(config: Any, work: Path, name: str, command: str) -> Outcome:
+    """Train ``config`` (``textsiam.training.train``), resuming run ``NAME`` of ``work`` when it can (see above)."""
+    from textsiam.training import train
+
+    point = resume_point(config, work, name)
+    callback, (before_wall, before_cpu) = start_clock(config, work, name, point)
+    clock = callback.clock
     result = train(
         config, resume=bool(point), overwrite=not point, callbacks=[callback], command=command, show_progress=False
     )
     wall, cpu = clock()
     return Outcome(result, point[0] if point else None, before_wall, before_cpu, round(wall, 3), round(cpu, 3))
+
+
+def train_st_resumable(
+    config: Any, tasks: dict[str, Any], sampler: str, start_model: str | None, work: Path, name: str
+) -> dict[str, Any]:
+    """Train ``config`` with sentence-transformers (``benchmarks.finetune_multitask_st.train_st``) into
+    ``config.output_dir``, resuming run ``NAME`` of ``work`` when it can: the rules above, and the dev choice
+    written with the checkpoint. Starting over removes the earlier attempt's checkpoints first (the run's own
+    files). Returns ``train_st``'s record with ``resumed_from_step``, ``earlier_wall_s`` and ``earlier_cpu_s``."""
+    from benchmarks.finetune_multitask_st import saved_selection_step, train_st
+
+    out = Path(config.output_dir)
+    point = resume_point(config, work, name)
+    if point and saved_selection_step(out) != point[0]:
+        logger.info("%s: not resuming from checkpoint-%d (no dev choice was written with it)", name, point[0])
+        point = None
+    if point is None:
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    callback, (before_wall, before_cpu) = start_clock(config, work, name, point)
+    resume_from = out / "checkpoints" / f"checkpoint-{point[0]}" if point else None
+    record = train_st(config, tasks, sampler, start_model, out, callbacks=[callback], resume_from=resume_from)
+    return {
+        **record,
+        "resumed_from_step": point[0] if point else None,
+        "earlier_wall_s": before_wall,
+        "earlier_cpu_s": before_cpu,
+    }

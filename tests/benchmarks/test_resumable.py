@@ -72,3 +72,42 @@ def test_a_killed_run_resumes_and_its_time_counts(
     assert again.resumed_from is None and again.earlier_wall_s == 0.0 and again.result.global_step == 6
     resumable.progress_path(work, "r").unlink()  # no time recorded for the checkpoint: from the start
     assert resumable.resume_point(changed, work, "r") is None
+
+
+def test_a_killed_sentence_transformers_run_resumes_with_its_dev_choice(
+    resumable: Any, config: Any, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import benchmarks.finetune_multitask_st as st_side
+
+    torch.set_num_threads(1)
+    config = config.with_overrides([f"data_dir={data_dir}"])
+    work, out = tmp_path / "work", Path(config.output_dir)
+    # 24 STS-B pairs / batch 8 = 3 steps an epoch, as above
+    tasks = {"stsb": {"dataset": "stsb", "loss": "cosent", "max_train_pairs": 24, "max_dev_pairs": 40}}
+    save = resumable.TimeAtCheckpoint.on_save
+
+    def killed_after_first_save(self: Any, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        save(self, args, state, control, **kw)
+        raise Killed("killed after the first checkpoint")
+
+    with monkeypatch.context() as m:
+        m.setattr(resumable.TimeAtCheckpoint, "on_save", killed_after_first_save)
+        with pytest.raises(Killed, match="killed after the first checkpoint"):
+            resumable.train_st_resumable(config, tasks, "proportional", config.model, work, "st")
+    saved = json.loads((out / st_side.SELECTION_FILE).read_text(encoding="utf-8"))
+    assert saved["step"] == saved["best_step"] == 3 and [h["step"] for h in saved["history"]] == [3]
+    assert (out / st_side.BEST_DIR / "model.safetensors").is_file()
+    spent = json.loads(resumable.progress_path(work, "st").read_text(encoding="utf-8"))["steps"]["3"]
+
+    record = resumable.train_st_resumable(config, tasks, "proportional", config.model, work, "st")
+    assert record["resumed_from_step"] == 3 and record["global_step"] == 6
+    assert (record["earlier_wall_s"], record["earlier_cpu_s"]) == (spent["wall_s"], spent["cpu_s"])
+    assert [h["step"] for h in record["dev_history"]] == [3, 6]  # the first attempt's evaluation is kept
+    assert record["best_dev"] == max(h["mean_dev"] for h in record["dev_history"])
+
+    (out / st_side.SELECTION_FILE).unlink()  # no dev choice with the checkpoint: from the start, its files gone
+    again = resumable.train_st_resumable(config, tasks, "proportional", config.model, work, "st")
+    assert again["resumed_from_step"] is None and again["earlier_wall_s"] == 0.0 and again["global_step"] == 6
+    assert [h["step"] for h in again["dev_history"]] == [3, 6]
+    with pytest.raises(ValueError, match="not the dev choice of"):
+        st_side.train_st(config, tasks, "proportional", config.model, out, resume_from=out / "checkpoints" / "x-3")
