@@ -37,18 +37,20 @@ def render(payload: Mapping[str, Any]) -> str:
         + (f" Test sets: seeded subsamples of {s['max_test_pairs']} pairs." if s.get("max_test_pairs") else "")
         + (" **Smoke run: numbers are not meaningful.**" if s["smoke"] else ""),
         "",
-        "**Dev choice of the student** (best dev metric of each silver variant; test figures play no part)",
+        "**Dev choice of the student** (the best dev metric of each silver variant; a tie goes to the higher mean "
+        "over the run's dev evaluations; test figures play no part)",
         "",
     ]
     rows = []
     for dataset, sel in payload["selection"].items():
         for r in sel["rows"]:
             dev = "–" if r["best_dev"] is None else f"{r['best_dev']:.2f} ({r['dev_metric']})"
+            mean = "–" if r.get("mean_dev") is None else f"{r['mean_dev']:.2f}"
             chosen = "**chosen**" if r["variant"] == sel["chosen"] else ""
-            rows.append(
-                [dataset, r["variant"], dev, r["silver_pairs"] if r["silver_pairs"] is not None else "–", chosen]
-            )
-    lines += [*markdown_table(["dataset", "variant", "best dev", "silver pairs", ""], rows, "llrrl"), ""]
+            pairs = r["silver_pairs"] if r["silver_pairs"] is not None else "–"
+            rows.append([dataset, r["variant"], dev, mean, pairs, chosen])
+    header = ["dataset", "variant", "best dev", "mean dev", "silver pairs", ""]
+    lines += [*markdown_table(header, rows, "llrrrl"), ""]
     lines += [f"- {d}: {sel['why']}" for d, sel in payload["selection"].items()] + [""]
     for dataset in payload["datasets"]:
         test = payload["test"].get(dataset, {})
