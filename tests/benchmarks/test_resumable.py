@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,8 @@ class Killed(RuntimeError):
     pass
 
 
-def test_a_killed_run_resumes_and_its_time_counts(
-    resumable: Any, config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    torch.set_num_threads(1)
-    work = tmp_path / "work"
+def killed_after_first_checkpoint(resumable: Any, monkeypatch: pytest.MonkeyPatch, run: Callable[[], Any]) -> None:
+    """Call ``run`` with its process 'killed' (an exception) right after its first checkpoint's time is written."""
     save = resumable.TimeAtCheckpoint.on_save
 
     def killed_after_first_save(self: Any, args: Any, state: Any, control: Any, **kw: Any) -> None:
@@ -53,7 +51,15 @@ def test_a_killed_run_resumes_and_its_time_counts(
     with monkeypatch.context() as m:
         m.setattr(resumable.TimeAtCheckpoint, "on_save", killed_after_first_save)
         with pytest.raises(Killed, match="killed after the first checkpoint"):
-            resumable.train_resumable(config, work, "r", "cmd")
+            run()
+
+
+def test_a_killed_run_resumes_and_its_time_counts(
+    resumable: Any, config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    torch.set_num_threads(1)
+    work = tmp_path / "work"
+    killed_after_first_checkpoint(resumable, monkeypatch, lambda: resumable.train_resumable(config, work, "r", "cmd"))
     progress = json.loads(resumable.progress_path(work, "r").read_text(encoding="utf-8"))["steps"]
     assert list(progress) == ["3"] and progress["3"]["wall_s"] > 0
     assert resumable.resume_point(config, work, "r") == (3, progress["3"])
@@ -84,16 +90,11 @@ def test_a_killed_sentence_transformers_run_resumes_with_its_dev_choice(
     work, out = tmp_path / "work", Path(config.output_dir)
     # 24 STS-B pairs / batch 8 = 3 steps an epoch, as above
     tasks = {"stsb": {"dataset": "stsb", "loss": "cosent", "max_train_pairs": 24, "max_dev_pairs": 40}}
-    save = resumable.TimeAtCheckpoint.on_save
-
-    def killed_after_first_save(self: Any, args: Any, state: Any, control: Any, **kw: Any) -> None:
-        save(self, args, state, control, **kw)
-        raise Killed("killed after the first checkpoint")
-
-    with monkeypatch.context() as m:
-        m.setattr(resumable.TimeAtCheckpoint, "on_save", killed_after_first_save)
-        with pytest.raises(Killed, match="killed after the first checkpoint"):
-            resumable.train_st_resumable(config, tasks, "proportional", config.model, work, "st")
+    killed_after_first_checkpoint(
+        resumable,
+        monkeypatch,
+        lambda: resumable.train_st_resumable(config, tasks, "proportional", config.model, work, "st"),
+    )
     saved = json.loads((out / st_side.SELECTION_FILE).read_text(encoding="utf-8"))
     assert saved["step"] == saved["best_step"] == 3 and [h["step"] for h in saved["history"]] == [3]
     assert (out / st_side.BEST_DIR / "model.safetensors").is_file()
