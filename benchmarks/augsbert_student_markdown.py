@@ -137,7 +137,8 @@ def _teacher_lines(payload: Mapping[str, Any]) -> list[str]:
     return [
         "**Teacher candidates** (each trained first on the gold training pairs, its checkpoint chosen on dev; "
         "cross-encoders scored by their `predict` score, twin towers by cosine; the same weights trained in several "
-        "runs are scored once):",
+        "runs are scored once; a run's ensemble as it labels: each member's score mapped onto the gold scale by a "
+        "monotone fit on the gold training pairs, then averaged, its dev threshold chosen on the dev pairs):",
         "",
         *markdown_table(header, rows, "lllllll"),
         "",

@@ -248,7 +248,45 @@ def score_teachers(dataset: str, runs: Mapping[str, Any], how: Scoring) -> list[
             settings = ", ".join(f"{k} {v:g}" for k, v in t["settings"].items() if k in ("epochs", "learning_rate"))
             seen[key] = {k: t.get(k) for k in ("kind", "dev_metric", "dev", "train_wall_time_s", "model_dir")}
             seen[key].update(runs=[name], settings=settings, test=figs)
+    for name, rec in runs.items():  # each ensemble as one candidate: as it labelled the silver pairs
+        members = run_teachers(rec, runs) if rec and rec["dataset"] == dataset and rec.get("seed") is None else []
+        key = " + ".join(t.get("weights_digest") or t["model_dir"] for t in members)
+        if len(members) < 2:
+            continue
+        if key in seen:
+            seen[key]["runs"].append(name)
+            continue
+        seen[key] = score_ensemble(dataset, name, rec, [t["model_dir"] for t in members], how)
     return list(seen.values())
+
+
+def score_ensemble(
+    dataset: str, name: str, rec: Mapping[str, Any], model_dirs: list[str], how: Scoring
+) -> dict[str, Any]:
+    """The teacher candidate of run ``name``'s ensemble (``benchmarks.augsbert_teacher_ensemble``): its dev figure
+    (the dev split, a classification threshold chosen on those pairs, as the runs' dev metric does) and test
+    figures."""
+    from benchmarks.augsbert_cross_encoder_report import score_model
+    from benchmarks.augsbert_teacher_ensemble import EnsembleTeacher
+    from textsiam.data import load_pairs
+
+    config = rec.get("config") or {}
+    gold = load_pairs(dataset, "train", how.data_dir)
+    logger.info("=== test: the ensemble of %s (%d teachers)", name, len(model_dirs))
+    model = EnsembleTeacher(
+        model_dirs,
+        (gold["text_a"], gold["text_b"], gold["label"]),
+        mapping=config.get("silver_mapping", "isotonic"),
+        prompt_name=config.get("silver_prompt_name"),
+        seed=config.get("seed", 42),
+    )
+    label = f"{name} ensemble"
+    dev_pairs = {"test": load_pairs(dataset, "dev", how.data_dir), "dev": None}
+    dev = figures(dataset, score_model(model, label, dataset, dev_pairs, how.data_dir, 0, how.seed), "cross_encoder_")
+    sc = score_model(model, label, dataset, how.pairs[dataset], how.data_dir, how.n_resamples, how.seed)
+    out = {"kind": f"ensemble of {len(model_dirs)}", "dev_metric": PRIMARY[dataset], "model_dir": model.name_or_path}
+    out.update(dev=dev[PRIMARY[dataset]]["value"], train_wall_time_s=None, runs=[name], settings="mapped mean")
+    return {**out, "test": figures(dataset, sc, "cross_encoder_")}
 
 
 def analyse(dataset: str, student: str | None, scored: Mapping[str, Any], how: Scoring) -> dict[str, Any]:
