@@ -207,6 +207,10 @@ def test_multitask_resume_continues_exactly(tmp_path, tiny_model_dir, two_tasks)
     b = resumed.model.state_dict()
     assert resumed.global_step == full.global_step
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    # the evaluation before the checkpoint (step 3) is in the resumed run's history, each task's figure too
+    assert [h["step"] for h in resumed.dev_history] == [h["step"] for h in full.dev_history] == [3, 6, 9, 12, 15, 18]
+    for mine, theirs in zip(resumed.dev_history, full.dev_history, strict=True):
+        assert mine.keys() == theirs.keys() and all(mine[k] == pytest.approx(theirs[k], abs=1e-4) for k in mine)
 
 
 def test_set_reaches_an_entry_of_a_task():

@@ -75,7 +75,8 @@ class TrainResult:
         best_checkpoint: the checkpoint chosen by the dev metric (``None`` without dev data).
         best_metric: its dev metric value.
         metric_name: name of the dev metric (e.g. ``cosine_spearman``).
-        dev_history: one ``{"step", "epoch", metric}`` per dev evaluation of this call.
+        dev_history: one ``{"step", "epoch", metric}`` per dev evaluation of the run (a resumed run's starts with
+            those before its checkpoint).
         log_history: ``transformers`` log entries (losses, learning rates, dev metrics).
         evaluation: final evaluation of the saved model (dev + test sets); ``None`` on non-main processes.
         examples: description of the training examples.

@@ -182,6 +182,26 @@ class _DevMetricPlaceholder(torch.utils.data.Dataset):
         raise IndexError("SiameseTrainer evaluates with its dev_metric, not with an eval dataset")
 
 
+class _ResumedDevHistory(TrainerCallback):
+    """A resumed run's dev history starts with the evaluations before its checkpoint: they are read back from the
+    checkpoint's training state (``trainer_state.json``'s log), so the run's record covers the whole run."""
+
+    def __init__(self, trainer: SiameseTrainer) -> None:
+        self.trainer = trainer
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        trainer = self.trainer
+        if trainer.dev_metric is None or trainer.dev_history:
+            return control
+        key = f"eval_{getattr(trainer.dev_metric, 'metric_name', 'dev_metric')}"
+        for log in state.log_history:  # empty unless the run resumed
+            if key in log:
+                entry = {"step": log.get("step", 0), "epoch": log.get("epoch", 0.0), key[5:]: float(log[key])}
+                others = {k[5:]: float(v) for k, v in log.items() if k.startswith("eval_") and k != "eval_runtime"}
+                trainer.dev_history.append({**entry, **others})
+        return control
+
+
 class _SamplerEpoch(TrainerCallback):
     """Give the batch sampler the epoch at the start of every epoch.
 
@@ -247,6 +267,7 @@ class SiameseTrainer(Trainer):
         self.dev_history: list[dict[str, float]] = []
         self.train_sampler: SiameseBatchSampler | None = None
         self.add_callback(_SamplerEpoch(self))
+        self.add_callback(_ResumedDevHistory(self))
         self.loss_is_scaled_for_ga = False  # compute_loss returns a per-batch mean
 
     # ------------------------------------------------------------------------------------------ data
