@@ -177,8 +177,9 @@ def teacher_entry(kind: str, plain: Any, ce: dict[str, Any]) -> dict[str, Any]:
 
 def saved_prompts(model_dir: str | Path) -> dict[str, str]:
     """A twin tower's saved prompts (its ``config_sentence_transformers.json``), ``{}`` for none."""
-    path = Path(model_dir) / "config_sentence_transformers.json"
-    return dict(json.loads(path.read_text(encoding="utf-8")).get("prompts") or {}) if path.is_file() else {}
+    from textsiam.training.silver_teachers import saved_prompts as read
+
+    return read(model_dir) or {}
 
 
 def given_record(model_dir: str | Path) -> dict[str, Any]:

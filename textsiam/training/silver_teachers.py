@@ -24,7 +24,15 @@ from textsiam.training.fingerprints import digest_json, model_fingerprint
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["IN_MEMORY_TEACHER", "Teacher", "given_teachers", "resolve_teachers", "score_pairs", "teacher_kind"]
+__all__ = [
+    "IN_MEMORY_TEACHER",
+    "Teacher",
+    "given_teachers",
+    "resolve_teachers",
+    "saved_prompts",
+    "score_pairs",
+    "teacher_kind",
+]
 
 #: Teacher names that start with this stand for a model object given to :func:`textsiam.fit`.
 IN_MEMORY_TEACHER = "<in-memory teacher"
@@ -111,7 +119,7 @@ def _check_prompt(name: str, prompts: Mapping[str, str] | None, prompt_name: str
     )
 
 
-def _saved_prompts(source: Any) -> dict[str, str] | None:
+def saved_prompts(source: Any) -> dict[str, str] | None:
     """A twin tower's saved prompts without loading it: an object's, or a local folder's
     ``config_sentence_transformers.json``; None when they cannot be read yet (a Hub name)."""
     if not isinstance(source, (str, os.PathLike)):
@@ -184,7 +192,7 @@ def resolve_teachers(value: str | list[str], given: Any = None, prompt_name: str
         kind = teacher_kind(source)
         prompt = prompt_name if kind == TWIN_TOWER else None
         if prompt is not None:
-            _check_prompt(name, _saved_prompts(source), prompt)
+            _check_prompt(name, saved_prompts(source), prompt)
         out.append(Teacher(name, source, kind, model_fingerprint(source), prompt))
         logger.info(
             "silver teacher: %s (%s)%s",
