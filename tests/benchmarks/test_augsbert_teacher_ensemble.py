@@ -10,9 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from tests.cross_encoders import make_tiny_cross_encoder
-from tests.helpers import make_tiny_model
+from cross_encoders import make_tiny_cross_encoder
+from helpers import make_tiny_model
 
 GOLD_A = [f"a dog number {i} runs in the park" for i in range(30)]
 GOLD_B = [f"the dog {i % 7} is running outside" for i in range(30)]
