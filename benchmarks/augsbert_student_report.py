@@ -263,15 +263,16 @@ def score_teachers(dataset: str, runs: Mapping[str, Any], how: Scoring) -> list[
 def score_ensemble(
     dataset: str, name: str, rec: Mapping[str, Any], model_dirs: list[str], how: Scoring
 ) -> dict[str, Any]:
-    """The teacher candidate of run ``name``'s ensemble (``benchmarks.augsbert_teacher_ensemble``): its dev figure
-    (the dev split, a classification threshold chosen on those pairs, as the runs' dev metric does) and test
-    figures."""
+    """The teacher candidate of run ``name``'s ensemble (``benchmarks.augsbert_teacher_ensemble``), fitted on the
+    run's gold training pairs (its ``max_train_pairs`` subsample): its dev figure (the dev split, a classification
+    threshold chosen on those pairs, as the runs' dev metric does) and test figures."""
     from benchmarks.augsbert_cross_encoder_report import score_model
     from benchmarks.augsbert_teacher_ensemble import EnsembleTeacher
     from textsiam.data import load_pairs
+    from textsiam.training.examples import subsample
 
     config = rec.get("config") or {}
-    gold = load_pairs(dataset, "train", how.data_dir)
+    gold = subsample(load_pairs(dataset, "train", how.data_dir), config.get("max_train_pairs"), config.get("seed", 42))
     logger.info("=== test: the ensemble of %s (%d teachers)", name, len(model_dirs))
     model = EnsembleTeacher(
         model_dirs,

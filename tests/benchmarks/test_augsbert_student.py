@@ -361,6 +361,7 @@ def test_smoke_run(
     assert [(t["kind"], t["runs"]) for t in teachers] == [  # the candidates: the seed runs' teachers are not
         ("cross_encoder", ["mrpc_silver_ce_twin"]),
         ("siamese", ["mrpc_silver_ce_twin"]),
+        ("ensemble of 2", ["mrpc_silver_ce_twin"]),  # the two as one candidate, as they labelled
     ]
     assert all(np.isfinite(t["test"]["accuracy"]["value"]) and t["dev"] is not None for t in teachers)
     goals = {g["id"]: g for g in saved["goals"]}

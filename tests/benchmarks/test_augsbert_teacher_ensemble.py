@@ -75,7 +75,7 @@ def test_the_report_scores_a_runs_ensemble_once(
     how = report.Scoring(eval_pairs(str(data_dir), ["mrpc"], 60, 0), str(data_dir), 20, 0)
     teacher = {"index": 0, "kind": "siamese", "model_dir": members[0], "weights_digest": "w0", "settings": {}}
     ce = {**teacher, "index": 1, "kind": "cross_encoder", "model_dir": members[1], "weights_digest": "w1"}
-    rec = {"dataset": "mrpc", "seed": None, "config": {"seed": 42}, "teachers": [teacher, ce]}
+    rec = {"dataset": "mrpc", "seed": None, "config": {"seed": 42, "max_train_pairs": 100}, "teachers": [teacher, ce]}
     runs = {"mrpc_silver_ce_twin": rec, "mrpc_silver_again": rec, "mrpc_silver_twin": {**rec, "teachers": [teacher]}}
     candidates = report.score_teachers("mrpc", runs, how)
     assert [c["kind"] for c in candidates] == ["siamese", "cross_encoder", "ensemble of 2"]
