@@ -16,6 +16,8 @@ run killed part-way, on either side, continues from its latest checkpoint, see :
   says which), ``twin`` a twin-tower teacher trained with the plain recipe, ``ce_twin`` the ensemble of the two;
   more with ``--variants``, e.g. ``twin_seeds``, an ensemble of three twin-tower teachers of the plain recipe with
   seeds 42, 43 and 44 (not with ``--smoke`` or ``--max-train-pairs``: a teacher's seed also draws that subsample);
+- ``D_plain_seedN``, named in ``--only``: the plain recipe with seed N, the ``twin+K`` teacher of seed ``N - K``
+  trained as a run of its own, so that it can train beside the other runs (else the silver run trains it inside);
 - with ``--seeds N ...``: ``D_silver_V_seedN`` (the variant dev chose) and ``D_st_plain_seedN``, the comparison again
   with other seeds (the teachers retrain with the seed): the report pools them by a two-level paired bootstrap.
 
@@ -41,6 +43,7 @@ candidate on dev and test, gives each recipe's wall and CPU time (teachers inclu
 
     python -m benchmarks.augsbert_student --work-dir W --side textsiam --only stsb    # textsiam's runs of STS-B
     python -m benchmarks.augsbert_student --work-dir W --side st                     # ST's (at once, one thread each)
+    python -m benchmarks.augsbert_student --work-dir W --side textsiam --only stsb_plain_seed43  # a teacher alone
     python -m benchmarks.augsbert_student --work-dir W --side textsiam --seeds 1 2   # more seeds of the student
     python -m benchmarks.augsbert_student --work-dir W --side st --seeds 1 2         # and of ST plain
     python -m benchmarks.augsbert_student --work-dir W --side report                 # evaluate and write
@@ -81,6 +84,7 @@ from benchmarks.augsbert_student_recipes import (
     Run,
     base_runs,
     plain_overrides,
+    plain_seed_run,
     recipe,
 )
 from benchmarks.common import (
@@ -105,6 +109,20 @@ SMOKE_EVAL_PAIRS = 200
 SEED = 42
 
 
+def _only_name(value: str) -> str:
+    """An ``--only`` item: a dataset, a run of :data:`RUN_NAMES`, or ``D_plain_seedN`` of another seed than the
+    recipe's."""
+    if value in DATASETS or value in RUN_NAMES:
+        return value
+    run = plain_seed_run(value)
+    if run is not None and run.seed != RECIPE_SEED:
+        return value
+    raise argparse.ArgumentTypeError(
+        f"invalid choice: {value!r} (choose from the datasets {DATASETS}, the runs {RUN_NAMES}, "
+        f"or D_plain_seedN with N other than the recipe's seed {RECIPE_SEED})"
+    )
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = benchmark_parser(__doc__, "augsbert", model=True)
     p.add_argument("--work-dir", type=Path, required=True, help="where the runs write (a later call resumes there)")
@@ -118,10 +136,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--only",
         nargs="+",
-        choices=[*DATASETS, *RUN_NAMES],
+        type=_only_name,
         default=None,
         metavar="NAME",
-        help=f"datasets {DATASETS} or runs (their seed runs too): {RUN_NAMES}",
+        help=f"datasets {DATASETS} or runs (their seed runs too): {RUN_NAMES}, or D_plain_seedN (a twin+K teacher)",
     )
     p.add_argument(
         "--variants",
@@ -285,8 +303,13 @@ def seed_runs(dataset: str, side: str, args: argparse.Namespace) -> list[Run]:
 
 
 def train_runs(args: argparse.Namespace, side: str) -> None:
-    """Train the selected runs of ``side`` that are not complete (all with ``--force``), then their seed runs."""
+    """Train the plain runs of other seeds that ``--only`` names (textsiam's side), then the selected runs of
+    ``side`` that are not complete (all with ``--force``), then their seed runs."""
     args.work_dir.mkdir(parents=True, exist_ok=True)
+    named = [run for name in args.only or [] if (run := plain_seed_run(name)) is not None]
+    for run in named if side == "textsiam" else []:
+        if args.force or load_record(args.work_dir, run.name) is None:
+            train_one(run, args)
     for dataset in DATASETS:
         base = [r for r in base_runs([dataset], args.variants) if r.side == side]
         for run in [r for r in base if selected(r, args)]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,15 @@ def base_runs(datasets: Sequence[str] = DATASETS, variants: Sequence[str] = VARI
 
 
 RUN_NAMES = tuple(run.name for run in base_runs())
+
+
+def plain_seed_run(name: str) -> Run | None:
+    """The run ``name`` when it names a plain run of another seed (``D_plain_seedN``), else None: such a run
+    trains the ``twin+K`` teacher of seed ``N - K`` (:func:`teacher_source`), so it can train beside the others."""
+    match = re.fullmatch(r"([a-z]+)_plain_seed(\d+)", name)
+    if match is None or match[1] not in DATASETS:
+        return None
+    return Run(match[1], "textsiam", None, int(match[2]))
 
 
 # ---------------------------------------------------------------------------------------------- recipes

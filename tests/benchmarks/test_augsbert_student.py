@@ -53,6 +53,27 @@ def test_run_plan(recipes: Any, bench: Any, report: Any) -> None:
     assert not bench.selected(recipes.Run("stsb", "st", None, 1), args)
 
 
+def test_a_plain_run_of_another_seed_trains_alone(
+    recipes: Any, bench: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--only D_plain_seedN`` trains that plain run only (a twin+K teacher, beside other runs); the source of the
+    twin+1 teacher of the recipe's seed is that run."""
+    assert recipes.plain_seed_run("stsb_plain_seed43") == recipes.Run("stsb", "textsiam", None, 43)
+    assert recipes.plain_seed_run("sick_plain_seed43") is None and recipes.plain_seed_run("stsb_plain") is None
+    assert recipes.teacher_source("twin+1", recipes.Run("stsb", "textsiam", "twin_seeds")).name == "stsb_plain_seed43"
+    trained: list[tuple[str, str]] = []
+    monkeypatch.setattr(bench, "train_one", lambda run, args: trained.append((run.name, run.side)))
+    args = bench.parse_args(["--work-dir", str(tmp_path), "--only", "stsb_plain_seed43", "mrpc_plain_seed44"])
+    assert [r.name for r in recipes.base_runs() if bench.selected(r, args)] == []
+    bench.train_runs(args, "textsiam")
+    bench.train_runs(args, "st")
+    assert trained == [("stsb_plain_seed43", "textsiam"), ("mrpc_plain_seed44", "textsiam")]
+    for bad in ("stsb_plain_seed42", "stsb_plain_seedx"):
+        with pytest.raises(SystemExit, match="2"):
+            bench.parse_args(["--work-dir", "w", "--only", bad])
+        assert f"invalid choice: {bad!r}" in capsys.readouterr().err
+
+
 def test_the_given_variant_needs_its_teachers(recipes: Any, bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert bench.parse_args(["--work-dir", "w"]).variants == list(recipes.DEFAULT_VARIANTS) == ["ce", "twin", "ce_twin"]
     args = bench.parse_args(["--work-dir", "w", "--given-teachers", "mt/model"])
