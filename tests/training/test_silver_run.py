@@ -228,3 +228,23 @@ def test_label_match_keeps_silver_pairs_in_the_gold_proportions_and_reuses_the_l
     assert record["sizes"]["silver_pairs"] == len(kept) == record["label_match"]["kept"]
     assert record["label_match"]["of"] == len(every) and record["label_match"]["gold_share"] == [0.5, 0.5]
     assert sum(record["sizes"]["per_strategy"].values()) == len(kept)
+
+
+def test_silver_pairs_come_from_the_texts_named_and_a_changed_source_samples_again(tmp_path, tiny_model_dir, caplog):
+    rows = make_sts_rows(12, 9)
+    unlabelled = [" ".join(r[0].split()[::-1]) for r in make_sts_rows(10, 10)]  # texts no gold pair holds
+    texts = tmp_path / "unlabelled.txt"
+    texts.write_text("\n".join(unlabelled) + "\n", encoding="utf-8")
+    run = tmp_path / "run"
+    kwargs = _settings(silver_teacher=CountingTeacher(), output_dir=run, silver_texts=[str(texts)], silver_per_text=2)
+    textsiam.fit(str(tiny_model_dir), rows, **kwargs)
+    pairs = [json.loads(line) for line in (run / "silver" / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert pairs and all(p["text_a"] in unlabelled and p["text_b"] in unlabelled for p in pairs)
+    record = _record(run)
+    assert record["recipe"]["texts"]["sources"] == [{"source": str(texts), "texts": 10, "new": 10}]
+    assert record["sizes"]["distinct_texts"] == 10
+    texts.write_text("\n".join(unlabelled[:6]) + "\n", encoding="utf-8")  # the same setting, other texts
+    with caplog.at_level(logging.WARNING, logger="textsiam.training.silver"):
+        textsiam.fit(str(tiny_model_dir), rows, overwrite=True, **kwargs)
+    assert "silver texts or start model) differs from the one in" in caplog.text
+    assert _record(run)["sizes"]["distinct_texts"] == 6

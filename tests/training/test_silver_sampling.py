@@ -138,3 +138,13 @@ def test_nn_needs_embeddings():
     a, b = _gold()
     with pytest.raises(ValueError, match="nn needs the start model's embeddings"):
         sample_pairs(a, b, ["nn"], per_text=1)
+
+
+def test_a_pool_of_other_texts_is_paired_and_gold_pairs_in_it_are_still_skipped():
+    a, b = _gold()
+    pool = ["cat sat mat", "cat mat rug floor", "cat sat rug", "cat naps mat", "dog park bench"]  # two gold texts
+    cands = sample_pairs(a, b, ["bm25"], per_text=1, seed=0, pool=pool)
+    pairs = {frozenset(p) for p in zip(cands.text_a, cands.text_b, strict=True)}
+    assert cands.texts == 5 and all(t in pool for p in pairs for t in p)  # only texts of the pool
+    assert frozenset(("cat sat mat", "cat mat rug floor")) not in pairs  # a gold pair, although both are in the pool
+    assert dict(zip(cands.text_a, cands.text_b, strict=True))["cat sat mat"] in {"cat sat rug", "cat naps mat"}

@@ -134,6 +134,12 @@ class TrainFields:
         text="silver_teacher: how pairs of the distinct training texts are sampled: bm25 (each text's top BM25 "
         "neighbours) | nn (its nearest neighbours by cosine of the start model's embeddings) | random",
     )
+    silver_texts: list[str] = setting(
+        factory=lambda: ["train"],
+        text="silver_teacher: the texts pairs are sampled from, the distinct texts of all these sources together: "
+        "train (the training texts), NAME:SPLIT of a benchmark (e.g. sick:train), a .txt file (one text per line) "
+        "or a data file (its text columns); labels unused",
+    )
     silver_per_text: int = setting(
         3,
         "silver_teacher: partners per text from each strategy (its top k); a text with itself, pairs already in "

@@ -5,8 +5,9 @@ With ``silver_teacher`` set, :func:`~textsiam.training.run.run` calls :func:`add
 before the model step (through :func:`~textsiam.training.teacher_run.silver_step`, which first trains the teachers
 described as ``{train: {...}}`` and names them by their folders):
 
-1. **sample** new pairs of the distinct training texts (:mod:`~textsiam.training.silver_sampling`: ``bm25``,
-   ``nn``, ``random``; ``silver_per_text`` per text and strategy, ``silver_max_pairs`` in all);
+1. **sample** new pairs of the distinct training texts, or of the texts ``silver_texts`` names
+   (:mod:`~textsiam.training.silver_texts`), by :mod:`~textsiam.training.silver_sampling` (``bm25``, ``nn``,
+   ``random``; ``silver_per_text`` per text and strategy, ``silver_max_pairs`` in all);
 2. **label** them with the teacher, or each teacher of an ensemble, in cached chunks
    (:mod:`~textsiam.training.silver_labels`), together with up to :data:`MAX_MAPPING_PAIRS` gold pairs;
 3. **map** the scores onto the gold label scale by a monotone fit on those gold pairs (0/1 labels: threshold 0.5);
@@ -29,12 +30,13 @@ import numpy as np
 
 from textsiam.training.config import ConfigError, TrainConfig
 from textsiam.training.fingerprints import digest_json, model_fingerprint, rows_digest
-from textsiam.training.silver_checks import silver_loss_problem
+from textsiam.training.silver_checks import TRAIN_SOURCE, silver_loss_problem
 from textsiam.training.silver_labels import label_pairs, map_to_gold
 from textsiam.training.silver_matching import match_label_distribution
-from textsiam.training.silver_sampling import BM25_SETTINGS, SilverCandidates, sample_pairs
+from textsiam.training.silver_sampling import BM25_SETTINGS, SilverCandidates, distinct_texts, sample_pairs
 from textsiam.training.silver_store import SILVER_DIR, SilverStore
 from textsiam.training.silver_teachers import resolve_teachers
+from textsiam.training.silver_texts import SilverTextPool, silver_text_pool
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +83,10 @@ def add_silver(
     binary = raw_label_kind(gold_y) == "binary"
     store = SilverStore(out / SILVER_DIR if out is not None else None, write=process_rank() == 0)
     teachers = resolve_teachers(config.silver_teacher, given, config.silver_prompt_name)  # type: ignore[arg-type]
-    recipe = _recipe(config, gold_a, gold_b, gold_y, model)
+    pool = None
+    if list(config.silver_texts) != [TRAIN_SOURCE]:
+        pool = silver_text_pool(config.silver_texts, distinct_texts(gold_a, gold_b), config)
+    recipe = _recipe(config, gold_a, gold_b, gold_y, model, pool)
     recipe_digest = digest_json(recipe)
     earlier = store.read_record()
     _report_changes(earlier, recipe_digest, teachers, store)
@@ -96,6 +101,7 @@ def add_silver(
             config.silver_max_pairs,
             config.seed,
             embed=_embedder(config, model, show_progress) if "nn" in config.silver_strategies else None,
+            pool=pool.texts if pool is not None else None,
         )
         store.write_candidates(recipe_digest, candidates)
     else:
@@ -171,9 +177,16 @@ def check_silver_data(tasks: list[Any]) -> None:
         raise ConfigError([problem])
 
 
-def _recipe(config: TrainConfig, gold_a: list[str], gold_b: list[str], gold_y: list[Any], model: Any) -> dict:
-    """What the sampled pairs depend on (their cache key): the settings, the gold pairs and, for ``nn``, the start
-    model's weights."""
+def _recipe(
+    config: TrainConfig,
+    gold_a: list[str],
+    gold_b: list[str],
+    gold_y: list[Any],
+    model: Any,
+    pool: SilverTextPool | None,
+) -> dict:
+    """What the sampled pairs depend on (their cache key): the settings, the gold pairs, the texts of the pool
+    (other than the training texts) and, for ``nn``, the start model's weights."""
     recipe: dict[str, Any] = {
         "strategies": list(config.silver_strategies),
         "per_text": config.silver_per_text,
@@ -181,6 +194,8 @@ def _recipe(config: TrainConfig, gold_a: list[str], gold_b: list[str], gold_y: l
         "seed": config.seed,
         "gold_pairs": rows_digest(zip(gold_a, gold_b, [float(y) for y in gold_y], strict=True)),
     }
+    if pool is not None:  # the default pool (the training texts) adds nothing: earlier silver folders stay valid
+        recipe["texts"] = {"sources": pool.sources, "digest": rows_digest([t] for t in pool.texts)}
     if "bm25" in config.silver_strategies:
         recipe["bm25"] = dict(BM25_SETTINGS)
     if "nn" in config.silver_strategies:
@@ -200,7 +215,7 @@ def _embedder(config: TrainConfig, model: Any, show_progress: bool) -> Any:
         from textsiam.training.build import build_model
 
         start = model if model is not None else build_model(config)
-        logger.info("silver: embedding %d training texts with the start model for nn pairs", len(texts))
+        logger.info("silver: embedding %d texts with the start model for nn pairs", len(texts))
         show = show_progress and len(texts) >= 1000
         return np.asarray(start.encode(texts, batch_size=config.eval_batch_size, show_progress_bar=show))
 
@@ -213,8 +228,8 @@ def _report_changes(earlier: dict[str, Any] | None, recipe_digest: str, teachers
         return
     if earlier.get("recipe_digest") != recipe_digest:
         logger.warning(
-            "silver: the recipe (strategies, caps, seed, gold pairs or start model) differs from the one in %s: "
-            "sampling and labelling again",
+            "silver: the recipe (strategies, caps, seed, gold pairs, silver texts or start model) differs from the "
+            "one in %s: sampling and labelling again",
             store.folder,
         )
     before = [t.get("fingerprint") for t in earlier.get("teachers", []) if isinstance(t, dict)]

@@ -6,21 +6,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, fields
+from pathlib import Path
 from typing import Any
 
 from textsiam.losses import LOSSES
+from textsiam.training.dataset_names import check_dataset, is_file_dataset
 
-__all__ = ["SILVER_MAPPINGS", "SILVER_SETTINGS", "SILVER_STRATEGIES", "silver_loss_problem", "silver_problems"]
+__all__ = [
+    "SILVER_MAPPINGS",
+    "SILVER_SETTINGS",
+    "SILVER_STRATEGIES",
+    "TRAIN_SOURCE",
+    "silver_loss_problem",
+    "silver_problems",
+    "silver_texts_problems",
+]
 
 #: ``silver_strategies`` values: how pairs of the training texts are sampled (:mod:`.silver_sampling`).
 SILVER_STRATEGIES: tuple[str, ...] = ("bm25", "nn", "random")
+#: The ``silver_texts`` entry that stands for the run's own training texts (:mod:`.silver_texts`).
+TRAIN_SOURCE = "train"
 #: ``silver_mapping`` values: the monotone map of teacher scores onto the gold label scale.
 SILVER_MAPPINGS: tuple[str, ...] = ("isotonic", "linear")
 #: The settings of the pipeline besides ``silver_teacher`` itself.
 SILVER_SETTINGS: tuple[str, ...] = (
     "silver_strategies",
+    "silver_texts",
     "silver_per_text",
     "silver_max_pairs",
     "silver_mapping",
@@ -74,6 +87,7 @@ def silver_problems(config: Any) -> list[str]:
             f"silver_strategies: nn pairs texts by the start model's embeddings, but a new {config.encoder} tower "
             "has none worth using: use bm25 (or random)"
         )
+    problems += silver_texts_problems(config.silver_texts)
     if config.silver_mapping not in SILVER_MAPPINGS:
         problems.append(f"unknown silver_mapping {config.silver_mapping!r}; choose one of {list(SILVER_MAPPINGS)}")
     rules = [
@@ -123,4 +137,34 @@ def _teacher_problems(teacher: Any) -> list[str]:
     repeated = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
     if repeated:
         problems.append(f"silver_teacher: {', '.join(repeated)} named more than once; name each teacher once")
+    return problems
+
+
+def silver_texts_problems(entries: Any) -> list[str]:
+    """The problems of a ``silver_texts`` value (before any data is read): each entry ``train``, ``NAME:SPLIT`` of a
+    benchmark, or an existing data file; each once."""
+    if isinstance(entries, str) or not isinstance(entries, Sequence):
+        return [f"silver_texts: give a list of sources (train, NAME:SPLIT, or a file), got {entries!r}"]
+    if not entries:
+        return ["silver_texts: name at least one source, e.g. [train] (the training texts)"]
+    problems = []
+    for entry in entries:
+        if not isinstance(entry, str) or not entry.strip():
+            problems.append(f"silver_texts: each source is train, NAME:SPLIT or a file path, got {entry!r}")
+        elif entry == TRAIN_SOURCE:
+            continue
+        elif is_file_dataset(entry):
+            if not Path(entry).expanduser().is_file():
+                problems.append(f"silver_texts: file not found: {entry}")
+        elif ":" not in entry:
+            problems.append(
+                f"silver_texts: {entry!r} names no split; write NAME:SPLIT (e.g. {entry}:train), train for the "
+                "training texts, or a file path"
+            )
+        else:
+            name, split = entry.rsplit(":", 1)
+            problems += check_dataset(name, split, "silver_texts")
+    repeated = sorted({e for e in entries if isinstance(e, str) and list(entries).count(e) > 1})
+    if repeated:
+        problems.append(f"silver_texts: {', '.join(repeated)} given more than once; give each source once")
     return problems

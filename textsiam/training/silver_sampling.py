@@ -1,4 +1,5 @@
-"""Sampling silver pairs from the training texts: which new pairs the teacher of the teacher pipeline labels.
+"""Sampling silver pairs from the training texts (or another pool, :mod:`.silver_texts`): which new pairs the
+teacher of the teacher pipeline labels.
 
 Thakur et al. (*Augmented SBERT*, NAACL 2021) found that random pairs of the training sentences are mostly
 unrelated, so a teacher's labels on them teach little; pairs of *neighbours* do better. Each strategy pairs every
@@ -43,7 +44,7 @@ class SilverCandidates:
         text_a, text_b, strategy: the pairs, in order (strategy by strategy, text by text, best partner first).
         found: pairs per strategy before ``max_pairs``.
         kept: pairs per strategy after it.
-        texts: the number of distinct training texts.
+        texts: the number of distinct texts they were sampled from.
     """
 
     text_a: list[str] = field(default_factory=list)
@@ -129,8 +130,10 @@ def sample_pairs(
     max_pairs: int | None = None,
     seed: int = 0,
     embed: Callable[[list[str]], np.ndarray] | None = None,
+    pool: Sequence[str] | None = None,
 ) -> SilverCandidates:
-    """New pairs of the distinct texts of the gold pairs ``(texts_a[i], texts_b[i])``, by each strategy.
+    """New pairs of the distinct texts of the gold pairs ``(texts_a[i], texts_b[i])`` (or of ``pool``), by each
+    strategy.
 
     Args:
         texts_a, texts_b: the gold training pairs (their pairs are never sampled again).
@@ -139,17 +142,20 @@ def sample_pairs(
         max_pairs: keep a seeded random subsample of this many pairs (``None``: all).
         seed: seeds ``random`` and the subsample.
         embed: ``texts -> (N, D)`` embeddings, for ``nn`` (the start model's ``encode``).
+        pool: the distinct texts to pair (:mod:`~textsiam.training.silver_texts`); ``None``: the distinct texts of
+            the gold pairs. Gold pairs whose two texts are in the pool are still never sampled.
 
     Returns:
         :class:`SilverCandidates`.
     """
-    texts = distinct_texts(texts_a, texts_b)
+    texts = distinct_texts(texts_a, texts_b) if pool is None else list(dict.fromkeys(pool))
     n = len(texts)
     index = {t: i for i, t in enumerate(texts)}
     gold_partners: list[set[int]] = [set() for _ in range(n)]
     for a, b in zip(texts_a, texts_b, strict=True):
-        gold_partners[index[a]].add(index[b])
-        gold_partners[index[b]].add(index[a])
+        if a in index and b in index:
+            gold_partners[index[a]].add(index[b])
+            gold_partners[index[b]].add(index[a])
     depth = per_text + max((len(p) for p in gold_partners), default=0)  # enough to skip the gold partners
     seen = {(min(i, j), max(i, j)) for i in range(n) for j in gold_partners[i]}
     pairs: list[tuple[int, int, str]] = []
@@ -181,7 +187,7 @@ def sample_pairs(
     for _, _, s in pairs:
         kept[s] += 1
     logger.info(
-        "silver pairs sampled from %d distinct training texts: %s (%d per text per strategy)%s",
+        "silver pairs sampled from %d distinct texts: %s (%d per text per strategy)%s",
         n,
         ", ".join(f"{s} {kept[s]}" for s in strategies),
         per_text,

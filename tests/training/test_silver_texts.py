@@ -1,0 +1,79 @@
+"""Where silver pairs come from (#26): ``silver_texts`` names the training texts, benchmark splits, text files and
+data files; the pool is their distinct texts in order; bad sources are refused before anything is read."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from textsiam.training import ConfigError, TrainConfig
+from textsiam.training.silver_checks import silver_texts_problems
+from textsiam.training.silver_texts import silver_text_pool
+
+
+def test_the_pool_joins_the_sources_in_order_without_repeats(tmp_path):
+    txt = tmp_path / "questions.txt"
+    txt.write_text("how do I cook rice?\n\nthe cat sat\nhow do I cook rice?\nwhy is the sky blue?\n", encoding="utf-8")
+    csv = tmp_path / "pairs.csv"
+    csv.write_text("sentence1,sentence2,score\nthe cat sat,a dog ran,1.0\nbirds sing,why is the sky blue?,0.5\n")
+    pool = silver_text_pool(["train", str(txt), str(csv)], ["the cat sat", "a cat sits"], TrainConfig())
+    assert pool.texts == [
+        "the cat sat", "a cat sits",  # train
+        "how do I cook rice?", "why is the sky blue?",  # the .txt file: blank line skipped, repeats once
+        "a dog ran", "birds sing",  # the pairs file: both text columns, no label
+    ]  # fmt: skip
+    assert [(s["source"], s["texts"], s["new"]) for s in pool.sources] == [
+        ("train", 2, 2),
+        (str(txt), 4, 2),  # "" counts among the file's texts, but is never pooled
+        (str(csv), 4, 2),
+    ]
+
+
+def test_a_benchmark_split_gives_both_columns_texts(data_dir, caplog):
+    config = TrainConfig(data_dir=data_dir)
+    with caplog.at_level(logging.WARNING, logger="textsiam.training.silver_texts"):
+        pool = silver_text_pool(["sick:train"], [], config)
+    assert len(pool.texts) == 4802 and pool.sources == [{"source": "sick:train", "texts": 4802, "new": 4802}]
+    assert not caplog.text
+    with caplog.at_level(logging.WARNING, logger="textsiam.training.silver_texts"):
+        silver_text_pool(["sick:test"], [], config)
+    assert "sick:test is a test split: figures on it are no longer held out" in caplog.text
+
+
+def test_a_source_that_cannot_be_read_or_holds_too_little_is_refused(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"fine\n\xff broken\n")
+    with pytest.raises(ConfigError, match=r"silver_texts: .*bad.txt: .*bad.txt:2: invalid UTF-8"):
+        silver_text_pool([str(bad)], [], TrainConfig())
+    one = tmp_path / "one.txt"
+    one.write_text("only me\n\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"silver_texts: \[.*one.txt'\] hold 1 distinct text\(s\); pairs need two"):
+        silver_text_pool([str(one)], [], TrainConfig())
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("train", "give a list of sources"),
+        ([], "name at least one source"),
+        (["train", 3], "each source is train, NAME:SPLIT or a file path, got 3"),
+        (["sick"], r"'sick' names no split; write NAME:SPLIT \(e.g. sick:train\)"),
+        (["stsb:nope"], "dataset 'stsb' has no split 'nope'"),
+        (["nosuch:train"], "silver_texts: .*nosuch"),
+        (["missing/texts.txt"], "silver_texts: file not found: missing/texts.txt"),
+        (["train", "sick:train", "train"], "train given more than once"),
+    ],
+)
+def test_bad_sources_are_named(value, message):
+    problems = silver_texts_problems(value)
+    assert len(problems) == 1 and re.search(message, problems[0]), problems
+
+
+def test_the_setting_is_checked_with_the_config_and_only_with_a_teacher():
+    assert silver_texts_problems(["train", "sick:dev"]) == []
+    with pytest.raises(ConfigError, match="silver_texts: 'quora' names no split"):
+        TrainConfig(silver_teacher="t", silver_texts=["quora"]).validate()
+    with pytest.raises(ConfigError, match="silver_texts: setting.* of the teacher pipeline, which is off"):
+        TrainConfig(silver_texts=["sick:train"]).validate()

@@ -1,0 +1,108 @@
+"""Where the texts of the silver pairs come from (``silver_texts``): the training texts, other benchmarks' texts,
+or your own unlabelled texts.
+
+Augmented SBERT samples its silver pairs from the training texts by default. A domain with many more unlabelled
+texts than labelled pairs (a question site with millions of questions and a few thousand labelled duplicates)
+gains more pairs, and pairs closer to what the model will score, when they are sampled from those texts too
+(Thakur et al., 2021, section 5: in-domain unlabelled sentences). Each entry of ``silver_texts`` is one source:
+
+* ``train``: the distinct texts of the run's gold training pairs (the default, ``[train]``);
+* ``NAME:SPLIT``: the distinct texts of both columns of a benchmark split, e.g. ``sick:train`` (labels unused);
+* a ``.txt`` file: one text per line (UTF-8; blank lines skipped);
+* a CSV/TSV/JSONL/JSON file of pairs or texts: the distinct texts of its text columns (labels unused).
+
+The pool is the distinct texts of all the sources together, in the order given; the strategies pair texts of the
+whole pool, so a silver pair may join a training text and an unlabelled one. A pair that is a gold training pair
+is never sampled.
+
+Example::
+
+    config = TrainConfig(train_dataset="stsb", silver_teacher="runs/ce/model",
+                         silver_texts=["train", "sick:train", "my_questions.txt"])
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textsiam.training.config import ConfigError
+from textsiam.training.dataset_names import is_file_dataset
+from textsiam.training.silver_checks import TRAIN_SOURCE
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TEXT_COLUMNS", "SilverTextPool", "silver_text_pool"]
+#: Text columns of a canonical table read for the pool (labels and other columns are not).
+TEXT_COLUMNS: tuple[str, ...] = ("text_a", "text_b", "text_c", "text")
+
+
+@dataclass
+class SilverTextPool:
+    """The texts silver pairs are sampled from.
+
+    Attributes:
+        texts: the distinct texts of every source, in order (first appearance wins).
+        sources: per source, what it is and how many texts it added to the pool (``{"source", "texts", "new"}``).
+    """
+
+    texts: list[str] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+
+def silver_text_pool(entries: Sequence[str], gold_texts: Sequence[str], config: Any) -> SilverTextPool:
+    """The distinct texts of the sources ``entries`` (``train`` = ``gold_texts``, the distinct training texts).
+
+    Args:
+        entries: the ``silver_texts`` setting.
+        gold_texts: the distinct texts of the gold training pairs.
+        config: the run's :class:`~textsiam.training.TrainConfig` (``data_dir`` and the column map of data files).
+
+    Raises:
+        ConfigError: a source that cannot be read, or one that adds no text.
+    """
+    pool: dict[str, None] = {}
+    sources = []
+    for entry in entries:
+        texts = list(gold_texts) if entry == TRAIN_SOURCE else _read_source(entry, config)
+        before = len(pool)
+        for text in texts:
+            if text.strip():
+                pool.setdefault(text, None)
+        sources.append({"source": entry, "texts": len(dict.fromkeys(texts)), "new": len(pool) - before})
+        if entry != TRAIN_SOURCE and entry.rsplit(":", 1)[-1].lower() == "test":
+            logger.warning(
+                "silver_texts: %s is a test split: figures on it are no longer held out from the silver pairs", entry
+            )
+    if len(pool) < 2:
+        raise ConfigError([f"silver_texts: {list(entries)} hold {len(pool)} distinct text(s); pairs need two or more"])
+    logger.info(
+        "silver: sampling from %d distinct texts (%s)",
+        len(pool),
+        ", ".join(f"{s['source']} +{s['new']}" for s in sources),
+    )
+    return SilverTextPool(list(pool), sources)
+
+
+def _read_source(entry: str, config: Any) -> list[str]:
+    """The texts of one source other than ``train`` (in file or table order, repeats kept)."""
+    from textsiam.data import load_pairs
+    from textsiam.data.readers import read_text_lines
+
+    try:
+        if is_file_dataset(entry) and entry.lower().endswith(".txt"):
+            return [text for _, text in read_text_lines(Path(entry).expanduser())]
+        if is_file_dataset(entry):
+            from textsiam.training.sources import load_table
+
+            table = load_table(entry, "train", config).table
+        else:
+            name, split = entry.rsplit(":", 1)
+            table = load_pairs(name, split, config.data_dir)
+    except (OSError, ValueError) as err:  # DataFormatError and DataNotFoundError among them
+        raise ConfigError([f"silver_texts: {entry}: {err}"]) from None
+    columns = [c for c in TEXT_COLUMNS if c in table.column_names]
+    return [text for row in zip(*(table[c] for c in columns), strict=True) for text in row if isinstance(text, str)]
