@@ -248,3 +248,15 @@ def test_silver_pairs_come_from_the_texts_named_and_a_changed_source_samples_aga
         textsiam.fit(str(tiny_model_dir), rows, overwrite=True, **kwargs)
     assert "silver texts or start model) differs from the one in" in caplog.text
     assert _record(run)["sizes"]["distinct_texts"] == 6
+
+
+def test_fit_takes_the_texts_themselves_and_the_saved_recipe_names_them(tmp_path, tiny_model_dir):
+    rows = make_sts_rows(12, 11)
+    unlabelled = [" ".join(r[1].split()[::-1]) for r in make_sts_rows(8, 12)]
+    run = tmp_path / "run"
+    kwargs = _settings(silver_teacher=CountingTeacher(), output_dir=run, silver_texts=[unlabelled])
+    textsiam.fit(str(tiny_model_dir), rows, **kwargs)
+    pairs = [json.loads(line) for line in (run / "silver" / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert pairs and all(p["text_a"] in unlabelled and p["text_b"] in unlabelled for p in pairs)
+    saved = (run / "train_config.yaml").read_text(encoding="utf-8")
+    assert "<in-memory texts 0: 8 texts>" in saved and unlabelled[0] not in saved

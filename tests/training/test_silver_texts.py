@@ -10,7 +10,7 @@ import pytest
 
 from textsiam.training import ConfigError, TrainConfig
 from textsiam.training.silver_checks import silver_texts_problems
-from textsiam.training.silver_texts import silver_text_pool
+from textsiam.training.silver_texts import given_texts, silver_text_pool
 
 
 def test_the_pool_joins_the_sources_in_order_without_repeats(tmp_path):
@@ -77,3 +77,24 @@ def test_the_setting_is_checked_with_the_config_and_only_with_a_teacher():
         TrainConfig(silver_teacher="t", silver_texts=["quora"]).validate()
     with pytest.raises(ConfigError, match="silver_texts: setting.* of the teacher pipeline, which is off"):
         TrainConfig(silver_texts=["sick:train"]).validate()
+
+
+def test_texts_given_from_python_stand_in_the_recipe_under_a_name():
+    import datasets
+
+    from textsiam.training.sources import GivenData
+
+    given = GivenData()
+    table = datasets.Dataset.from_dict({"text": ["x y", "y z"], "label": [1, 0]})
+    value = given_texts(["train", ["a b", "b c", "a b"], table, "sick:train"], given)
+    assert value == ["train", "<in-memory texts 1: 3 texts>", "<in-memory texts 2: 2 texts>", "sick:train"]
+    assert given.texts["<in-memory texts 2: 2 texts>"] == ["x y", "y z"]  # the text column, not the labels
+    assert silver_texts_problems(value) == []
+    pool = silver_text_pool(value[:3], ["a b"], TrainConfig(), given)
+    assert pool.texts == ["a b", "b c", "x y", "y z"]
+    with pytest.raises(TypeError, match=r"silver_texts\[1\]: texts must be strings, got int 3"):
+        given_texts(["train", ["a", 3]], GivenData())
+    with pytest.raises(TypeError, match=r"silver_texts\[0\]: give a source .* got dict"):
+        given_texts([{"text": ["a"]}], GivenData())
+    with pytest.raises(ConfigError, match="'<in-memory texts 1: 3 texts>' stands for texts given to textsiam.fit"):
+        silver_text_pool(value[:2], ["a b"], TrainConfig())  # a saved recipe run again, without them

@@ -17,6 +17,7 @@ from textsiam.training.config import ConfigError, TrainConfig, resolve_key
 from textsiam.training.dataset_names import in_memory_name
 from textsiam.training.run import TrainResult, run
 from textsiam.training.silver_teachers import given_teachers
+from textsiam.training.silver_texts import given_texts
 from textsiam.training.sources import GivenData
 from textsiam.training.tasks import SINGLE_TASK, check_task_name
 from textsiam.training.teacher_recipe import recipe_items, with_start_model
@@ -134,6 +135,8 @@ def fit(
         config_fields["silver_teacher"] = given_teachers(config_fields["silver_teacher"], given)
         if in_hand is not None and recipe_items(config_fields["silver_teacher"]):  # from the model's folder
             config_fields["silver_teacher"] = with_start_model(config_fields["silver_teacher"], _folder_of(in_hand))
+    if config_fields.get("silver_texts") is not None:  # texts given as objects go to given.texts, names stay
+        config_fields["silver_texts"] = given_texts(config_fields["silver_texts"], given)
     tasks = _task_names(train)
     if tasks is None:
         config_fields.update(_task_fields(SINGLE_TASK, train, loss, dev, columns, given, config_fields))

@@ -85,7 +85,7 @@ def add_silver(
     teachers = resolve_teachers(config.silver_teacher, given, config.silver_prompt_name)  # type: ignore[arg-type]
     pool = None
     if list(config.silver_texts) != [TRAIN_SOURCE]:
-        pool = silver_text_pool(config.silver_texts, distinct_texts(gold_a, gold_b), config)
+        pool = silver_text_pool(config.silver_texts, distinct_texts(gold_a, gold_b), config, given)
     recipe = _recipe(config, gold_a, gold_b, gold_y, model, pool)
     recipe_digest = digest_json(recipe)
     earlier = store.read_record()

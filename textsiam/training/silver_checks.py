@@ -18,6 +18,7 @@ __all__ = [
     "SILVER_MAPPINGS",
     "SILVER_SETTINGS",
     "SILVER_STRATEGIES",
+    "IN_MEMORY_TEXTS",
     "TRAIN_SOURCE",
     "silver_loss_problem",
     "silver_problems",
@@ -28,6 +29,8 @@ __all__ = [
 SILVER_STRATEGIES: tuple[str, ...] = ("bm25", "nn", "random")
 #: The ``silver_texts`` entry that stands for the run's own training texts (:mod:`.silver_texts`).
 TRAIN_SOURCE = "train"
+#: How a recipe names texts given to :func:`textsiam.fit` (``<in-memory texts N: K texts>``, :mod:`.silver_texts`).
+IN_MEMORY_TEXTS = "<in-memory texts"
 #: ``silver_mapping`` values: the monotone map of teacher scores onto the gold label scale.
 SILVER_MAPPINGS: tuple[str, ...] = ("isotonic", "linear")
 #: The settings of the pipeline besides ``silver_teacher`` itself.
@@ -151,7 +154,7 @@ def silver_texts_problems(entries: Any) -> list[str]:
     for entry in entries:
         if not isinstance(entry, str) or not entry.strip():
             problems.append(f"silver_texts: each source is train, NAME:SPLIT or a file path, got {entry!r}")
-        elif entry == TRAIN_SOURCE:
+        elif entry == TRAIN_SOURCE or entry.startswith(IN_MEMORY_TEXTS):  # texts given to textsiam.fit
             continue
         elif is_file_dataset(entry):
             if not Path(entry).expanduser().is_file():

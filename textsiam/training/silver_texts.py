@@ -9,7 +9,10 @@ gains more pairs, and pairs closer to what the model will score, when they are s
 * ``train``: the distinct texts of the run's gold training pairs (the default, ``[train]``);
 * ``NAME:SPLIT``: the distinct texts of both columns of a benchmark split, e.g. ``sick:train`` (labels unused);
 * a ``.txt`` file: one text per line (UTF-8; blank lines skipped);
-* a CSV/TSV/JSONL/JSON file of pairs or texts: the distinct texts of its text columns (labels unused).
+* a CSV/TSV/JSONL/JSON file of pairs or texts: the distinct texts of its text columns (labels unused);
+* in :func:`textsiam.fit`, the texts themselves: a list of strings (or any sequence of them, e.g. a pandas Series)
+  or a :class:`datasets.Dataset` (its text columns), e.g. ``silver_texts=["train", my_questions]``; the recipe saved
+  with the run names them ``<in-memory texts N: K texts>``.
 
 The pool is the distinct texts of all the sources together, in the order given; the strategies pair texts of the
 whole pool, so a silver pair may join a training text and an unlabelled one. A pair that is a gold training pair
@@ -24,18 +27,21 @@ Example::
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import datasets
+
 from textsiam.training.config import ConfigError
 from textsiam.training.dataset_names import is_file_dataset
-from textsiam.training.silver_checks import TRAIN_SOURCE
+from textsiam.training.silver_checks import IN_MEMORY_TEXTS, TRAIN_SOURCE
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TEXT_COLUMNS", "SilverTextPool", "silver_text_pool"]
+__all__ = ["TEXT_COLUMNS", "SilverTextPool", "given_texts", "silver_text_pool"]
 #: Text columns of a canonical table read for the pool (labels and other columns are not).
 TEXT_COLUMNS: tuple[str, ...] = ("text_a", "text_b", "text_c", "text")
 
@@ -53,27 +59,79 @@ class SilverTextPool:
     sources: list[dict[str, Any]] = field(default_factory=list)
 
 
-def silver_text_pool(entries: Sequence[str], gold_texts: Sequence[str], config: Any) -> SilverTextPool:
+def given_texts(value: Any, given: Any) -> Any:
+    """:func:`textsiam.fit`'s ``silver_texts``: every entry that holds texts (not a source name or path) goes to
+    ``given.texts`` under the name that stands for it in the config; the rest stays. Returns the config value.
+
+    Raises:
+        TypeError: an entry that is neither a source nor texts (e.g. a list holding a number).
+    """
+    if isinstance(value, (str, os.PathLike)) or not isinstance(value, Iterable):
+        return value  # the config's checks name the problem
+    out: list[Any] = []
+    for i, item in enumerate(value):
+        if isinstance(item, (str, os.PathLike)):
+            out.append(os.fspath(item))
+            continue
+        texts = _texts_of(item, f"silver_texts[{i}]")
+        name = f"{IN_MEMORY_TEXTS} {i}: {len(texts)} texts>"
+        given.texts[name] = texts
+        out.append(name)
+    return out
+
+
+def _texts_of(item: Any, where: str) -> list[str]:
+    """The texts of an in-memory entry: a :class:`datasets.Dataset` (its text columns) or a sequence of strings."""
+    if isinstance(item, datasets.Dataset):
+        columns = [c for c in TEXT_COLUMNS if c in item.column_names]
+        if not columns:
+            raise TypeError(f"{where}: a Dataset of texts needs a column named one of {list(TEXT_COLUMNS)}")
+        return [text for row in zip(*(item[c] for c in columns), strict=True) for text in row]
+    if isinstance(item, Mapping) or not isinstance(item, Iterable):
+        raise TypeError(
+            f"{where}: give a source (train, NAME:SPLIT, a file) or the texts (a list of strings or a Dataset), "
+            f"got {type(item).__name__}"
+        )
+    texts = list(item)
+    wrong = next((t for t in texts if not isinstance(t, str)), None)
+    if wrong is not None:
+        raise TypeError(f"{where}: texts must be strings, got {type(wrong).__name__} {wrong!r}")
+    return texts
+
+
+def silver_text_pool(
+    entries: Sequence[str], gold_texts: Sequence[str], config: Any, given: Any = None
+) -> SilverTextPool:
     """The distinct texts of the sources ``entries`` (``train`` = ``gold_texts``, the distinct training texts).
 
     Args:
         entries: the ``silver_texts`` setting.
         gold_texts: the distinct texts of the gold training pairs.
         config: the run's :class:`~textsiam.training.TrainConfig` (``data_dir`` and the column map of data files).
+        given: :class:`~textsiam.training.sources.GivenData` (the texts given to :func:`textsiam.fit`), or ``None``.
 
     Raises:
-        ConfigError: a source that cannot be read, or one that adds no text.
+        ConfigError: a source that cannot be read, one that stands for texts given to :func:`textsiam.fit` in a
+            run that has none, or sources that hold fewer than two texts.
     """
     pool: dict[str, None] = {}
     sources = []
+    held = getattr(given, "texts", None) or {}
     for entry in entries:
-        texts = list(gold_texts) if entry == TRAIN_SOURCE else _read_source(entry, config)
+        if entry.startswith(IN_MEMORY_TEXTS) and entry not in held:
+            raise ConfigError(
+                [f"silver_texts: {entry!r} stands for texts given to textsiam.fit; name a file or NAME:SPLIT instead"]
+            )
+        if entry == TRAIN_SOURCE:
+            texts = list(gold_texts)
+        else:
+            texts = held[entry] if entry in held else _read_source(entry, config)
         before = len(pool)
         for text in texts:
             if text.strip():
                 pool.setdefault(text, None)
         sources.append({"source": entry, "texts": len(dict.fromkeys(texts)), "new": len(pool) - before})
-        if entry != TRAIN_SOURCE and entry.rsplit(":", 1)[-1].lower() == "test":
+        if entry not in held and entry != TRAIN_SOURCE and entry.rsplit(":", 1)[-1].lower() == "test":
             logger.warning(
                 "silver_texts: %s is a test split: figures on it are no longer held out from the silver pairs", entry
             )

@@ -26,12 +26,15 @@ logger = logging.getLogger(__name__)
 @dataclass
 class GivenData:
     """What :func:`textsiam.fit` hands over per task instead of names: data, dev data or evaluators, loss objects;
-    and the teacher models of ``silver_teacher`` given as objects, by the name that stands for each in the config."""
+    the teacher models of ``silver_teacher`` and the texts of ``silver_texts`` given as objects, by the name that
+    stands for each in the config."""
 
     train: dict[str, Any] = field(default_factory=dict)
     dev: dict[str, Any] = field(default_factory=dict)
     losses: dict[str, Any] = field(default_factory=dict)
     teachers: dict[str, Any] = field(default_factory=dict)
+    #: the texts of ``silver_texts`` given as objects (lists of strings), by the name that stands for each
+    texts: dict[str, list[str]] = field(default_factory=dict)
     #: the ``num_labels`` of a cross-encoder given from Python: its head, as a recipe's model folder's, decides
     #: the default loss (``None``: read from the recipe's model)
     head_labels: int | None = None
