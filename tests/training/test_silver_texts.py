@@ -26,7 +26,7 @@ def test_the_pool_joins_the_sources_in_order_without_repeats(tmp_path):
     ]  # fmt: skip
     assert [(s["source"], s["texts"], s["new"]) for s in pool.sources] == [
         ("train", 2, 2),
-        (str(txt), 4, 2),  # "" counts among the file's texts, but is never pooled
+        (str(txt), 3, 2),  # the blank line is no text
         (str(csv), 4, 2),
     ]
 

@@ -42,6 +42,7 @@ from textsiam.training.silver_checks import IN_MEMORY_TEXTS, TRAIN_SOURCE
 logger = logging.getLogger(__name__)
 
 __all__ = ["TEXT_COLUMNS", "SilverTextPool", "given_texts", "silver_text_pool"]
+
 #: Text columns of a canonical table read for the pool (labels and other columns are not).
 TEXT_COLUMNS: tuple[str, ...] = ("text_a", "text_b", "text_c", "text")
 
@@ -127,10 +128,9 @@ def silver_text_pool(
         else:
             texts = held[entry] if entry in held else _read_source(entry, config)
         before = len(pool)
-        for text in texts:
-            if text.strip():
-                pool.setdefault(text, None)
-        sources.append({"source": entry, "texts": len(dict.fromkeys(texts)), "new": len(pool) - before})
+        distinct = [text for text in dict.fromkeys(texts) if text.strip()]  # blank texts are never paired
+        pool.update(dict.fromkeys(distinct))
+        sources.append({"source": entry, "texts": len(distinct), "new": len(pool) - before})
         if entry not in held and entry != TRAIN_SOURCE and entry.rsplit(":", 1)[-1].lower() == "test":
             logger.warning(
                 "silver_texts: %s is a test split: figures on it are no longer held out from the silver pairs", entry
