@@ -41,16 +41,22 @@ def test_each_source_and_all_get_each_models_spearman_and_a_paired_difference(by
     assert every["spearman"]["ref"] == pytest.approx(spearmanr(gold, good).statistic * 100)
 
 
-def test_the_models_are_named_and_the_first_is_the_reference(by_source: Any, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit):
-        by_source.parse_args(["--models", "only=x"])
-    with pytest.raises(SystemExit):
-        by_source.parse_args(["--models", "a=x", "no_path"])
+def test_the_models_are_named_and_the_first_is_the_reference(
+    by_source: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = [
+        (["only=x"], "give at least two models"),
+        (["a=x", "no_path"], "write NAME=MODEL_DIR[,MODEL_DIR...], got 'no_path'"),
+        (["a=x", "b="], "write NAME=MODEL_DIR[,MODEL_DIR...], got 'b='"),
+        (["a=x", "a=y"], "'a' given twice"),
+    ]
+    for models, message in bad:
+        with pytest.raises(SystemExit, match="^2$"):
+            by_source.parse_args(["--models", *models])
+        assert message in capsys.readouterr().err
     args = by_source.parse_args(["--models", "b=x", "a=y", "--results-dir", str(tmp_path)])
     assert args.models == {"b": ["x"], "a": ["y"]}
     assert by_source.parse_args(["--models", "b=x,z", "a=y"]).models["b"] == ["x", "z"]
-    with pytest.raises(SystemExit):
-        by_source.parse_args(["--models", "a=x", "a=y"])
 
 
 def test_a_recipe_of_several_runs_is_their_mean_and_its_interval_carries_their_spread(by_source: Any) -> None:
