@@ -94,6 +94,8 @@ def test_texts_given_from_python_stand_in_the_recipe_under_a_name():
     assert pool.texts == ["a b", "b c", "x y", "y z"]
     with pytest.raises(TypeError, match=r"silver_texts\[1\]: texts must be strings, got int 3"):
         given_texts(["train", ["a", 3]], GivenData())
+    with pytest.raises(TypeError, match=r"silver_texts\[0\]: texts must be strings, got NoneType None"):
+        given_texts([datasets.Dataset.from_dict({"text": ["a", None]})], GivenData())
     with pytest.raises(TypeError, match=r"silver_texts\[0\]: give a source .* got dict"):
         given_texts([{"text": ["a"]}], GivenData())
     with pytest.raises(ConfigError, match="'<in-memory texts 1: 3 texts>' stands for texts given to textsiam.fit"):

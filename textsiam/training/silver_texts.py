@@ -87,16 +87,17 @@ def _texts_of(item: Any, where: str) -> list[str]:
         columns = [c for c in TEXT_COLUMNS if c in item.column_names]
         if not columns:
             raise TypeError(f"{where}: a Dataset of texts needs a column named one of {list(TEXT_COLUMNS)}")
-        return [text for row in zip(*(item[c] for c in columns), strict=True) for text in row]
-    if isinstance(item, Mapping) or not isinstance(item, Iterable):
+        texts = [text for row in zip(*(item[c] for c in columns), strict=True) for text in row]
+    elif isinstance(item, Mapping) or not isinstance(item, Iterable):
         raise TypeError(
             f"{where}: give a source (train, NAME:SPLIT, a file) or the texts (a list of strings or a Dataset), "
             f"got {type(item).__name__}"
         )
-    texts = list(item)
-    wrong = next((t for t in texts if not isinstance(t, str)), None)
-    if wrong is not None:
-        raise TypeError(f"{where}: texts must be strings, got {type(wrong).__name__} {wrong!r}")
+    else:
+        texts = list(item)
+    wrong = [t for t in texts if not isinstance(t, str)][:1]  # a list: None is a wrong text too
+    if wrong:
+        raise TypeError(f"{where}: texts must be strings, got {type(wrong[0]).__name__} {wrong[0]!r}")
     return texts
 
 
