@@ -107,25 +107,33 @@ def by_source(
     return rows
 
 
-def score_split(
-    models: dict[str, list[str]], split: str, data_dir: str | None
-) -> tuple[np.ndarray, list[str], dict[str, list[np.ndarray]]]:
-    """The gold scores, the source of each pair and the scores of the split's pairs by each run of each model."""
+def score_splits(
+    models: dict[str, list[str]], data_dir: str | None
+) -> dict[str, tuple[np.ndarray, list[str], dict[str, list[np.ndarray]]]]:
+    """Per split: the gold scores, the source of each pair and the scores of its pairs by each run of each model
+    (each run loaded once for both splits)."""
     from textsiam.data import load_pairs
     from textsiam.training.silver_teachers import resolve_teachers, score_pairs
 
-    pairs = load_pairs("stsb", split, data_dir)
-    gold = np.asarray(list(pairs["label"]), dtype=np.float64)
-    sources = [source_of(p) for p in pairs["pair_id"]]
-    texts_a, texts_b = list(pairs["text_a"]), list(pairs["text_b"])
-    out: dict[str, list[np.ndarray]] = {}
+    data = {split: load_pairs("stsb", split, data_dir) for split in SPLITS}
+    out = {
+        split: (
+            np.asarray(list(pairs["label"]), dtype=np.float64),
+            [source_of(p) for p in pairs["pair_id"]],
+            {name: [] for name in models},
+        )
+        for split, pairs in data.items()
+    }
     for name, paths in models.items():
-        out[name] = []
         for path in paths:
             (teacher,) = resolve_teachers([path])
-            out[name].append(score_pairs(teacher.load(), teacher.kind, texts_a, texts_b, 64))
-            logger.info("%s %s: scored %d pairs (%s)", split, name, len(gold), path)
-    return gold, sources, out
+            model = teacher.load()
+            for split, pairs in data.items():
+                out[split][2][name].append(
+                    score_pairs(model, teacher.kind, list(pairs["text_a"]), list(pairs["text_b"]), 64)
+                )
+                logger.info("%s %s: scored %d pairs (%s)", split, name, len(pairs), path)
+    return out
 
 
 def render(models: dict[str, list[str]], splits: dict[str, list[dict[str, Any]]]) -> str:
@@ -161,10 +169,10 @@ def render(models: dict[str, list[str]], splits: dict[str, list[dict[str, Any]]]
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     configure()
     args = parse_args(argv)
-    splits = {}
-    for split in SPLITS:
-        gold, sources, scores = score_split(args.models, split, args.data_dir)
-        splits[split] = by_source(gold, sources, scores, args.n_resamples)
+    splits = {
+        split: by_source(gold, sources, scores, args.n_resamples)
+        for split, (gold, sources, scores) in score_splits(args.models, args.data_dir).items()
+    }
     payload = {"models": args.models, "reference": next(iter(args.models)), "splits": splits}
     write_results(Path(args.results_dir), args.results_name, payload, render(args.models, splits))
     return payload
