@@ -11,7 +11,8 @@ sentence-transformers). Learning rate and epochs are chosen on dev only: every s
 ``--epochs``) trains both sides, and the report tests both at the setting with the highest mean of their best dev
 metrics.
 
-Runs (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a run whose record and model exist is skipped):
+Runs (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a run whose record and model exist is skipped,
+and refused when it was trained with other settings than the command gives, such as another ``--set``):
 ``DATASET_SIDE_lrLR_epE``, e.g. ``stsb_textsiam_lr2e-05_ep1`` and ``stsb_st_lr2e-05_ep1``.
 
 The report scores both chosen models on the test split: STS-B Spearman, Quora accuracy / F1 / AP, MRPC accuracy /
@@ -42,6 +43,7 @@ from benchmarks.common import (
     SMOKE_OVERRIDES,
     add_set_argument,
     benchmark_parser,
+    complete_record,
     load_record,
     option_overrides,
     record_path,
@@ -249,7 +251,7 @@ def train_runs(args: argparse.Namespace, side: str) -> None:
     """Train the runs of ``side`` that are not complete (all of them with ``--force``)."""
     args.work_dir.mkdir(parents=True, exist_ok=True)
     for run in runs_of(args, (side,)):
-        if not args.force and load_record(args.work_dir, run.name) is not None:
+        if not args.force and complete_record(args.work_dir, run.name, recipe(run, args)[0].to_dict()) is not None:
             logger.info("%s is complete (%s): skipped", run.name, record_path(args.work_dir, run.name))
             continue
         train_one(run, args)

@@ -2,8 +2,9 @@
 first, against textsiam's plain recipe and sentence-transformers' plain recipe, on STS-B, Quora (the question-disjoint
 split) and MRPC, in one resumable run.
 
-Runs, per dataset ``D`` (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a complete run is skipped, a
-run killed part-way, on either side, continues from its latest checkpoint, see :mod:`benchmarks.resumable`):
+Runs, per dataset ``D`` (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a complete run is skipped, and
+refused when it was trained with other settings than the command gives, a run killed part-way, on either side,
+continues from its latest checkpoint, see :mod:`benchmarks.resumable`):
 
 - ``D_plain``: textsiam, the plain recipe ``configs/D.yaml`` (MRPC at lr 5e-5, the rate its dev chose, as in
   ``benchmarks.finetune_multitask``);
@@ -92,6 +93,7 @@ from benchmarks.common import (
     add_set_argument,
     benchmark_parser,
     command,
+    complete_record,
     load_record,
     record_path,
     resolve_data_dir,
@@ -308,18 +310,39 @@ def train_runs(args: argparse.Namespace, side: str) -> None:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     named = [run for name in args.only or [] if (run := plain_seed_run(name)) is not None]
     for run in named if side == "textsiam" else []:
-        if args.force or load_record(args.work_dir, run.name) is None:
+        if not is_complete(run, args):
             train_one(run, args)
     for dataset in DATASETS:
         base = [r for r in base_runs([dataset], args.variants) if r.side == side]
         for run in [r for r in base if selected(r, args)]:
-            if not args.force and load_record(args.work_dir, run.name) is not None:
+            if is_complete(run, args):
                 logger.info("%s is complete (%s): skipped", run.name, record_path(args.work_dir, run.name))
                 continue
             train_one(run, args)
         for run in seed_runs(dataset, side, args) if args.seeds else []:
-            if selected(run, args) and (args.force or load_record(args.work_dir, run.name) is None):
+            if selected(run, args) and not is_complete(run, args):
                 train_one(run, args)
+
+
+def is_complete(run: Run, args: argparse.Namespace) -> bool:
+    """Whether ``run`` is complete with the settings this command gives it (never with ``--force``).
+
+    The teacher that a ``twin`` / ``ce`` variant trains or reuses (``silver_teacher``) is not compared: which of
+    the two its config names depends on the other runs, and its recipe is the plain one, which is compared.
+
+    Raises:
+        ChangedRunError: complete, but trained with other settings (:func:`~benchmarks.common.complete_record`).
+    """
+    if args.force:
+        return False
+    if run.side == "textsiam":
+        config = recipe(run, args)[0]
+    else:
+        from textsiam.training import TrainConfig
+
+        config = TrainConfig.from_file(CONFIGS / PLAIN[run.dataset][0]).with_overrides(plain_overrides(run, args))
+    ignore = () if run.variant in (None, "given") else ("silver_teacher",)
+    return complete_record(args.work_dir, run.name, config.to_dict(), ignore) is not None
 
 
 # ---------------------------------------------------------------------------------------------- report

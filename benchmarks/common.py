@@ -163,6 +163,65 @@ def load_record(work: Path, name: str) -> dict[str, Any] | None:
     return record if Path(record.get("model_dir", "")).is_dir() else None
 
 
+#: Config fields that say where a run reads and writes, or how it is evaluated, not what it trains: a run in a
+#: linked work folder, with a moved data folder or with another bootstrap count is the same run.
+UNTRAINED_FIELDS: frozenset[str] = frozenset(
+    {
+        "output_dir",
+        "data_dir",
+        "test_datasets",
+        "n_resamples",
+        "eval_batch_size",
+        "silver_batch_size",
+        "logging_steps",
+        "save_total_limit",
+        "dataloader_num_workers",
+    }
+)
+
+
+def changed_settings(record: dict[str, Any], config: dict[str, Any], ignore: Iterable[str] = ()) -> list[str]:
+    """The config fields in which a run's record (its ``config``) differs from ``config``, as ``"key: recorded
+    A, now B"``; :data:`UNTRAINED_FIELDS`, ``ignore`` and fields the record lacks (added to the config after the
+    run) are not compared, nor is anything when the record holds no config."""
+    from textsiam.evaluation.results import to_jsonable
+
+    recorded = record.get("config")
+    if not isinstance(recorded, dict):
+        return []
+    skip = UNTRAINED_FIELDS | set(ignore)
+    now = json.loads(json.dumps(to_jsonable(config)))
+    return [
+        f"{key}: recorded {recorded[key]!r}, now {now.get(key)!r}"
+        for key in sorted(recorded)
+        if key not in skip and key in now and recorded[key] != now[key]
+    ]
+
+
+class ChangedRunError(ValueError):
+    """A complete run of the work folder was trained with other settings than the command gives it."""
+
+
+def complete_record(work: Path, name: str, config: dict[str, Any], ignore: Iterable[str] = ()) -> dict[str, Any] | None:
+    """:func:`load_record`, for a run about to be skipped because it is complete: a complete run that was trained
+    with other settings than ``config`` (a changed ``--set`` or ``--model``) is not reused in silence.
+
+    Raises:
+        ChangedRunError: the run is complete with other settings; the message names each and the way out (the
+            benchmarks' ``main`` ends with it, exit status 2).
+    """
+    record = load_record(work, name)
+    if record is None:
+        return None
+    changed = changed_settings(record, config, ignore)
+    if changed:
+        raise ChangedRunError(
+            f"{name} in {work} is complete but was trained with other settings ({'; '.join(changed)}): "
+            "give another --work-dir, or --force to train it again"
+        )
+    return record
+
+
 def write_run_record(work: Path, run: dict[str, Any], overrides: list[str], record: dict[str, Any]) -> None:
     """Write ``WORK/NAME.json`` (``NAME``: ``run["name"]``) last, so that a run interrupted before it counts as not
     done: the fields of ``run``, the overrides, date, command and machine, then ``record``."""
@@ -243,10 +302,14 @@ def run_sides(
     """The ``main`` of a side-by-side benchmark after its arguments: ``--side textsiam`` / ``st`` trains that side's
     runs, ``report`` evaluates and writes (its markdown printed), ``all`` the three in turn; the report's payload."""
     configure(logging.INFO)
-    if args.side in ("textsiam", "all"):
-        train_runs(args, "textsiam")
-    if args.side in ("st", "all"):
-        train_runs(args, "st")
+    try:
+        if args.side in ("textsiam", "all"):
+            train_runs(args, "textsiam")
+        if args.side in ("st", "all"):
+            train_runs(args, "st")
+    except ChangedRunError as err:
+        log.error("%s", err)
+        raise SystemExit(2) from None
     if args.side in ("report", "all"):
         payload = report(args)
         print(payload["markdown"])

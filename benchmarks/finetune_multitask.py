@@ -1,7 +1,8 @@
 """Multi-task fine-tuning: STS-B alone vs STS-B + SICK-R vs STS-B + SICK-R + MRPC + Quora, and the same four-task
 recipe in sentence-transformers, from the same start model, in one resumable run.
 
-Runs (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a run whose record and model exist is skipped):
+Runs (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a run whose record and model exist is skipped,
+and refused when it was trained with other settings than the command gives, such as another ``--set``):
 
 - ``stsb``, ``sick``, ``mrpc``, ``quora``: textsiam, one dataset each (``configs/stsb.yaml``, ``sick.yaml``,
   ``mrpc.yaml`` at lr 5e-5, the rate MRPC dev chose, ``quora.yaml``): the single-task models the goals compare with;
@@ -45,6 +46,7 @@ from benchmarks.common import (
     add_set_argument,
     benchmark_parser,
     command,
+    complete_record,
     load_record,
     option_overrides,
     record_path,
@@ -220,6 +222,18 @@ def has_multitask() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- training
+def run_config(run: Run, args: argparse.Namespace) -> Any:
+    """The ``TrainConfig`` ``run`` trains with: the config file and :func:`run_overrides`, read as its side reads
+    them."""
+    if run.side == "textsiam":
+        from textsiam.training import TrainConfig
+
+        return TrainConfig.from_file(CONFIGS / run.config).with_overrides(run_overrides(run, args))
+    from benchmarks.finetune_multitask_st import read_recipe
+
+    return read_recipe(CONFIGS / run.config, run_overrides(run, args))[0]
+
+
 def train_textsiam(run: Run, args: argparse.Namespace) -> None:
     """Train a textsiam run with ``textsiam.training.train`` and write its record."""
     from textsiam.training import TrainConfig, train
@@ -265,7 +279,7 @@ def train_runs(args: argparse.Namespace, side: str) -> None:
         )
     args.work_dir.mkdir(parents=True, exist_ok=True)
     for run in runs:
-        if not args.force and load_record(args.work_dir, run.name) is not None:
+        if not args.force and complete_record(args.work_dir, run.name, run_config(run, args).to_dict()) is not None:
             logger.info("%s is complete (%s): skipped", run.name, record_path(args.work_dir, run.name))
             continue
         (train_textsiam if side == "textsiam" else train_peer)(run, args)
