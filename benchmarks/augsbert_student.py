@@ -11,7 +11,7 @@ continues from its latest checkpoint, see :mod:`benchmarks.resumable`):
 - ``D_st_plain``: sentence-transformers, the same recipe (``benchmarks.finetune_multitask_st.train_st`` with the one
   task: the same training pairs, loss, schedule, seed, and textsiam's dev rule for the checkpoint);
 - ``D_silver_V`` for each variant ``V`` of :data:`VARIANTS`: the plain recipe + ``silver_teacher`` (one run trains
-  the teachers into ``teachers/N/``, samples the silver pairs with the config's defaults, bm25 + nn, 3 per text,
+  the teachers into ``teachers/N/``, samples the silver pairs by bm25 + nn (:data:`SILVER_SAMPLING`), 3 per text,
   labels them and trains the student): ``ce`` a cross-encoder teacher (the learning rate and epochs
   ``benchmarks.augsbert_cross_encoder`` chose on dev, read from its result file, else 2e-5 and 1 epoch; the record
   says which), ``twin`` a twin-tower teacher trained with the plain recipe, ``ce_twin`` the ensemble of the two;

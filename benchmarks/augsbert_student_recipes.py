@@ -43,6 +43,10 @@ class Variant:
 
 
 #: the silver variants every dataset runs (``--variants`` picks some); add one here to try another teacher or size
+#: the sampling of every silver run: BM25 and embedding neighbours, as these benchmarks have always sampled (the
+#: default of ``silver_strategies`` was both until STS-B dev chose ``bm25`` alone, 2026-12-07); ``--set`` overrides it
+SILVER_SAMPLING: tuple[str, ...] = ("silver_strategies=[bm25, nn]",)
+
 VARIANTS: tuple[Variant, ...] = (
     Variant("ce", ("ce",), "a cross-encoder teacher trained first"),
     Variant("twin", ("twin",), "a twin-tower teacher trained first with the plain recipe"),
@@ -274,7 +278,7 @@ def recipe(run: Run, args: argparse.Namespace) -> tuple[Any, list[str], dict[str
     if variant.name == "given":
         paths, prompt, given = given_teachers(run, args)
         value = yaml.safe_dump(paths, default_flow_style=True, width=10**6).strip()  # a list: paths may hold commas
-        overrides += [*variant.overrides, f"silver_teacher={value}"]
+        overrides += [*SILVER_SAMPLING, *variant.overrides, f"silver_teacher={value}"]
         overrides += [f"silver_prompt_name={prompt}"] if prompt else []
         overrides += split_set(args.set)[1]
         config = TrainConfig.from_file(config_file).with_overrides(overrides)
@@ -291,7 +295,7 @@ def recipe(run: Run, args: argparse.Namespace) -> tuple[Any, list[str], dict[str
             given.append(reused)
     # always a list (of one teacher, or an ensemble): YAML writes a lone scalar with an end-of-document mark
     teacher = "silver_teacher=" + yaml.safe_dump(entries, default_flow_style=True, width=10**6).strip()
-    overrides += [*variant.overrides, teacher, *split_set(args.set)[1]]
+    overrides += [*SILVER_SAMPLING, *variant.overrides, teacher, *split_set(args.set)[1]]
     config = TrainConfig.from_file(config_file).with_overrides(overrides)
     if "ce" in variant.teachers:
         described.append(f"cross-encoder setting {ce['source']}")

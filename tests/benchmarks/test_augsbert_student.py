@@ -51,6 +51,11 @@ def test_run_plan(recipes: Any, bench: Any, report: Any) -> None:
     assert picked == ["stsb_silver_ce", "quora_plain", "quora_silver_ce", "quora_silver_twin", "quora_st_plain"]
     assert bench.selected(recipes.Run("stsb", "textsiam", "ce", 1), args)  # a seed run goes with its base run
     assert not bench.selected(recipes.Run("stsb", "st", None, 1), args)
+    # every silver run samples by BM25 and embedding neighbours, whatever the config's default
+    silver = recipes.recipe(recipes.Run("mrpc", "textsiam", "twin"), bench.parse_args(["--work-dir", "w"]))[0]
+    assert silver.silver_strategies == ["bm25", "nn"]
+    given = bench.parse_args(["--work-dir", "w", "--given-teachers", "t", "--set", "silver_strategies=[nn]"])
+    assert recipes.recipe(recipes.Run("mrpc", "textsiam", "given"), given)[0].silver_strategies == ["nn"]
 
 
 def test_a_plain_run_of_another_seed_trains_alone(
