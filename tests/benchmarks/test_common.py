@@ -59,7 +59,7 @@ def test_a_cross_encoder_benchmark_run_with_another_model_is_refused(
     (run,) = bench.runs_of(args, ("textsiam",))
     write_record(tmp_path, run.name, bench.recipe(run, args)[0].to_dict())
     bench.train_runs(args, "textsiam")  # the same settings: skipped, nothing trained
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(SystemExit, match="^2$") as exit_info:  # exit status 2, as argparse's errors
         bench.main([*argv, "--model", str(tmp_path / "twin")])
     assert exit_info.value.code == 2
     assert f"model: recorded None, now '{tmp_path / 'twin'}'" in caplog.text
