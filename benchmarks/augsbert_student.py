@@ -2,8 +2,8 @@
 first, against textsiam's plain recipe and sentence-transformers' plain recipe, on STS-B, Quora (the question-disjoint
 split) and MRPC, in one resumable run.
 
-Runs, per dataset ``D`` (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a complete run is skipped, and
-refused when it was trained with other settings than the command gives, a run killed part-way, on either side,
+Runs, per dataset ``D`` (each in ``WORK/NAME/``, its record in ``WORK/NAME.json``; a complete run is skipped, or
+refused when it was trained with other settings than the command gives; a run killed part-way, on either side,
 continues from its latest checkpoint, see :mod:`benchmarks.resumable`):
 
 - ``D_plain``: textsiam, the plain recipe ``configs/D.yaml`` (MRPC at lr 5e-5, the rate its dev chose, as in

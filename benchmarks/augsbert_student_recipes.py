@@ -42,11 +42,11 @@ class Variant:
     overrides: tuple[str, ...] = ()
 
 
-#: the silver variants every dataset runs (``--variants`` picks some); add one here to try another teacher or size
 #: the sampling of every silver run: BM25 and embedding neighbours, as these benchmarks have always sampled (the
 #: default of ``silver_strategies`` was both until STS-B dev chose ``bm25`` alone, 2026-12-07); ``--set`` overrides it
 SILVER_SAMPLING: tuple[str, ...] = ("silver_strategies=[bm25, nn]",)
 
+#: the silver variants every dataset runs (``--variants`` picks some); add one here to try another teacher or size
 VARIANTS: tuple[Variant, ...] = (
     Variant("ce", ("ce",), "a cross-encoder teacher trained first"),
     Variant("twin", ("twin",), "a twin-tower teacher trained first with the plain recipe"),
