@@ -25,12 +25,20 @@ rankings of the same candidates are scored against the labelled duplicates, with
   paired bootstrap over the candidate pairs (``textsiam.evaluation.bootstrap.paired_bootstrap``) gives the
   difference cross-encoder − twin tower of AP and of each precision at recall in the budget, with its 95% CI and
   p-value (candidate pairs share questions, so the interval is somewhat narrow).
-* **Goal** (met when every check is): the cross-encoder's precision at each recall level in the budget is higher,
-  p < 0.05, on all candidates and on the labelled ones.
+* **Mixing in the twin tower** (``textsiam mine --rerank-twin-weight W``, ``rerank_pairs(twin_weight=W)``): the
+  pairs ordered by ``(1 - W) * z(cross-encoder) + W * z(twin)``, each score standardised over the candidates. ``W``
+  is chosen on the Quora **dev** questions (textsiam's question-disjoint dev split, mined and re-ranked the same
+  way, its questions seen in train marked as such), among ``--twin-weights`` (0: the cross-encoder alone): the
+  weight whose smallest gain over the twin tower's ranking, of the goal's six precisions (three recall levels on all
+  and on labelled candidates), is largest (ties: the larger mean gain, then the smaller weight). The test split is
+  then scored with that weight once, beside the cross-encoder alone.
+* **Goal** (met when every check is): the precision of the dev-chosen re-ranking at each recall level in the budget
+  is higher, p < 0.05, on all candidates and on the labelled ones. The cross-encoder alone is checked the same way.
 
     # W: the --work-dir of benchmarks.augsbert_cross_encoder; lr and epochs: the Quora setting its report chose
     python -m benchmarks.augsbert_mining_rerank --cross-encoder W/quora_textsiam_lr2e-05_ep1/model
     python -m benchmarks.augsbert_mining_rerank --cross-encoder DIR --twin DIR --top-k 10 --budget 30000
+    python -m benchmarks.augsbert_mining_rerank --cross-encoder DIR --twin-weights 0  # the cross-encoder alone
     python -m benchmarks.augsbert_mining_rerank --cross-encoder DIR --smoke      # 300 questions, 100 resamples
 
 Writes benchmarks/results/augsbert/mining_rerank.{json,md} (``--smoke``: ``mining_rerank_smoke.*``).
@@ -70,7 +78,11 @@ ALPHA = 0.05
 SEED = 42
 SMOKE_QUESTIONS = 300
 SMOKE_RESAMPLES = 100
-RANKINGS = ("twin", "cross_encoder")
+RANKINGS = ("twin", "cross_encoder", "fused")
+#: comparison keys of a subset report: each re-ranking against the twin tower's order
+COMPARISONS = {"cross_encoder": "comparisons", "fused": "fused_comparisons"}
+#: the twin tower's weights tried on dev by default (0: the cross-encoder alone)
+TWIN_WEIGHTS = tuple(round(0.1 * k, 1) for k in range(10))
 
 
 # ---------------------------------------------------------------------------------------------- corpus and gold
@@ -120,11 +132,12 @@ def build_corpus(
     return Corpus(nodes, np.asarray(component, dtype=np.int64), explicit, seen, len(text_a), n_self)
 
 
-def load_corpus(data_dir: str | None, max_questions: int | None) -> Corpus:
-    """The Quora test corpus (the first test pairs within ``max_questions`` distinct questions)."""
+def load_corpus(data_dir: str | None, max_questions: int | None, split: str = "test") -> Corpus:
+    """The Quora corpus of ``split`` (the first pairs within ``max_questions`` distinct questions); its questions in
+    the splits before it (train, and dev for test) are marked seen."""
     from textsiam.data import load_pairs
 
-    test = load_pairs("quora", "test", data_dir)
+    test = load_pairs("quora", split, data_dir)
     a, b, y = list(test["text_a"]), list(test["text_b"]), [int(v) for v in test["label"]]
     if max_questions is not None:
         kept: set[str] = set()
@@ -134,8 +147,8 @@ def load_corpus(data_dir: str | None, max_questions: int | None) -> Corpus:
             n += 1
         a, b, y = a[:n], b[:n], y[:n]
     seen: set[str] = set()
-    for split in ("train", "dev"):
-        ds = load_pairs("quora", split, data_dir)
+    for before in ("train", "dev")[: 1 if split == "dev" else 2]:
+        ds = load_pairs("quora", before, data_dir)
         seen.update(ds["text_a"], ds["text_b"])
     return build_corpus(a, b, y, seen)
 
@@ -219,9 +232,16 @@ def metric_fns() -> dict[str, Callable[[np.ndarray, np.ndarray], float]]:
 
 
 def subset_report(
-    gold: np.ndarray, twin: np.ndarray, cross: np.ndarray, total: int, n_resamples: int, seed: int
+    gold: np.ndarray,
+    twin: np.ndarray,
+    cross: np.ndarray,
+    total: int,
+    n_resamples: int,
+    seed: int,
+    fused: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Both rankings of one subset of candidates, and the paired bootstraps cross-encoder − twin tower."""
+    """The rankings of one subset of candidates (the twin tower's, the cross-encoder's and, given ``fused``, the
+    mixed one), and the paired bootstraps of each re-ranking − twin tower."""
     from textsiam.evaluation.bootstrap import paired_bootstrap
 
     found = int(np.sum(gold))
@@ -235,33 +255,71 @@ def subset_report(
         "cross_encoder": ranking_metrics(gold, cross, total),
         "comparisons": {},
     }
+    rerankings = {"cross_encoder": cross}
+    if fused is not None:
+        out["fused"], out["fused_comparisons"] = ranking_metrics(gold, fused, total), {}
+        rerankings["fused"] = fused
     if found == 0 or n_resamples <= 0:
         return out
-    for name, fn in metric_fns().items():
-        res = paired_bootstrap(fn, gold, twin, cross, n_resamples=n_resamples, seed=seed)
-        out["comparisons"][name] = {
-            "twin": res.value_a,
-            "cross_encoder": res.value_b,
-            "difference": res.difference,
-            "ci": {"low": res.low, "high": res.high},
-            "p_value": res.p_value,
-        }
+    for ranking, scores in rerankings.items():
+        for name, fn in metric_fns().items():
+            res = paired_bootstrap(fn, gold, twin, scores, n_resamples=n_resamples, seed=seed)
+            out[COMPARISONS[ranking]][name] = {
+                "twin": res.value_a,
+                "cross_encoder" if ranking == "cross_encoder" else "reranked": res.value_b,
+                "difference": res.difference,
+                "ci": {"low": res.low, "high": res.high},
+                "p_value": res.p_value,
+            }
     return out
 
 
-def goal(subsets: dict[str, Any]) -> dict[str, Any]:
-    """The issue's goal from the comparisons: precision at every recall level up, p < ALPHA, on GOAL_SUBSETS."""
+def goal(subsets: dict[str, Any], ranking: str = "cross_encoder") -> dict[str, Any]:
+    """The issue's goal from the comparisons of ``ranking`` (``cross_encoder`` or ``fused``) with the twin tower's:
+    precision at every recall level up, p < ALPHA, on GOAL_SUBSETS."""
     checks = []
     for subset in GOAL_SUBSETS:
         for r in RECALL_LEVELS:
-            comp = subsets.get(subset, {}).get("comparisons", {}).get(f"precision_at_recall_{r:g}")
+            comp = subsets.get(subset, {}).get(COMPARISONS[ranking], {}).get(f"precision_at_recall_{r:g}")
             diff, p = (comp or {}).get("difference"), (comp or {}).get("p_value")
             ok = None if diff is None or p is None or not np.isfinite([diff, p]).all() else diff > 0 and p < ALPHA
             checks.append({"subset": subset, "recall": r, "difference": diff, "p_value": p, "met": ok})
     flags = [c["met"] for c in checks]
     met = False if False in flags else (None if None in flags else True)
     text = "re-ranking raises the precision of mined Quora duplicates at the same recall"
-    return {"id": "rerank_raises_precision", "text": text, "met": met, "checks": checks}
+    return {"id": "rerank_raises_precision", "text": text, "ranking": ranking, "met": met, "checks": checks}
+
+
+def weight_gains(corpus: Corpus, result: Any, weight: float) -> dict[str, float]:
+    """The gains over the twin tower's ranking of the goal's six precisions (each recall level of the budget, on
+    all and on labelled candidates) when the pairs are ordered with the twin tower's ``weight``."""
+    from textsiam.mining.rerank import fuse_scores
+
+    gold, labelled = gold_of(corpus, result.pairs)
+    twin = np.asarray(result.scores, dtype=np.float64)
+    mixed = fuse_scores(twin, result.rerank_scores, weight)
+    masks = {"all": np.ones(len(gold), dtype=bool), "labelled": labelled}
+    return {
+        f"{subset} {r:g}": precision_at_recall(gold[m], mixed[m], r) - precision_at_recall(gold[m], twin[m], r)
+        for subset, m in masks.items()
+        if subset in GOAL_SUBSETS
+        for r in RECALL_LEVELS
+    }
+
+
+def choose_twin_weight(corpus: Corpus, result: Any, weights: Sequence[float]) -> dict[str, Any]:
+    """The dev choice of the twin tower's weight: the largest smallest gain of :func:`weight_gains` (ties: the
+    larger mean gain, then the smaller weight); every weight's gains for the report."""
+    rows = []
+    for w in weights:
+        gains = weight_gains(corpus, result, w)
+        values = np.array(list(gains.values()), dtype=np.float64)
+        values = np.where(np.isfinite(values), values, -np.inf)  # a level no ranking reaches counts as no gain
+        rows.append({"twin_weight": float(w), "gains": gains, "min_gain": values.min(), "mean": values.mean()})
+    best = max(rows, key=lambda row: (row["min_gain"], row["mean"], -row["twin_weight"]))
+    for row in rows:
+        row["min_gain"], row["mean"] = (float(v) if np.isfinite(v) else None for v in (row["min_gain"], row["mean"]))
+    return {"chosen": best["twin_weight"], "weights": rows}
 
 
 # ---------------------------------------------------------------------------------------------- the run
@@ -323,19 +381,25 @@ def mine_and_rerank(args: argparse.Namespace, corpus: Corpus) -> tuple[Any, dict
     return reranked, costs
 
 
-def evaluate(corpus: Corpus, result: Any, n_resamples: int, seed: int) -> dict[str, Any]:
-    """Every subset's report on the re-ranked candidates (``pairs``, twin ``scores``, ``rerank_scores``)."""
+def evaluate(corpus: Corpus, result: Any, n_resamples: int, seed: int, twin_weight: float = 0.0) -> dict[str, Any]:
+    """Every subset's report on the re-ranked candidates (``pairs``, twin ``scores``, ``rerank_scores``), with the
+    mixed ranking of ``twin_weight`` when it is above 0 (standardised over all the candidates, as
+    ``rerank_pairs`` does)."""
+    from textsiam.mining.rerank import fuse_scores
+
     gold, labelled = gold_of(corpus, result.pairs)
     pairs = np.asarray(result.pairs, dtype=np.int64).reshape(-1, 2)
     unseen_pair = ~corpus.seen[pairs[:, 0]] & ~corpus.seen[pairs[:, 1]]
     masks = {"all": np.ones(len(gold), dtype=bool), "labelled": labelled, "unseen": unseen_pair}
     totals = {"all": corpus.n_gold(), "labelled": corpus.n_labelled_duplicates(), "unseen": corpus.n_gold(~corpus.seen)}
     twin, cross = np.asarray(result.scores, dtype=np.float64), np.asarray(result.rerank_scores, dtype=np.float64)
+    fused = fuse_scores(twin, cross, twin_weight) if twin_weight > 0 else None
     out = {}
     for name in SUBSETS:
         m = masks[name]
         logger.info("subset %s: %d candidates, %d duplicates", name, int(m.sum()), int(gold[m].sum()))
-        out[name] = subset_report(gold[m], twin[m], cross[m], totals[name], n_resamples, seed)
+        mixed = None if fused is None else fused[m]
+        out[name] = subset_report(gold[m], twin[m], cross[m], totals[name], n_resamples, seed, mixed)
     return out
 
 
@@ -344,8 +408,16 @@ def pct(value: Any) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{100 * value:.2f}"
 
 
+def pct_diff(value: Any) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{100 * value:+.2f}"
+
+
+def ranking_label(ranking: str, twin_weight: float) -> str:
+    return {"twin": "twin", "cross_encoder": "cross-encoder"}.get(ranking, f"mixed (twin weight {twin_weight:g})")
+
+
 def render(payload: dict[str, Any]) -> str:
-    s, d, c = payload["settings"], payload["data"], payload["costs"]
+    s, d, c, w = payload["settings"], payload["data"], payload["costs"], payload["twin_weight"]
     lines = [
         f"Twin tower `{s['twin'] or 'all-MiniLM-L6-v2 (embedded)'}` mines the {d['questions']:,} questions of the "
         f"Quora test split (top-{s['top_k']} neighbours: {c['mined_candidates']:,} candidate pairs); its "
@@ -355,34 +427,58 @@ def render(payload: dict[str, Any]) -> str:
         f"(*labelled*: the labelled candidates only; *unseen*: the candidates of the questions not among the "
         f"{d['questions_seen_in_training']:,} of the Quora train and dev splits). "
         f"×100; precision at recall R: the shortest top list reaching recall R of the duplicates in the budget "
-        "(*budget*) or of all gold duplicates of the subset (*all*, – where the budget does not reach it).",
+        "(*budget*) or of all gold duplicates of the subset (*all*, – where the budget does not reach it). "
+        "*mixed*: ordered by (1 − W)·z(cross-encoder) + W·z(twin), the twin tower's weight W chosen on dev.",
         "",
     ]
     header = ["subset", "ranking", "candidates", "duplicates", "recall", "AP"]
     header += [f"P@R {r:g} budget" for r in RECALL_LEVELS] + [f"P@R {r:g} all" for r in RECALL_LEVELS] + ["F1-max"]
     rows = []
     for name, sub in payload["subsets"].items():
-        for rank in RANKINGS:
+        for rank in (r for r in RANKINGS if r in sub):
             m = sub[rank]
             rows.append(
-                [name, rank.replace("_", "-"), f"{sub['candidates']:,}", f"{sub['duplicates']:,}", pct(sub["recall"])]
+                [name, ranking_label(rank, w), f"{sub['candidates']:,}", f"{sub['duplicates']:,}", pct(sub["recall"])]
                 + [pct(m["ap"])]
                 + [pct(m["precision_at_recall"][f"{r:g}"]) for r in RECALL_LEVELS]
                 + [pct(m["precision_at_recall_of_all"][f"{r:g}"]) for r in RECALL_LEVELS]
                 + [pct(m["f1_max"])]
             )
     lines += markdown_table(header, rows, "ll" + "r" * (len(header) - 2))
-    lines += ["", "## Cross-encoder − twin tower (paired bootstrap over the candidate pairs)", ""]
+    lines += ["", "## Re-ranking − twin tower (paired bootstrap over the candidate pairs)", ""]
     rows = [
-        [name, metric.replace("precision_at_recall_", "P@R ").replace("ap", "AP"), pct(comp["twin"])]
-        + [pct(comp["cross_encoder"])]
+        [name, ranking_label(ranking, w), metric.replace("precision_at_recall_", "P@R ").replace("ap", "AP")]
+        + [pct(comp["twin"]), pct(comp.get("cross_encoder", comp.get("reranked")))]
         + [f"{100 * comp['difference']:+.2f} [{100 * comp['ci']['low']:+.2f}, {100 * comp['ci']['high']:+.2f}]"]
         + [f"{comp['p_value']:.3f}"]
         for name, sub in payload["subsets"].items()
-        for metric, comp in sub["comparisons"].items()
+        for ranking, key in COMPARISONS.items()
+        for metric, comp in sub.get(key, {}).items()
         if comp["ci"]["low"] is not None and comp["p_value"] is not None
     ]
-    lines += markdown_table(["subset", "metric", "twin", "cross-encoder", "difference [95% CI]", "p"], rows, "llrrrr")
+    lines += markdown_table(
+        ["subset", "re-ranking", "metric", "twin", "re-ranked", "difference [95% CI]", "p"], rows, "lllrrrr"
+    )
+    dev = payload.get("dev")
+    if dev:
+        lines += [
+            "",
+            "## The twin tower's weight, chosen on dev",
+            "",
+            f"The {dev['questions']:,} questions of the Quora dev split, mined and re-ranked the same way "
+            f"({dev['candidates']:,} candidates, {dev['duplicates']:,} duplicates among them). Gain over the twin "
+            "tower's ranking of the precision at each recall level of the budget (×100); the chosen weight has the "
+            "largest smallest gain.",
+            "",
+        ]
+        names = list(dev["weights"][0]["gains"]) if dev["weights"] else []
+        rows = [
+            [f"{row['twin_weight']:g}" + (" (chosen)" if row["twin_weight"] == dev["chosen"] else "")]
+            + [pct_diff(row["gains"][k]) for k in names]
+            + [pct_diff(row["min_gain"])]
+            for row in dev["weights"]
+        ]
+        lines += markdown_table(["twin weight", *names, "smallest"], rows, "l" + "r" * (len(names) + 1))
     mine, rer = c["mining_per_1000_questions"], c["rerank_per_1000_candidates"]
     lines += [
         "",
@@ -401,11 +497,14 @@ def render(payload: dict[str, Any]) -> str:
         ),
         "",
     ]
-    g = payload["goal"]
-    lines += [
-        f"- {goal_flag(g['met'])} {g['text']} (precision at recall {', '.join(map(str, RECALL_LEVELS))} of "
-        f"the budget's duplicates, higher with p < {ALPHA}, on the {' and '.join(GOAL_SUBSETS)} candidates)"
-    ]
+    for g in (payload["goal"], payload.get("goal_cross_encoder_alone")):
+        if g is None:
+            continue
+        lines += [
+            f"- {goal_flag(g['met'])} {g['text']}, {ranking_label(g['ranking'], w)} (precision at recall "
+            f"{', '.join(map(str, RECALL_LEVELS))} of the budget's duplicates, higher with p < {ALPHA}, on the "
+            f"{' and '.join(GOAL_SUBSETS)} candidates)"
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -421,12 +520,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--positive-label", default=None, help="the label scored by a head of several labels")
     p.add_argument("--max-questions", type=int, default=None, help="the first test pairs within N questions")
     p.add_argument("--n-resamples", type=int, default=1000, help="paired bootstrap resamples")
+    p.add_argument(
+        "--twin-weights",
+        type=float,
+        nargs="+",
+        default=list(TWIN_WEIGHTS),
+        help="the twin tower's weights in the re-ranking order to choose from on dev (one: used without dev; "
+        "0: the cross-encoder alone)",
+    )
     p.add_argument("--smoke", action="store_true", help=f"{SMOKE_QUESTIONS} questions, {SMOKE_RESAMPLES} resamples")
     p.add_argument("--results-name", default="mining_rerank", help="result file name NAME.{json,md}")
     args = p.parse_args(argv)
     for name in ("top_k", "batch_size", "rerank_batch_size", "budget", "max_questions"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be a positive integer")
+    if any(not 0.0 <= w <= 1.0 for w in args.twin_weights):  # NaN fails too
+        p.error(f"--twin-weights must lie in [0, 1], got {args.twin_weights}")
     if args.smoke:
         args.max_questions = min(args.max_questions or SMOKE_QUESTIONS, SMOKE_QUESTIONS)
         args.n_resamples = min(args.n_resamples, SMOKE_RESAMPLES)
@@ -451,18 +560,32 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "questions_seen_in_training": int(corpus.seen.sum()),
     }
     logger.info("corpus: %s", data)
+    dev = None
+    weights = sorted(set(args.twin_weights))
+    if len(weights) > 1:  # chosen on the dev questions before the test split is mined
+        dev_corpus = load_corpus(args.data_dir, args.max_questions, "dev")
+        dev_result, _ = mine_and_rerank(args, dev_corpus)
+        gold, _ = gold_of(dev_corpus, dev_result.pairs)
+        dev = {"questions": len(dev_corpus.questions), "candidates": len(dev_result), "duplicates": int(gold.sum())}
+        dev |= choose_twin_weight(dev_corpus, dev_result, weights)
+        logger.info("dev chose the twin tower's weight %g of %s", dev["chosen"], weights)
+    twin_weight = weights[0] if dev is None else dev["chosen"]
     result, costs = mine_and_rerank(args, corpus)
-    subsets = evaluate(corpus, result, args.n_resamples, SEED)
+    subsets = evaluate(corpus, result, args.n_resamples, SEED, twin_weight)
     settings = {k: getattr(args, k) for k in ("twin", "cross_encoder", "top_k", "budget", "batch_size")}
     settings |= {k: getattr(args, k) for k in ("rerank_batch_size", "max_questions", "n_resamples", "smoke")}
+    settings["twin_weights"] = weights
     payload = to_jsonable(
         {
             "started": started,
             "settings": {**settings, "seed": SEED, "recall_levels": list(RECALL_LEVELS), "alpha": ALPHA},
             "data": data,
             "costs": costs,
+            "dev": dev,
+            "twin_weight": twin_weight,
             "subsets": subsets,
-            "goal": goal(subsets),
+            "goal": goal(subsets, "fused" if twin_weight > 0 else "cross_encoder"),
+            "goal_cross_encoder_alone": goal(subsets) if twin_weight > 0 else None,
             "total_s": time.perf_counter() - t0,
         }
     )

@@ -83,6 +83,54 @@ def test_paired_bootstrap_and_goal(bench: Any) -> None:
     assert empty["comparisons"] == {} and empty["recall"] is None
 
 
+def test_the_mixed_ranking_is_compared_and_judged_like_the_cross_encoder(bench: Any) -> None:
+    gold = np.tile(GOLD, 10)
+    perfect = np.tile(PERFECT, 10) + np.repeat(np.arange(10) * 0.01, 6)
+    report = bench.subset_report(gold, -perfect, -perfect, 30, n_resamples=50, seed=0, fused=perfect)
+    assert report["fused"]["ap"] == pytest.approx(1.0) and report["cross_encoder"]["ap"] < 0.5
+    assert all(c["difference"] > 0.5 and c["p_value"] < bench.ALPHA for c in report["fused_comparisons"].values())
+    assert all(c["difference"] == 0 for c in report["comparisons"].values())  # the cross-encoder is the twin here
+    subsets = {"all": report, "labelled": report}
+    assert bench.goal(subsets, "fused")["met"] is True and bench.goal(subsets)["met"] is False
+    assert bench.goal(subsets, "fused")["ranking"] == "fused"
+
+
+def test_the_twin_weight_chosen_on_dev_has_the_largest_smallest_gain(bench: Any) -> None:
+    from types import SimpleNamespace
+
+    # 12 questions, 6 labelled pairs (3 duplicates), 12 candidates: the labelled pairs and 6 unlabelled ones
+    a = [f"q{i}" for i in range(0, 12, 2)]
+    b = [f"q{i}" for i in range(1, 12, 2)]
+    corpus = bench.build_corpus(a, b, [1, 0, 1, 0, 1, 0])
+    pairs = np.array(
+        [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11], [0, 2], [0, 4], [1, 6], [3, 8], [5, 10], [7, 9]]
+    )
+    gold = bench.gold_of(corpus, pairs)[0]
+    assert gold.tolist() == [1, 0, 1, 0, 1, 0] + [0] * 6
+    good = gold * 10.0 + np.arange(12)[::-1] * 0.1  # duplicates first, then the rest
+
+    def run(twin: np.ndarray, cross: np.ndarray) -> SimpleNamespace:
+        return SimpleNamespace(pairs=pairs, scores=twin, rerank_scores=cross)
+
+    cross_wins = bench.choose_twin_weight(corpus, run(-good, good), [0.0, 0.5, 1.0])
+    assert cross_wins["chosen"] == 0.0 and [r["twin_weight"] for r in cross_wins["weights"]] == [0.0, 0.5, 1.0]
+    assert cross_wins["weights"][0]["min_gain"] > 0 and cross_wins["weights"][2]["min_gain"] == 0.0
+    twin_wins = bench.choose_twin_weight(corpus, run(good, -good), [0.0, 0.5, 1.0])
+    assert twin_wins["chosen"] == 1.0  # no weight gains; ordering by the twin alone loses nothing
+    # the two err on different pairs: the cross-encoder puts the unlabelled pairs first, the twin one duplicate low
+    twin = good.copy()
+    twin[4] = 0.0
+    cross = good.copy()
+    cross[6:] += 12.0
+    mixed = bench.choose_twin_weight(corpus, run(twin, cross), [0.0, 0.5, 1.0])
+    assert mixed["chosen"] == 0.5 and mixed["weights"][1]["min_gain"] == 0.0 and mixed["weights"][1]["mean"] > 0
+    assert mixed["weights"][0]["min_gain"] < 0  # the cross-encoder alone loses on all candidates
+    assert mixed["weights"][2]["mean"] == 0.0  # the twin alone gains nothing: the mix wins on the mean gain
+    twin[4], cross[6:] = -5.0, good[6:] + 5.0  # now the cross-encoder alone and the mix gain as much: the smaller
+    tie = bench.choose_twin_weight(corpus, run(twin, cross), [0.0, 0.5, 1.0])
+    assert tie["weights"][0]["mean"] == tie["weights"][1]["mean"] > 0 and tie["chosen"] == 0.0
+
+
 def test_arguments(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
     args = bench.parse_args(["--cross-encoder", "ce", "--smoke", "--max-questions", "1000"])
     assert args.max_questions == bench.SMOKE_QUESTIONS and args.n_resamples == bench.SMOKE_RESAMPLES
@@ -91,6 +139,10 @@ def test_arguments(bench: Any, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit, match="^2$"):
         bench.parse_args(["--cross-encoder", "ce", "--budget", "0"])
     assert "--budget must be a positive integer" in capsys.readouterr().err
+    assert args.twin_weights == list(bench.TWIN_WEIGHTS) and bench.TWIN_WEIGHTS[0] == 0.0
+    with pytest.raises(SystemExit, match="^2$"):
+        bench.parse_args(["--cross-encoder", "ce", "--twin-weights", "0.5", "1.5"])
+    assert "--twin-weights must lie in [0, 1]" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -121,6 +173,12 @@ def test_smoke_run(
     assert subsets["all"]["gold_duplicates"] == data["gold_duplicates"]
     assert subsets["all"]["duplicates"] > 0 and len(subsets["all"]["comparisons"]) == 4
     assert saved["goal"]["met"] in (True, False, None) and len(saved["goal"]["checks"]) == 6
+    dev = saved["dev"]
+    assert [row["twin_weight"] for row in dev["weights"]] == list(bench.TWIN_WEIGHTS)
+    assert saved["twin_weight"] == dev["chosen"] and 250 <= dev["questions"] <= bench.SMOKE_QUESTIONS
+    assert saved["goal"]["ranking"] == ("fused" if dev["chosen"] > 0 else "cross_encoder")
+    assert ("fused" in subsets["all"]) == (dev["chosen"] > 0)
     text = (results / "mining_rerank_smoke.md").read_text(encoding="utf-8")
     assert "paired bootstrap" in text and "re-ranking" in text and "P@R 0.5 budget" in text
+    assert "The twin tower's weight, chosen on dev" in text and "(chosen)" in text
     assert "re-ranking raises the precision of mined Quora duplicates at the same recall" in text

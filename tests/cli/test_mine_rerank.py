@@ -133,6 +133,10 @@ def test_a_multi_label_cross_encoder_needs_positive_label(
             ["--rerank-batch-size", "8"],
             "--rerank-batch-size applies to re-ranking: give the cross-encoder with --rerank",
         ),
+        (
+            ["--rerank-twin-weight", "0.5"],
+            "--rerank-twin-weight applies to re-ranking: give the cross-encoder with --rerank",
+        ),
         (["--positive-label", "1"], "--positive-label applies to re-ranking: give the cross-encoder with --rerank"),
     ],
 )
@@ -145,6 +149,38 @@ def test_rerank_options_without_rerank_fail_before_any_model_loads(
     code = main([*mine_args(corpus, out, tmp_path / "unused"), *extra])
     captured = capsys.readouterr()
     assert code == 2 and captured.out == "" and captured.err == f"textsiam mine: error: {message} MODEL\n"
+    assert not out.exists()
+
+
+def test_a_twin_weight_orders_by_both_scores_and_writes_the_fused_one(tiny_model_dir, ce_dir, ce, corpus, tmp_path):
+    plain, mixed = tmp_path / "plain.tsv", tmp_path / "mixed.tsv"
+    assert main(mine_args(corpus, plain, tiny_model_dir)) == 0
+    assert (
+        main([*mine_args(corpus, mixed, tiny_model_dir), "--rerank", str(ce_dir), "--rerank-twin-weight", "0.3"]) == 0
+    )
+    _, candidates = read_tsv(plain)
+    header, rows = read_tsv(mixed)
+    assert header == ["i", "j", "score", "rerank_score", "fused_score", "text_a", "text_b"]
+    texts = lines_of(corpus)
+    ce_scores = ce.predict([(texts[int(r[0])], texts[int(r[1])]) for r in candidates]).astype(np.float64)
+    twin = np.array([float(r[2]) for r in candidates])
+    key = 0.7 * (ce_scores - ce_scores.mean()) / ce_scores.std() + 0.3 * (twin - twin.mean()) / twin.std()
+    order = np.argsort(-key, kind="stable")
+    assert not np.array_equal(order, np.argsort(-ce_scores, kind="stable"))  # not the cross-encoder's order
+    assert [r[:2] for r in rows] == [candidates[k][:2] for k in order]
+    np.testing.assert_allclose([float(r[4]) for r in rows], key[order], atol=1e-4)
+    assert all(len(r) == 7 and r[5] == texts[int(r[0])].replace("\t", " ") for r in rows)
+
+
+def test_a_twin_weight_outside_0_1_fails_before_any_model_loads(corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(common, "load_model", never_load)
+    monkeypatch.setattr(common, "load_cross_encoder", never_load)
+    out = tmp_path / "pairs.tsv"
+    code = main([*mine_args(corpus, out, tmp_path / "unused"), "--rerank", "ce", "--rerank-twin-weight", "1.5"])
+    err = capsys.readouterr().err
+    assert code == 2 and err == (
+        "textsiam mine: error: the twin tower's weight in the re-ranking must be a number in [0, 1], got 1.5\n"
+    )
     assert not out.exists()
 
 

@@ -13,7 +13,7 @@ from reranking import TEXTS, spread_cross_encoder
 pytest.importorskip("faiss")
 
 from textsiam.mining import MiningResult, mine_duplicates, mine_embeddings, rerank_pairs  # noqa: E402
-from textsiam.mining.rerank import SCORING_LOGGER, check_reranker, pair_texts  # noqa: E402
+from textsiam.mining.rerank import SCORING_LOGGER, check_reranker, fuse_scores, pair_texts  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +55,50 @@ def test_the_order_is_the_cross_encoders_and_both_scores_are_kept(mined, cross_e
     assert list(df.columns) == ["i", "j", "score", "rerank_score", "text_a", "text_b"]
     assert df["text_a"].tolist() == [TEXTS[i] for i in reranked.pairs[:, 0].tolist()]
     assert "re-ranked by" in repr(reranked) and "re-ranked" not in repr(mined)
+    assert reranked.fused_scores is None and stats["rerank_twin_weight"] == 0.0
+
+
+# ---------------------------------------------------------------------------------------------- mixing in the twin
+def z(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return (x - x.mean()) / x.std()
+
+
+def test_a_twin_weight_orders_by_the_mix_of_both_standardised_scores(mined, cross_encoder):
+    ce = predicted(cross_encoder, mined).astype(np.float64)
+    twin = mined.scores.astype(np.float64)
+    reranked = rerank_pairs(mined, TEXTS, cross_encoder, twin_weight=0.4, chunk_size=5)
+    key = 0.6 * z(ce) + 0.4 * z(twin)
+    order = np.argsort(-key, kind="stable")
+    # the mix is neither model's order, so the test tells the weight's use apart from either score alone
+    assert not np.array_equal(order, np.argsort(-ce, kind="stable")) and not np.array_equal(order, np.arange(len(ce)))
+    np.testing.assert_array_equal(reranked.pairs, mined.pairs[order])
+    np.testing.assert_allclose(reranked.fused_scores, key[order], atol=1e-5)
+    np.testing.assert_allclose(reranked.rerank_scores, ce[order], atol=1e-6)  # still the cross-encoder's score
+    assert reranked.fused_scores.dtype == np.float32 and reranked.stats["rerank_twin_weight"] == 0.4
+    df = reranked.to_dataframe(TEXTS)
+    assert list(df.columns) == ["i", "j", "score", "rerank_score", "fused_score", "text_a", "text_b"]
+    twin_only = rerank_pairs(mined, TEXTS, cross_encoder, twin_weight=1)  # the twin tower's own order back
+    np.testing.assert_array_equal(twin_only.pairs, mined.pairs)
+
+
+def test_with_a_twin_weight_the_threshold_still_reads_the_cross_encoders_score(mined, cross_encoder):
+    ce = predicted(cross_encoder, mined)
+    threshold = float(np.sort(ce)[len(ce) // 2])
+    reranked = rerank_pairs(mined, TEXTS, cross_encoder, threshold=threshold, twin_weight=0.5)
+    assert len(reranked) == int((ce >= threshold).sum()) and (reranked.rerank_scores >= threshold).all()
+    assert np.all(np.diff(reranked.fused_scores) <= 0)  # the kept pairs in the mixed order
+
+
+def test_fuse_scores_standardises_each_score_over_the_candidates():
+    twin, rerank = np.array([0.9, 0.8, 0.7]), np.array([10.0, 30.0, 20.0])
+    np.testing.assert_allclose(fuse_scores(twin, rerank, 0.0), z(rerank))
+    np.testing.assert_allclose(fuse_scores(twin, rerank, 0.25), 0.75 * z(rerank) + 0.25 * z(twin))
+    np.testing.assert_allclose(fuse_scores(twin, rerank * 1000 + 5, 0.25), fuse_scores(twin, rerank, 0.25))
+    np.testing.assert_allclose(fuse_scores(twin, np.full(3, 0.5), 0.5), 0.5 * z(twin))  # a constant score adds 0
+    assert fuse_scores(np.zeros(0), np.zeros(0), 0.5).shape == (0,)
+    with pytest.raises(ValueError, match="must be as long, got 3 and 2"):
+        fuse_scores(twin, rerank[:2], 0.5)
 
 
 def test_the_threshold_keeps_the_pairs_at_or_above_it(mined, cross_encoder):
@@ -181,3 +225,6 @@ def test_bad_arguments_are_named(mined, cross_encoder, tiny_model):
         rerank_pairs(mined, TEXTS, cross_encoder, chunk_size=0)
     with pytest.raises(TypeError, match="show_progress_bar must be True, False or None"):
         rerank_pairs(mined, TEXTS, cross_encoder, show_progress_bar="yes")
+    for weight in (-0.1, 1.5, float("nan"), True, "0.5"):
+        with pytest.raises(ValueError, match=r"twin tower's weight in the re-ranking must be a number in \[0, 1\]"):
+            rerank_pairs(mined, TEXTS, cross_encoder, twin_weight=weight)

@@ -24,7 +24,8 @@ def add_parser(subparsers: Any) -> None:
         description="Mine near-duplicates: every line's top-k most similar lines, and the pairs with a cosine "
         "similarity of at least --threshold, written as TSV i, j (0-based line numbers, i < j), score, text_a, "
         "text_b, best first. Exact search below 100k lines, an HNSW graph above (see --index). With --rerank, a "
-        "cross-encoder re-scores every mined pair: a rerank_score column after score, and the pairs ordered by it.",
+        "cross-encoder re-scores every mined pair: a rerank_score column after score, and the pairs ordered by it "
+        "(with --rerank-twin-weight, by a mix of both scores: a fused_score column).",
     )
     positive_int = common.positive_int
     p.add_argument("input", help="text file, one text per line (UTF-8)")
@@ -64,6 +65,14 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="keep the pairs whose cross-encoder score is at least this (default: all)",
     )
+    r.add_argument(
+        "--rerank-twin-weight",
+        type=common.finite_float,
+        default=None,
+        metavar="W",
+        help="order by (1-W)*z(rerank_score) + W*z(score), each standardised over the pairs (fused_score column); "
+        "default 0: the cross-encoder alone",
+    )
     common.add_positive_label_option(r)
     p.set_defaults(func=cmd_mine, batch_size=32)  # smaller batches: less transient memory, as fast on a CPU
 
@@ -91,12 +100,13 @@ def cmd_mine(args: argparse.Namespace) -> int:
     re-scored by the cross-encoder (a ``rerank_score`` column after ``score``) and ordered by it."""
     from textsiam.mining import check_mining_args, mine_duplicates, rerank_pairs
     from textsiam.mining.args import check_neighbour_memory
-    from textsiam.mining.rerank import pair_texts
+    from textsiam.mining.rerank import check_twin_weight, pair_texts
 
     src = common.input_file(args.input)
     common.check_not_an_input(args.output, src)
     check_output(args.output, args.overwrite)
     check_rerank_options(args)
+    twin_weight = 0.0 if args.rerank_twin_weight is None else check_twin_weight(args.rerank_twin_weight)
     check_mining_args(  # bad arguments (e.g. a cosine threshold outside [-1, 1]) fail before the model loads
         threshold=args.threshold,
         top_k=args.top_k,
@@ -145,6 +155,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
             batch_size=args.rerank_batch_size or DEFAULT_RERANK_BATCH_SIZE,
             chunk_size=args.chunk_size,
             positive_label=common.positive_label(args.positive_label),
+            twin_weight=twin_weight,
             show_progress_bar=None if not args.quiet else False,
         )
     write_pairs(args, src, result, texts)
@@ -177,6 +188,7 @@ def check_rerank_options(args: argparse.Namespace) -> None:
     given = {
         "--rerank-batch-size": args.rerank_batch_size,
         "--rerank-threshold": args.rerank_threshold,
+        "--rerank-twin-weight": args.rerank_twin_weight,
         "--positive-label": args.positive_label,
     }
     for option, value in given.items():
@@ -205,11 +217,12 @@ def load_reranker(args: argparse.Namespace) -> Any:
 
 
 def write_pairs(args: argparse.Namespace, src: Path, result: Any, texts: Any = None) -> None:
-    """Write ``result``'s pairs with their texts: ``i, j, score[, rerank_score], text_a, text_b``.
+    """Write ``result``'s pairs with their texts: ``i, j, score[, rerank_score[, fused_score]], text_a, text_b``.
 
     ``texts``: the texts of the pairs (:func:`textsiam.mining.rerank.pair_texts`: an object array, one entry per
     line); default: ``src`` read again, keeping only the texts that occur in a pair. A ``rerank_score`` column is
-    written when ``result`` was re-ranked (its ``rerank_scores`` is set).
+    written when ``result`` was re-ranked (its ``rerank_scores`` is set), and a ``fused_score`` column when the
+    re-ranking mixed in the twin tower (``fused_scores``).
 
     A block of :data:`WRITE_BLOCK` pairs at a time: Python lists of all 7M pairs of a 1M-line corpus would take
     about 1 GB. The texts sit in a numpy object array, so a block's texts are gathered in C and each line is one
@@ -226,17 +239,26 @@ def write_pairs(args: argparse.Namespace, src: Path, result: Any, texts: Any = N
     tabbed = np.fromiter((isinstance(t, str) and "\t" in t for t in texts), dtype=bool, count=len(texts))
     for row in np.flatnonzero(tabbed).tolist():
         shown[row] = texts[row].replace("\t", " ")
-    reranked = getattr(result, "rerank_scores", None)
+    extra = {
+        name: values
+        for name, values in (
+            ("rerank_score", getattr(result, "rerank_scores", None)),
+            ("fused_score", getattr(result, "fused_scores", None)),
+        )
+        if values is not None
+    }
     with common.naming(args.output), atomic_open(args.output, overwrite=args.overwrite) as out:
-        out.write("i\tj\tscore\t" + ("rerank_score\t" if reranked is not None else "") + "text_a\ttext_b\n")
+        out.write("i\tj\tscore\t" + "".join(f"{name}\t" for name in extra) + "text_a\ttext_b\n")
         for start in range(0, len(result.scores), WRITE_BLOCK):
             block = slice(start, start + WRITE_BLOCK)
             pairs = result.pairs[block]
             rows, scores = pairs.tolist(), result.scores[block].tolist()
             text_a, text_b = shown[pairs[:, 0]].tolist(), shown[pairs[:, 1]].tolist()
-            if reranked is None:
+            if not extra:
                 columns = zip(rows, scores, text_a, text_b, strict=True)
                 out.write("".join([f"{i}\t{j}\t{s:.6f}\t{a}\t{b}\n" for (i, j), s, a, b in columns]))
-            else:
-                columns6 = zip(rows, scores, reranked[block].tolist(), text_a, text_b, strict=True)
-                out.write("".join([f"{i}\t{j}\t{s:.6f}\t{r:.6f}\t{a}\t{b}\n" for (i, j), s, r, a, b in columns6]))
+            else:  # the extra scores joined into one field each line
+                blocks = [values[block].tolist() for values in extra.values()]
+                more = ["\t".join(f"{v:.6f}" for v in row) for row in zip(*blocks, strict=True)]
+                columns_more = zip(rows, scores, more, text_a, text_b, strict=True)
+                out.write("".join([f"{i}\t{j}\t{s:.6f}\t{r}\t{a}\t{b}\n" for (i, j), s, r, a, b in columns_more]))

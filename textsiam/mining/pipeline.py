@@ -41,6 +41,9 @@ class MiningResult:
         stats: sizes, index settings and wall times (``encode_s``, ``index_s``, ``search_s``, ``total_s``).
         rerank_scores: ``(P,)`` float32 cross-encoder score of each pair once re-ranked
             (:func:`~textsiam.mining.rerank_pairs`; the pairs are then sorted by it), else ``None``.
+        fused_scores: ``(P,)`` float32 order key of a re-ranking that mixes in the twin tower
+            (``rerank_pairs(twin_weight=w)`` with ``w`` > 0: :func:`~textsiam.mining.rerank.fuse_scores`; the
+            pairs are then sorted by it), else ``None``.
     """
 
     pairs: np.ndarray
@@ -49,6 +52,7 @@ class MiningResult:
     neighbour_scores: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)
     rerank_scores: np.ndarray | None = None
+    fused_scores: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
@@ -59,13 +63,15 @@ class MiningResult:
             yield i, j, s
 
     def to_dataframe(self, texts: Any = None) -> pd.DataFrame:
-        """The pairs as a DataFrame ``i, j, score`` (and ``rerank_score`` once re-ranked; plus ``text_a, text_b``
-        if ``texts`` can be indexed)."""
+        """The pairs as a DataFrame ``i, j, score`` (and ``rerank_score`` once re-ranked, ``fused_score`` when the
+        re-ranking mixed in the twin tower; plus ``text_a, text_b`` if ``texts`` can be indexed)."""
         import pandas as pd
 
         df = pd.DataFrame({"i": self.pairs[:, 0], "j": self.pairs[:, 1], "score": self.scores})
         if self.rerank_scores is not None:
             df["rerank_score"] = self.rerank_scores
+        if self.fused_scores is not None:
+            df["fused_score"] = self.fused_scores
         if texts is not None:
             df["text_a"] = [texts[i] for i in df["i"].tolist()]
             df["text_b"] = [texts[j] for j in df["j"].tolist()]

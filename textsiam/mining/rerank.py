@@ -8,6 +8,11 @@ candidates a mining run found only (:func:`~textsiam.mining.mine_duplicates` or
 at a time, and the pairs are sorted by that score (ties keep the twin tower's order) and, with ``threshold``,
 filtered by it. The twin tower's scores stay in ``scores``; the cross-encoder's are ``rerank_scores``.
 
+With ``twin_weight`` > 0 the order mixes in the twin tower (:func:`fuse_scores`): each of the two scores is
+standardised over the candidates (z-scores), and the pairs are sorted by ``(1 - w) * z(rerank) + w * z(twin)``
+(``fused_scores``). The two models err on different pairs: on Quora's dev questions a mix of the two ranks the
+mined duplicates better than either alone (see ``benchmarks/augsbert_mining_rerank.py``).
+
 One score per pair is taken as ``textsiam evaluate`` and ``textsiam rerank`` take it
 (:func:`textsiam.evaluation.cross_encoding.cross_encoder_scores`): a head of one label gives its output (a sigmoid
 probability by default), a head of several labels the probability of ``positive_label`` (its activated output, for
@@ -82,6 +87,48 @@ def check_rerank_threshold(threshold: Any) -> float | None:
     return float(threshold)
 
 
+def check_twin_weight(twin_weight: Any) -> float:
+    """The twin tower's weight in a re-ranking order as a float in [0, 1]; ``ValueError`` otherwise."""
+    ok = isinstance(twin_weight, numbers.Real) and not isinstance(twin_weight, bool)
+    if not ok or not math.isfinite(twin_weight) or not 0.0 <= twin_weight <= 1.0:
+        raise ValueError(f"the twin tower's weight in the re-ranking must be a number in [0, 1], got {twin_weight!r}")
+    return float(twin_weight)
+
+
+def standardised(scores: np.ndarray) -> np.ndarray:
+    """``(scores - mean) / std`` over ``scores`` as float64; all zeros when they do not vary (or are empty)."""
+    x = np.asarray(scores, dtype=np.float64)
+    if x.size == 0:
+        return x
+    std = float(x.std())
+    return (x - x.mean()) / std if std > 0 else np.zeros_like(x)
+
+
+def fuse_scores(twin_scores: np.ndarray, rerank_scores: np.ndarray, twin_weight: float) -> np.ndarray:
+    """The re-ranking order key that mixes the two models: ``(1 - w) * z(rerank) + w * z(twin)``.
+
+    Each score is standardised over the candidates (:func:`standardised`), so neither scale matters (a cosine, a
+    probability, a logit); ``w = 0`` orders by the cross-encoder alone, ``w = 1`` by the twin tower alone. The key
+    depends on the whole candidate set: the same pair can get another key among other candidates.
+
+    Args:
+        twin_scores: ``(P,)`` the twin tower's score of each pair.
+        rerank_scores: ``(P,)`` the cross-encoder's score of the same pairs.
+        twin_weight: ``w`` in [0, 1].
+
+    Returns:
+        ``(P,)`` float64 keys, higher first.
+
+    Raises:
+        ValueError: a weight outside [0, 1], or arrays of different lengths.
+    """
+    w = check_twin_weight(twin_weight)
+    twin, rerank = np.asarray(twin_scores).ravel(), np.asarray(rerank_scores).ravel()
+    if twin.shape != rerank.shape:
+        raise ValueError(f"twin_scores and rerank_scores must be as long, got {twin.shape[0]} and {rerank.shape[0]}")
+    return (1.0 - w) * standardised(rerank) + w * standardised(twin)
+
+
 def pair_texts(pairs: np.ndarray, n: int, texts: Iterable[str]) -> np.ndarray:
     """The texts of the rows that occur in ``pairs``, read in one pass over ``texts`` (e.g. a file's lines).
 
@@ -151,6 +198,7 @@ def rerank_pairs(
     batch_size: int = 32,
     chunk_size: int = 10_000,
     positive_label: int | str | None = None,
+    twin_weight: float = 0.0,
     show_progress_bar: bool | None = None,
 ) -> MiningResult:
     """Re-score the pairs of a mining run with a cross-encoder, and order them by that score.
@@ -167,14 +215,18 @@ def rerank_pairs(
         chunk_size: pairs scored at a time (bounds the memory of their strings and tokens).
         positive_label: for a head of several labels, the label (index or name) whose probability is the score
             (default label 1 of two; required for three or more).
+        twin_weight: the twin tower's weight ``w`` in the order (:func:`fuse_scores`): 0 (the default) orders by
+            the cross-encoder alone; above 0 by ``(1 - w) * z(rerank) + w * z(twin)``, the scores standardised over
+            the candidates (``fused_scores``). The threshold still applies to the cross-encoder's score.
         show_progress_bar: a tqdm bar over the pairs; ``None``: from
             :data:`~textsiam.model.cross_encoder.PROGRESS_MIN_PAIRS` pairs on.
 
     Returns:
         A new :class:`~textsiam.mining.MiningResult`: ``pairs`` and ``scores`` (the twin tower's) in descending
-        order of ``rerank_scores`` (float32; ties in the twin tower's order), without the pairs below
-        ``threshold``; the neighbours as they were; ``stats`` with ``n_candidates``, ``n_pairs``,
-        ``rerank_threshold``, ``rerank_score`` (how a pair's score is made), ``rerank_model`` and ``rerank_s``.
+        order of ``rerank_scores`` (float32; ties in the twin tower's order), or of ``fused_scores`` with
+        ``twin_weight`` > 0, without the pairs whose ``rerank_scores`` is below ``threshold``; the neighbours as
+        they were; ``stats`` with ``n_candidates``, ``n_pairs``, ``rerank_threshold``, ``rerank_score`` (how a
+        pair's score is made), ``rerank_model``, ``rerank_twin_weight`` and ``rerank_s``.
 
     Raises:
         TypeError: not a cross-encoder, or a text that is not a string.
@@ -185,6 +237,7 @@ def rerank_pairs(
         raise TypeError(f"result must be a MiningResult of mine_duplicates or mine_embeddings, got {type(result)}")
     how = check_reranker(cross_encoder, positive_label)
     threshold = check_rerank_threshold(threshold)
+    twin_weight = check_twin_weight(twin_weight)
     check_int(batch_size, "batch_size")
     check_int(chunk_size, "chunk_size")
     if show_progress_bar is not None and not isinstance(show_progress_bar, bool):
@@ -209,7 +262,9 @@ def rerank_pairs(
             rerank_scores[start : start + len(chunk)] = scores
             bar.update(len(chunk))
     rerank_s = time.perf_counter() - t0
-    order = np.argsort(-rerank_scores, kind="stable")  # the candidates come best first by the twin tower
+    fused = fuse_scores(result.scores, rerank_scores, twin_weight) if twin_weight > 0 else None
+    key = rerank_scores if fused is None else fused
+    order = np.argsort(-key, kind="stable")  # the candidates come best first by the twin tower
     if threshold is not None:
         order = order[rerank_scores[order] >= threshold]
     name = getattr(cross_encoder, "name_or_path", None) or type(cross_encoder).__name__
@@ -228,8 +283,14 @@ def rerank_pairs(
         "rerank_model": str(name),
         "rerank_score": how,
         "rerank_threshold": threshold,
+        "rerank_twin_weight": twin_weight,
         "rerank_s": rerank_s,
     }
     return dataclasses.replace(
-        result, pairs=pairs[order], scores=result.scores[order], rerank_scores=rerank_scores[order], stats=stats
+        result,
+        pairs=pairs[order],
+        scores=result.scores[order],
+        rerank_scores=rerank_scores[order],
+        fused_scores=None if fused is None else fused[order].astype(np.float32),
+        stats=stats,
     )
