@@ -10,8 +10,9 @@ filtered by it. The twin tower's scores stay in ``scores``; the cross-encoder's 
 
 With ``twin_weight`` > 0 the order mixes in the twin tower (:func:`fuse_scores`): each of the two scores is
 standardised over the candidates (z-scores), and the pairs are sorted by ``(1 - w) * z(rerank) + w * z(twin)``
-(``fused_scores``). The two models err on different pairs: on Quora's dev questions a mix of the two ranks the
-mined duplicates better than either alone (see ``benchmarks/augsbert_mining_rerank.py``).
+(``fused_scores``). The two models err on different pairs: on the Quora test questions the cross-encoder alone
+ranked the mined duplicates far worse than the twin tower, and a mix (``w`` = 0.6, chosen on the dev questions) as
+well or better at every recall level (``benchmarks/augsbert_mining_rerank.py``, docs/mining.md).
 
 One score per pair is taken as ``textsiam evaluate`` and ``textsiam rerank`` take it
 (:func:`textsiam.evaluation.cross_encoding.cross_encoder_scores`): a head of one label gives its output (a sigmoid
