@@ -172,6 +172,16 @@ def test_a_twin_weight_orders_by_both_scores_and_writes_the_fused_one(tiny_model
     assert all(len(r) == 7 and r[5] == texts[int(r[0])].replace("\t", " ") for r in rows)
 
 
+def test_a_twin_weight_of_0_is_the_cross_encoders_order_without_a_fused_column(
+    tiny_model_dir, ce_dir, corpus, tmp_path
+):
+    plain, zero = tmp_path / "reranked.tsv", tmp_path / "zero.tsv"
+    assert main([*mine_args(corpus, plain, tiny_model_dir), "--rerank", str(ce_dir)]) == 0
+    assert main([*mine_args(corpus, zero, tiny_model_dir), "--rerank", str(ce_dir), "--rerank-twin-weight", "0"]) == 0
+    assert zero.read_text(encoding="utf-8") == plain.read_text(encoding="utf-8")
+    assert read_tsv(zero)[0] == HEADER
+
+
 def test_a_twin_weight_outside_0_1_fails_before_any_model_loads(corpus, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(common, "load_model", never_load)
     monkeypatch.setattr(common, "load_cross_encoder", never_load)
@@ -179,7 +189,8 @@ def test_a_twin_weight_outside_0_1_fails_before_any_model_loads(corpus, tmp_path
     code = main([*mine_args(corpus, out, tmp_path / "unused"), "--rerank", "ce", "--rerank-twin-weight", "1.5"])
     err = capsys.readouterr().err
     assert code == 2 and err == (
-        "textsiam mine: error: the twin tower's weight in the re-ranking must be a number in [0, 1], got 1.5\n"
+        "textsiam mine: error: --rerank-twin-weight: the twin tower's weight in the re-ranking must be a number in "
+        "[0, 1], got 1.5\n"
     )
     assert not out.exists()
 

@@ -80,6 +80,9 @@ def test_a_twin_weight_orders_by_the_mix_of_both_standardised_scores(mined, cros
     assert list(df.columns) == ["i", "j", "score", "rerank_score", "fused_score", "text_a", "text_b"]
     twin_only = rerank_pairs(mined, TEXTS, cross_encoder, twin_weight=1)  # the twin tower's own order back
     np.testing.assert_array_equal(twin_only.pairs, mined.pairs)
+    again = rerank_pairs(reranked, TEXTS, cross_encoder)  # re-ranked again by the cross-encoder alone
+    assert again.fused_scores is None and again.stats["rerank_twin_weight"] == 0.0
+    np.testing.assert_array_equal(again.pairs, mined.pairs[np.argsort(-ce, kind="stable")])
 
 
 def test_with_a_twin_weight_the_threshold_still_reads_the_cross_encoders_score(mined, cross_encoder):
@@ -99,6 +102,10 @@ def test_fuse_scores_standardises_each_score_over_the_candidates():
     assert fuse_scores(np.zeros(0), np.zeros(0), 0.5).shape == (0,)
     with pytest.raises(ValueError, match="must be as long, got 3 and 2"):
         fuse_scores(twin, rerank[:2], 0.5)
+    with pytest.raises(ValueError, match=r"twin_scores\[1\] is nan: scores must be finite to be standardised"):
+        fuse_scores(np.array([0.9, np.nan, 0.7]), rerank, 0.5)  # else the twin tower would drop out unseen
+    with pytest.raises(ValueError, match=r"rerank_scores\[2\] is inf"):
+        fuse_scores(twin, np.array([1.0, 2.0, np.inf]), 0.5)
 
 
 def test_the_threshold_keeps_the_pairs_at_or_above_it(mined, cross_encoder):

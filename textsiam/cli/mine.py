@@ -53,7 +53,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     common.add_model_options(p)
     r = p.add_argument_group(
-        "re-ranking", "re-score the mined pairs with a cross-encoder, and order them by its score (rerank_score)"
+        "re-ranking",
+        "re-score the mined pairs with a cross-encoder, and order them by its score (rerank_score) or by a mix of "
+        "both scores (--rerank-twin-weight)",
     )
     r.add_argument("--rerank", metavar="MODEL", default=None, help="cross-encoder folder or Hub name")
     r.add_argument(
@@ -70,8 +72,8 @@ def add_parser(subparsers: Any) -> None:
         type=common.finite_float,
         default=None,
         metavar="W",
-        help="order by (1-W)*z(rerank_score) + W*z(score), each standardised over the pairs (fused_score column); "
-        "default 0: the cross-encoder alone",
+        help="order by (1-W)*z(rerank_score) + W*z(score), each standardised over all mined pairs, before "
+        "--rerank-threshold (a fused_score column); W in [0, 1], default 0: the cross-encoder alone",
     )
     common.add_positive_label_option(r)
     p.set_defaults(func=cmd_mine, batch_size=32)  # smaller batches: less transient memory, as fast on a CPU
@@ -97,7 +99,8 @@ class LineTexts:
 
 def cmd_mine(args: argparse.Namespace) -> int:
     """Write the near-duplicate pairs of the file's lines as TSV ``i, j, score, text_a, text_b``; with ``--rerank``,
-    re-scored by the cross-encoder (a ``rerank_score`` column after ``score``) and ordered by it."""
+    re-scored by the cross-encoder (a ``rerank_score`` column after ``score``) and ordered by it, or with
+    ``--rerank-twin-weight`` by a mix of both scores (a ``fused_score`` column)."""
     from textsiam.mining import check_mining_args, mine_duplicates, rerank_pairs
     from textsiam.mining.args import check_neighbour_memory
     from textsiam.mining.rerank import check_twin_weight, pair_texts
@@ -106,7 +109,12 @@ def cmd_mine(args: argparse.Namespace) -> int:
     common.check_not_an_input(args.output, src)
     check_output(args.output, args.overwrite)
     check_rerank_options(args)
-    twin_weight = 0.0 if args.rerank_twin_weight is None else check_twin_weight(args.rerank_twin_weight)
+    twin_weight = 0.0
+    if args.rerank_twin_weight is not None:
+        try:
+            twin_weight = check_twin_weight(args.rerank_twin_weight)
+        except ValueError as err:
+            raise ValueError(f"--rerank-twin-weight: {err}") from err
     check_mining_args(  # bad arguments (e.g. a cosine threshold outside [-1, 1]) fail before the model loads
         threshold=args.threshold,
         top_k=args.top_k,
