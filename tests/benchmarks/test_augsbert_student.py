@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from textsiam.training.config import TrainConfig
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -51,9 +53,9 @@ def test_run_plan(recipes: Any, bench: Any, report: Any) -> None:
     assert picked == ["stsb_silver_ce", "quora_plain", "quora_silver_ce", "quora_silver_twin", "quora_st_plain"]
     assert bench.selected(recipes.Run("stsb", "textsiam", "ce", 1), args)  # a seed run goes with its base run
     assert not bench.selected(recipes.Run("stsb", "st", None, 1), args)
-    # every silver run samples by BM25 and embedding neighbours, whatever the config's default
+    # every silver run samples by BM25 and embedding neighbours, every pair, whatever the config's defaults
     silver = recipes.recipe(recipes.Run("mrpc", "textsiam", "twin"), bench.parse_args(["--work-dir", "w"]))[0]
-    assert silver.silver_strategies == ["bm25", "nn"]
+    assert silver.silver_strategies == ["bm25", "nn"] and silver.silver_max_pairs is None
     given = bench.parse_args(["--work-dir", "w", "--given-teachers", "t", "--set", "silver_strategies=[nn]"])
     assert recipes.recipe(recipes.Run("mrpc", "textsiam", "given"), given)[0].silver_strategies == ["nn"]
 
@@ -154,7 +156,8 @@ def test_recipes_of_the_runs(recipes: Any, bench: Any, tmp_path: Path) -> None:
     assert facts["ce_setting"]["source"].startswith("chosen on dev") and overrides[-1] == "silver_max_pairs=100"
     config.validate()
     plain, overrides, facts = recipes.recipe(recipes.Run("stsb", "textsiam"), args)
-    assert plain.silver_teacher is None and plain.silver_max_pairs is None and facts == {}  # silver_* not for it
+    untouched = TrainConfig().silver_max_pairs  # the field's default: silver_* settings are not for it
+    assert plain.silver_teacher is None and plain.silver_max_pairs == untouched != 100 and facts == {}
     assert "batch_size=8" in overrides and not any(o.startswith("silver_") for o in overrides)
     plain.validate()
     default = recipes.ce_setting("stsb", ce_file)  # no choice for STS-B in the file
