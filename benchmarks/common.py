@@ -183,7 +183,9 @@ UNTRAINED_FIELDS: frozenset[str] = frozenset(
 def changed_settings(record: dict[str, Any], config: dict[str, Any], ignore: Iterable[str] = ()) -> list[str]:
     """The config fields in which a run's record (its ``config``) differs from ``config``, as ``"key: recorded
     A, now B"``; :data:`UNTRAINED_FIELDS`, ``ignore`` and fields the record lacks (added to the config after the
-    run) are not compared, nor is anything when the record holds no config."""
+    run) are not compared, nor is anything when the record holds no config. The teacher pipeline's settings
+    (``silver_*``) are not compared for a run that has no teacher, then or now: they do nothing there (so a changed
+    default of one of them leaves the plain runs complete)."""
     from textsiam.evaluation.results import to_jsonable
 
     recorded = record.get("config")
@@ -191,6 +193,8 @@ def changed_settings(record: dict[str, Any], config: dict[str, Any], ignore: Ite
         return []
     skip = UNTRAINED_FIELDS | set(ignore)
     now = json.loads(json.dumps(to_jsonable(config)))
+    if not recorded.get("silver_teacher") and not now.get("silver_teacher"):
+        skip |= {key for key in recorded if key.startswith("silver_")}
     return [
         f"{key}: recorded {recorded[key]!r}, now {now.get(key)!r}"
         for key in sorted(recorded)

@@ -26,8 +26,8 @@ def write_record(work: Path, name: str, config: dict[str, Any]) -> None:
 
 
 def test_changed_settings_names_each_trained_field(common: Any) -> None:
-    record = {"config": {"learning_rate": 2e-5, "epochs": 4, "silver_texts": ["train"], "output_dir": "a"}}
-    now = {"learning_rate": 5e-5, "epochs": 4, "silver_texts": ("train", "sick:train"), "output_dir": "b"}
+    record = {"config": {"learning_rate": 2e-5, "silver_teacher": "t", "silver_texts": ["train"], "output_dir": "a"}}
+    now = {"learning_rate": 5e-5, "silver_teacher": "t", "silver_texts": ("train", "sick:train"), "output_dir": "b"}
     assert common.changed_settings(record, now) == [
         "learning_rate: recorded 2e-05, now 5e-05",
         "silver_texts: recorded ['train'], now ['train', 'sick:train']",
@@ -37,6 +37,21 @@ def test_changed_settings_names_each_trained_field(common: Any) -> None:
     assert common.changed_settings({"config": {"epochs": 4}}, {"epochs": 4, "new_field": 1}) == []
     assert common.changed_settings({}, now) == []
     assert {"output_dir", "data_dir", "n_resamples"} <= common.UNTRAINED_FIELDS
+
+
+def test_the_teacher_settings_of_a_run_without_a_teacher_are_not_compared(common: Any) -> None:
+    """A plain run records the silver_* defaults of its day; a later default (silver_max_pairs: all, then 10,000)
+    changes nothing it trained, so the run stays complete. A silver run's are compared."""
+    plain = {"config": {"epochs": 4, "silver_teacher": None, "silver_max_pairs": None, "silver_strategies": ["nn"]}}
+    now = {"epochs": 4, "silver_teacher": None, "silver_max_pairs": 10_000, "silver_strategies": ["bm25"]}
+    assert common.changed_settings(plain, now) == []
+    assert common.changed_settings(plain, {**now, "epochs": 2}) == ["epochs: recorded 4, now 2"]
+    taught = {**now, "silver_teacher": "t"}  # a teacher now and not then: everything counts
+    assert common.changed_settings(plain, taught) == [
+        "silver_max_pairs: recorded None, now 10000",
+        "silver_strategies: recorded ['nn'], now ['bm25']",
+        "silver_teacher: recorded None, now 't'",
+    ]
 
 
 def test_complete_record_refuses_a_run_trained_otherwise(common: Any, tmp_path: Path) -> None:
