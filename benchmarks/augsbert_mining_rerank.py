@@ -289,19 +289,14 @@ def goal(subsets: dict[str, Any], ranking: str = "cross_encoder") -> dict[str, A
     return {"id": "rerank_raises_precision", "text": text, "ranking": ranking, "met": met, "checks": checks}
 
 
-def weight_gains(corpus: Corpus, result: Any, weight: float) -> dict[str, float]:
-    """The gains over the twin tower's ranking of the goal's six precisions (each recall level of the budget, on
-    all and on labelled candidates) when the pairs are ordered with the twin tower's ``weight``."""
-    from textsiam.mining.rerank import fuse_scores
-
-    gold, labelled = gold_of(corpus, result.pairs)
-    twin = np.asarray(result.scores, dtype=np.float64)
-    mixed = fuse_scores(twin, result.rerank_scores, weight)
-    masks = {"all": np.ones(len(gold), dtype=bool), "labelled": labelled}
+def weight_gains(
+    gold: np.ndarray, masks: dict[str, np.ndarray], twin: np.ndarray, mixed: np.ndarray
+) -> dict[str, float]:
+    """The gains over the twin tower's ranking of the goal's six precisions (each recall level of the budget, on each
+    subset of ``masks``: all and labelled candidates) of the ``mixed`` ranking."""
     return {
         f"{subset} {r:g}": precision_at_recall(gold[m], mixed[m], r) - precision_at_recall(gold[m], twin[m], r)
         for subset, m in masks.items()
-        if subset in GOAL_SUBSETS
         for r in RECALL_LEVELS
     }
 
@@ -309,9 +304,15 @@ def weight_gains(corpus: Corpus, result: Any, weight: float) -> dict[str, float]
 def choose_twin_weight(corpus: Corpus, result: Any, weights: Sequence[float]) -> dict[str, Any]:
     """The dev choice of the twin tower's weight: the largest smallest gain of :func:`weight_gains` (ties: the
     larger mean gain, then the smaller weight); every weight's gains for the report."""
+    from textsiam.mining.rerank import fuse_scores
+
+    gold, labelled = gold_of(corpus, result.pairs)  # once for every weight
+    masks = {"all": np.ones(len(gold), dtype=bool), "labelled": labelled}
+    masks = {subset: masks[subset] for subset in GOAL_SUBSETS}
+    twin = np.asarray(result.scores, dtype=np.float64)
     rows = []
     for w in weights:
-        gains = weight_gains(corpus, result, w)
+        gains = weight_gains(gold, masks, twin, fuse_scores(twin, result.rerank_scores, w))
         values = np.array(list(gains.values()), dtype=np.float64)
         values = np.where(np.isfinite(values), values, -np.inf)  # a level no ranking reaches counts as no gain
         rows.append({"twin_weight": float(w), "gains": gains, "min_gain": values.min(), "mean": values.mean()})
